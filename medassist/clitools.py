@@ -1,0 +1,31 @@
+"""Small helpers shared by every part's Typer sub-app."""
+
+from __future__ import annotations
+
+import typer
+from typer.core import TyperGroup
+
+# Commands that take a --config YAML plus arbitrary ``--key value`` overrides.
+OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose first command runs when no sub-command is named.
+
+    This gives ``medassist sft --config X --max-steps 5`` (train) next to ``medassist sft merge``.
+    """
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if (not args or args[0] not in self.commands) and not {"--help", "-h"} & set(args[:1]):
+            args = [next(iter(self.commands)), *args]
+        return super().parse_args(ctx, args)
+
+
+def sub_app(help_text: str, default_command: bool = False) -> typer.Typer:
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=not default_command,
+        cls=DefaultCommandGroup if default_command else None,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )

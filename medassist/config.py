@@ -1,0 +1,169 @@
+"""Dataclass-backed configs: YAML file + command-line overrides, like TRL's ``TrlParser``.
+
+A config is a (possibly nested) dataclass. ``parse_config(Cls, "recipe.yaml", ["--max-steps", "5"])``
+reads the YAML, applies ``--key value`` / ``--key=value`` / ``--section.key value`` overrides and
+refuses unknown keys with a message that lists the valid ones, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from medassist.errors import MedassistError
+
+T = TypeVar("T")
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Convert a YAML or command-line value to the field's declared type."""
+    tp = _unwrap_optional(tp)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.lower() in ("none", "null") and tp is not str:
+        return None
+    origin = typing.get_origin(tp)
+    try:
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise MedassistError(f"{where}: expected a mapping for section, got {value!r}")
+            return _build(tp, value, where)
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if tp in (int, float, str):
+            return tp(value)
+        if tp is Path:
+            return Path(value)
+        if origin in (list, tuple):
+            (item_tp, *_) = typing.get_args(tp) or (str,)
+            items = value if isinstance(value, (list, tuple)) else [v for v in str(value).split(",") if v]
+            return [_coerce(v, item_tp, where) for v in items]
+        if origin is dict:
+            if isinstance(value, str):
+                value = yaml.safe_load(value)
+            if not isinstance(value, dict):
+                raise ValueError(value)
+            key_tp, val_tp = typing.get_args(tp) or (str, Any)
+            return {k: _coerce(v, val_tp, f"{where}.{k}") for k, v in value.items()}
+        if origin is typing.Literal:
+            allowed = typing.get_args(tp)
+            if value not in allowed:
+                raise MedassistError(f"{where}: {value!r} is not one of {', '.join(map(str, allowed))}")
+            return value
+    except (TypeError, ValueError) as exc:
+        raise MedassistError(f"{where}: cannot read {value!r} as {getattr(tp, '__name__', tp)}") from exc
+    return value
+
+
+def _build(cls: type[T], values: dict[str, Any], where: str) -> T:
+    types_ = _field_types(cls)
+    unknown = sorted(set(values) - set(types_))
+    if unknown:
+        raise MedassistError(
+            f"{where}: unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(types_))}"
+        )
+    kwargs = {k: _coerce(v, types_[k], f"{where}.{k}" if where else k) for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def _overrides_to_dict(args: list[str]) -> dict[str, Any]:
+    """``["--lora.r", "16", "--packing"]`` -> ``{"lora": {"r": "16"}, "packing": "true"}``."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--"):
+            raise MedassistError(f"unexpected argument {arg!r}: overrides look like --key value")
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 < len(args) and not args[i + 1].startswith("--"):
+                value = args[i + 1]
+                i += 1
+            else:
+                value = "true"
+        node = out
+        parts = key.replace("-", "_").split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+        i += 1
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise MedassistError(f"config file not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise MedassistError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(values, dict):
+        raise MedassistError(f"{path}: expected a mapping of config keys at the top level")
+    return values
+
+
+def parse_config(cls: type[T], config_path: str | Path | None = None, overrides: list[str] | None = None) -> T:
+    """Build ``cls`` from defaults, then the YAML file, then ``--key value`` overrides."""
+    values: dict[str, Any] = {}
+    where = "config"
+    if config_path:
+        values = read_yaml(config_path)
+        where = str(config_path)
+    try:
+        _build(cls, values, where)  # report YAML mistakes against the file, before overrides
+    except MedassistError:
+        raise
+    values = _merge(values, _overrides_to_dict(overrides or []))
+    return _build(cls, values, where if not overrides else f"{where} + command line")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """JSON-friendly dict of a config, for manifests."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(dataclasses.asdict(config))

@@ -1,0 +1,100 @@
+"""Loading models and tokenizers by local path or hub id, with errors a user can act on.
+
+The same code path serves the embedded tiny model (a local folder) and real models
+(``Qwen/Qwen2.5-7B-Instruct`` ...). Offline, a hub id that is not cached fails with a message
+saying how to fetch it instead of a long ``OSError`` chain.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from medassist.errors import MedassistError
+
+Quantization = Literal["none", "4bit", "8bit"]
+
+
+def has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _not_available(name: str, exc: Exception) -> MedassistError:
+    if Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
+        return MedassistError(
+            f"model path {name!r} is not a loadable model folder ({exc.__class__.__name__}: {exc}); "
+            "expected config.json + weights + tokenizer files as written by save_pretrained"
+        )
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+    how = (
+        f"run `hf download {name}` on a machine with internet (then copy the cache or the folder here) "
+        "and pass --model /path/to/folder"
+    )
+    state = "HF_HUB_OFFLINE=1 and it is not in the local cache" if offline else "it could not be fetched"
+    return MedassistError(f"model {name!r} is not available: {state}. To use it, {how}.")
+
+
+def quantization_config(mode: Quantization, compute_dtype: Any = None) -> Any:
+    """QLoRA's bitsandbytes config: NF4 with double quantisation (bf16 compute on CUDA)."""
+    if mode == "none":
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if mode == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    if compute_dtype is None:
+        compute_dtype = torch.bfloat16 if has_cuda() else torch.float32
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
+def load_tokenizer(name_or_path: str | Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+    except (OSError, ValueError) as exc:
+        raise _not_available(str(name_or_path), exc) from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(
+    name_or_path: str | Path,
+    adapter: str | Path | None = None,
+    quantization: Quantization = "none",
+    dtype: Any = None,
+) -> Any:
+    """A causal LM ready for generation, optionally with a PEFT adapter on top."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {}
+    qconfig = quantization_config(quantization)
+    if qconfig is not None:
+        kwargs["quantization_config"] = qconfig
+        kwargs["device_map"] = "auto" if has_cuda() else "cpu"
+    elif has_cuda():
+        kwargs["device_map"] = "auto"
+    kwargs["dtype"] = dtype or (torch.bfloat16 if has_cuda() else torch.float32)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _not_available(str(name_or_path), exc) from exc
+    if adapter is not None:
+        from peft import PeftModel
+
+        if not (Path(adapter) / "adapter_config.json").is_file():
+            raise MedassistError(f"adapter {adapter}: no adapter_config.json (expected a PEFT adapter folder)")
+        model = PeftModel.from_pretrained(model, str(adapter))
+    model.eval()
+    return model
