@@ -1,0 +1,97 @@
+"""``make bench``: run every ``bench/bench_*.py`` and collect one dated JSON + Markdown table.
+
+Each benchmark is a script that writes its own JSON (``--out FILE``); running them as separate
+processes keeps one benchmark's memory and threads from skewing the next. The aggregate names
+the machine and versions once, and keeps each benchmark's own copy too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from medassist.io import atomic_write_json, atomic_write_text
+from medassist.manifest import machine, package_versions
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), sub, rows)
+    elif isinstance(value, float):
+        rows.append((prefix, f"{value:.4g}"))
+    elif isinstance(value, list) and len(value) > 8:
+        rows.append((prefix, f"[{len(value)} values]"))
+    else:
+        rows.append((prefix, json.dumps(value) if not isinstance(value, str) else value))
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    lines = [
+        f"# medassist benchmarks ({results['date']})",
+        "",
+        f"Machine: {results['machine']['cpus']} CPUs, {results['machine']['ram_gib']} GiB RAM, "
+        f"{results['machine']['platform']}; Python {results['machine']['python']}.",
+        "",
+        "| benchmark | metric | value |",
+        "|---|---|---|",
+    ]
+    for name, entry in results["benchmarks"].items():
+        rows: list[tuple[str, str]] = []
+        _flatten("", entry.get("results", {"error": entry.get("error")}), rows)
+        lines += [f"| {name} | {metric} | {value} |" for metric, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run_all(quick: bool, only: list[str] | None, out_dir: Path) -> Path:
+    scripts = sorted(BENCH_DIR.glob("bench_*.py"))
+    if only:
+        scripts = [s for s in scripts if any(o in s.stem for o in only)]
+    date = time.strftime("%Y-%m-%d")
+    results: dict[str, Any] = {
+        "date": date, "quick": quick, "machine": machine(), "versions": package_versions(), "benchmarks": {},
+    }
+    for script in scripts:
+        name = script.stem.removeprefix("bench_")
+        print(f"[bench] {name} ...", flush=True)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out.json"
+            cmd = [sys.executable, str(script), "--out", str(out), *(["--quick"] if quick else [])]
+            proc = subprocess.run(cmd, cwd=BENCH_DIR.parent)
+            entry: dict[str, Any]
+            if proc.returncode == 0 and out.is_file():
+                entry = json.loads(out.read_text())
+            else:
+                entry = {"error": f"exit code {proc.returncode}"}
+        entry["seconds"] = round(time.perf_counter() - started, 1)
+        results["benchmarks"][name] = entry
+        print(f"[bench] {name} done in {entry['seconds']}s", flush=True)
+    json_path = atomic_write_json(out_dir / f"{date}.json", results)
+    atomic_write_text(out_dir / f"{date}.md", markdown_table(results))
+    return json_path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Each benchmark's short mode (about a minute).")
+    parser.add_argument("--only", nargs="*", help="Run only benchmarks whose name contains one of these.")
+    parser.add_argument("--out-dir", type=Path, default=BENCH_DIR / "results")
+    args = parser.parse_args(argv)
+    path = run_all(args.quick, args.only, args.out_dir)
+    print(f"[bench] results: {path} and {path.with_suffix('.md')}")
+    failed = [n for n, e in json.loads(path.read_text())["benchmarks"].items() if "error" in e]
+    if failed:
+        sys.exit(f"[bench] failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
