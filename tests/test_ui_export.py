@@ -1,0 +1,72 @@
+"""The WhatsApp formatter and the consultation exports (pure functions, no server)."""
+
+from __future__ import annotations
+
+from medassist.ui.client import Candidate, Citation, Diagnosis
+from medassist.ui.consultation import Case, Consultation, Turn
+from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
+
+
+def test_inline_markup_becomes_whatsapp_markers():
+    out = markdown_to_whatsapp("Give **aspirin**, *not* ~~warfarin~~; check `INR`.")
+    assert out == "Give *aspirin*, _not_ ~warfarin~; check ```INR```.\n"
+
+
+def test_blocks_headings_lists_quotes_code_links():
+    md = (
+        "# Plan\n\nIntro line\nsecond line\n\n- first **item**\n- second\n  - nested\n\n3. three\n4. four\n\n"
+        "> quoted text\n\n```\nBP 90/60\nHR 120\n```\n\nSee [PubMed](https://pubmed.ncbi.nlm.nih.gov/1/) "
+        "and https://x.org\n\n---\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
+    assert markdown_to_whatsapp(md).split("\n") == [
+        "*Plan*", "", "Intro line", "second line", "",
+        "• first *item*", "• second", "  • nested", "",
+        "3. three", "4. four", "",
+        "> quoted text", "",
+        "```BP 90/60", "HR 120```", "",
+        "See PubMed (https://pubmed.ncbi.nlm.nih.gov/1/) and https://x.org", "",
+        "──────────", "",
+        "*a | b*", "• 1 | 2", "",
+    ]
+
+
+def test_bold_inside_heading_is_not_doubled_and_plain_text_is_untouched():
+    assert markdown_to_whatsapp("## **Red** flags _now_") == "*Red flags _now_*\n"
+    assert markdown_to_whatsapp("plain words, 发热 3 天") == "plain words, 发热 3 天\n"
+
+
+def _consultation() -> Consultation:
+    cite = Citation("12345", "Sepsis in adults", "Early antibiotics...", 0.9, 2019)
+    c = Consultation(turns=[
+        Turn("user", "Fever and confusion, what next?"),
+        Turn("assistant", "Consider **sepsis** [12345].", [cite], ["sepsis signs"], "medassist"),
+        Turn("user", "And without sources?"),
+        Turn("assistant", "No idea.", [], [], "medassist"),
+    ])
+    c.case_text = Case("fever", 70, "female", temp_c=39.1, heart_rate=120, blood_pressure="85/50").text
+    c.diagnosis = Diagnosis([Candidate("Sepsis", 0.7, "hypotension and fever", [cite]),
+                             Candidate("Pneumonia", 0.2)], ["sepsis signs"], [cite])
+    return c
+
+
+def test_consultation_markdown_and_whatsapp():
+    c = _consultation()
+    md = consultation_markdown(c, "en")
+    assert "[PMID 12345](https://pubmed.ncbi.nlm.nih.gov/12345/)" in md
+    assert "No supporting source found." in md
+    assert "1. **Sepsis** (70%): hypotension and fever" in md
+    assert "A 70-year-old female patient presents with fever." in md
+    assert "heart rate 120/min, blood pressure 85/50 mmHg" in md
+    wa = consultation_whatsapp(c, "en")
+    assert "**" not in wa and "[PMID" not in wa
+    assert "*Clinician*" in wa and "*Red flags: possible emergency*: sepsis signs" in wa
+    assert "Consider *sepsis* [12345]." in wa
+    assert "• PMID 12345 (https://pubmed.ncbi.nlm.nih.gov/12345/) Sepsis in adults (2019)" in wa
+    assert "1. *Sepsis* (70%): hypotension and fever" in wa
+    assert "_Decision support only" not in wa  # the notice is a quote, not italics
+    assert wa.count("> Decision support only") == 1
+
+
+def test_consultation_export_in_chinese():
+    wa = consultation_whatsapp(_consultation(), "zh")
+    assert "*医生*" in wa and "仅为决策支持" in wa and "*鉴别诊断*" in wa

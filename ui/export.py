@@ -1,0 +1,142 @@
+"""Consultation exports: Markdown, and WhatsApp's own markup for sharing in messaging apps.
+
+``markdown_to_whatsapp`` parses Markdown with markdown-it (CommonMark + strikethrough + tables)
+and writes WhatsApp markup from the syntax tree: ``*bold*``, ``_italic_``, ``~strike~``,
+```` ```mono``` ````, bullets ``•``, quotes ``>``. Headings become bold lines; links become
+``text (url)``, since WhatsApp shows bare URLs as links.
+"""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+from medassist.ui.consultation import Consultation
+from medassist.ui.i18n import t
+
+_PARSER = MarkdownIt("commonmark").enable(["strikethrough", "table"])
+_INLINE_MARKS = {"strong": "*", "em": "_", "s": "~"}
+
+
+def _inline(node: SyntaxTreeNode, in_bold: bool = False) -> str:
+    out = []
+    for child in node.children:
+        kind = child.type
+        if kind == "text":
+            out.append(child.content)
+        elif kind in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif kind == "code_inline":
+            out.append(f"```{child.content}```")
+        elif kind in _INLINE_MARKS:
+            # A heading is already bold: WhatsApp does not nest the same marker.
+            nested_bold = in_bold or kind == "strong"
+            inner = _inline(child, nested_bold)
+            mark = "" if kind == "strong" and in_bold else _INLINE_MARKS[kind]
+            out.append(f"{mark}{inner}{mark}")
+        elif kind == "link":
+            text, href = _inline(child, in_bold), str(child.attrs.get("href", ""))
+            out.append(href if text in (href, "") else f"{text} ({href})")
+        elif kind == "image":
+            out.append(f"{child.content or 'image'} ({child.attrs.get('src', '')})")
+        else:  # html_inline and anything unknown: keep the source text
+            out.append(child.content or _inline(child, in_bold))
+    return "".join(out)
+
+
+def _prefix_lines(text: str, first: str, rest: str) -> str:
+    lines = text.split("\n")
+    return "\n".join([first + lines[0], *(rest + line if line else line for line in lines[1:])])
+
+
+def _blocks(nodes: list[SyntaxTreeNode], tight: bool = False) -> str:
+    parts = [_block(node) for node in nodes]
+    return ("\n" if tight else "\n\n").join(p for p in parts if p)
+
+
+def _list(node: SyntaxTreeNode) -> str:
+    ordered = node.type == "ordered_list"
+    start = int(node.attrs.get("start", 1)) if ordered else 1
+    items = []
+    for offset, item in enumerate(node.children):
+        marker = f"{start + offset}. " if ordered else "• "
+        items.append(_prefix_lines(_blocks(item.children, tight=True), marker, " " * len(marker)))
+    return "\n".join(items)
+
+
+def _table(node: SyntaxTreeNode) -> str:
+    rows = []
+    for section in node.children:
+        for row in section.children:
+            cells = " | ".join(_inline(cell.children[0]) if cell.children else "" for cell in row.children)
+            rows.append(f"*{cells}*" if section.type == "thead" else f"• {cells}")
+    return "\n".join(rows)
+
+
+def _block(node: SyntaxTreeNode) -> str:
+    kind = node.type
+    if kind == "heading":
+        return f"*{_inline(node.children[0], in_bold=True)}*"
+    if kind == "paragraph":
+        return _inline(node.children[0])
+    if kind == "inline":
+        return _inline(node)
+    if kind in ("bullet_list", "ordered_list"):
+        return _list(node)
+    if kind == "blockquote":
+        return _prefix_lines(_blocks(node.children), "> ", "> ")
+    if kind in ("fence", "code_block"):
+        return f"```{node.content.rstrip(chr(10))}```"
+    if kind == "table":
+        return _table(node)
+    if kind == "hr":
+        return "──────────"
+    if kind == "html_block":
+        return node.content.rstrip("\n")
+    return _blocks(node.children)
+
+
+def markdown_to_whatsapp(md: str) -> str:
+    """Rewrite Markdown as WhatsApp-formatted text (also used by ``medassist guide --format whatsapp``)."""
+    tree = SyntaxTreeNode(_PARSER.parse(md))
+    return _blocks(tree.children).strip() + "\n"
+
+
+def _sources_md(citations, lang: str) -> list[str]:  # type: ignore[no-untyped-def]
+    lines = [f"**{t(lang, 'sources')}:**", ""]
+    if not citations:
+        return [*lines, f"- {t(lang, 'no_source')}"]
+    for c in citations:
+        year = f" ({c.year})" if c.year else ""
+        lines.append(f"- [PMID {c.pmid}]({c.url}) {c.title}{year}".rstrip())
+    return lines
+
+
+def consultation_markdown(consultation: Consultation, lang: str = "en") -> str:
+    """The whole consultation (chat turns and differential) as a Markdown document."""
+    lines = [f"# {t(lang, 'title')}: {t(lang, 'consultation')} {consultation.id}", "",
+             f"_{consultation.started}_", "", f"> {t(lang, 'notice')}", ""]
+    for turn in consultation.turns:
+        who = t(lang, "you") if turn.role == "user" else t(lang, "assistant")
+        lines += [f"## {who}", ""]
+        if turn.red_flags:
+            lines += [f"**{t(lang, 'red_flag_title')}**: {', '.join(turn.red_flags)}", ""]
+        lines += [turn.content.strip(), ""]
+        if turn.role == "assistant" and turn.rag:
+            lines += [*_sources_md(turn.citations, lang), ""]
+    if consultation.diagnosis is not None:
+        diagnosis = consultation.diagnosis
+        lines += [f"## {t(lang, 'differential')}", ""]
+        if consultation.case_text:
+            lines += [f"> {consultation.case_text}", ""]
+        if diagnosis.red_flags:
+            lines += [f"**{t(lang, 'red_flag_title')}**: {', '.join(diagnosis.red_flags)}", ""]
+        for rank, cand in enumerate(diagnosis.differential, 1):
+            lines.append(f"{rank}. **{cand.condition}** ({cand.probability:.0%})"
+                         + (f": {cand.rationale}" if cand.rationale else ""))
+            lines += [f"   - [PMID {c.pmid}]({c.url}) {c.title}".rstrip() for c in cand.citations]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def consultation_whatsapp(consultation: Consultation, lang: str = "en") -> str:
+    return markdown_to_whatsapp(consultation_markdown(consultation, lang))

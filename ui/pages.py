@@ -1,0 +1,127 @@
+"""The two working views (chat, structured case) plus the per-answer feedback and the export panel."""
+
+from __future__ import annotations
+
+import streamlit as st
+from medassist.ui import render
+from medassist.ui.client import ApiError
+from medassist.ui.consultation import Case, Consultation, Turn
+from medassist.ui.export import consultation_markdown, consultation_whatsapp
+from medassist.ui.feedback import FeedbackRow, FeedbackStore
+from medassist.ui.i18n import t
+from medassist.ui.sidebar import Settings
+
+
+def feedback_widget(turn: Turn, consultation: Consultation, settings: Settings, store: FeedbackStore) -> None:
+    """Thumbs up/down and an optional comment under an answer, saved (PHI-scrubbed) to SQLite."""
+    lang = settings.lang
+    done_key = f"feedback_saved_{turn.id}"
+    if st.session_state.get(done_key):
+        st.caption(t(lang, "feedback_thanks"))
+        return
+    with st.form(key=f"feedback_{turn.id}", border=False):
+        rating = st.feedback("thumbs", key=f"rating_{turn.id}")
+        comment = st.text_input(t(lang, "feedback_comment"), key=f"comment_{turn.id}")
+        if not st.form_submit_button(t(lang, "feedback_send")):
+            return
+    if rating is None:
+        st.warning(t(lang, "feedback_need_rating"))
+        return
+    store.add(FeedbackRow(
+        consultation_id=consultation.id, answer_id=turn.id, rating=int(rating), comment=comment,
+        question=consultation.question_for(turn.id), answer=turn.content, model=turn.model or "",
+        rag=turn.rag, k=settings.k, pmids=[c.pmid for c in turn.citations], lang=lang,
+    ))
+    st.session_state[done_key] = True
+    st.caption(t(lang, "feedback_thanks"))
+
+
+def _ask(prompt: str, consultation: Consultation, settings: Settings, store: FeedbackStore) -> None:
+    """Send the conversation, stream the answer in place, then keep both turns."""
+    lang = settings.lang
+    question = Turn("user", prompt)
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    with st.chat_message("assistant"):
+        banner = st.empty()  # red flags arrive with the last chunk but belong above the answer
+        try:
+            stream = settings.client.chat(
+                [*consultation.api_messages(), {"role": "user", "content": prompt}], model=settings.model or "",
+                rag=settings.rag, k=settings.k, temperature=settings.temperature,
+            )
+            text = st.write_stream(iter(stream))
+        except ApiError as err:
+            render.api_error(err, lang, settings.client.timeout)
+            return
+        answer = Turn("assistant", str(text), stream.citations, stream.red_flags, stream.model or settings.model,
+                      settings.rag)
+        consultation.turns += [question, answer]
+        with banner.container():
+            render.red_flag_banner(answer.red_flags, lang)
+        render.sources(answer.citations, answer.rag, lang)
+        feedback_widget(answer, consultation, settings, store)
+
+
+def chat(consultation: Consultation, settings: Settings, store: FeedbackStore) -> None:
+    lang = settings.lang
+    for turn in consultation.turns:
+        with st.chat_message(turn.role):
+            if turn.role == "user":
+                st.markdown(turn.content)
+            else:
+                render.answer_body(turn, lang)
+                feedback_widget(turn, consultation, settings, store)
+    prompt = st.chat_input(t(lang, "chat_placeholder"), disabled=settings.model is None)
+    if prompt and prompt.strip():
+        _ask(prompt.strip(), consultation, settings, store)
+
+
+def case(consultation: Consultation, settings: Settings) -> None:
+    lang = settings.lang
+    with st.form("case"):
+        st.subheader(t(lang, "case_form"))
+        left, right = st.columns(2)
+        age = left.number_input(t(lang, "age"), min_value=0, max_value=120, value=None, step=1)
+        sex = right.selectbox(t(lang, "sex"), ["female", "male", "other"], index=None,
+                              format_func=lambda s: t(lang, f"sex_{s}"))
+        complaint = st.text_input(t(lang, "chief_complaint"))
+        symptoms = st.text_area(t(lang, "symptoms"), height=80)
+        history = st.text_area(t(lang, "history"), height=80)
+        st.markdown(f"**{t(lang, 'vitals')}**")
+        cols = st.columns(5)
+        temp = cols[0].number_input(t(lang, "temp_c"), 30.0, 45.0, value=None, step=0.1, format="%.1f")
+        hr = cols[1].number_input(t(lang, "heart_rate"), 0, 300, value=None)
+        bp = cols[2].text_input(t(lang, "blood_pressure"), placeholder="120/80")
+        rr = cols[3].number_input(t(lang, "resp_rate"), 0, 80, value=None)
+        spo2 = cols[4].number_input(t(lang, "spo2"), 0, 100, value=None)
+        submitted = st.form_submit_button(t(lang, "diagnose"), disabled=settings.model is None)
+    if submitted:
+        if not complaint.strip():
+            st.warning(t(lang, "case_missing"))
+        else:
+            text = Case(complaint, age, sex, symptoms, history, temp, hr, bp, rr, spo2).text
+            try:
+                with st.spinner(t(lang, "thinking")):
+                    consultation.diagnosis = settings.client.diagnose(
+                        text, model=settings.model or "", rag=settings.rag, k=settings.k)
+                consultation.case_text = text
+            except ApiError as err:
+                render.api_error(err, lang, settings.client.timeout)
+    if consultation.diagnosis is not None:
+        render.differential(consultation.diagnosis, lang)
+
+
+def export_panel(consultation: Consultation, lang: str) -> None:
+    """Download the consultation as Markdown or WhatsApp text; the WhatsApp text is also shown to copy."""
+    sb = st.sidebar
+    sb.subheader(t(lang, "export"))
+    if consultation.empty:
+        sb.caption(t(lang, "export_empty"))
+        return
+    whatsapp = consultation_whatsapp(consultation, lang)
+    sb.download_button(t(lang, "export_markdown"), consultation_markdown(consultation, lang),
+                       file_name=f"medassist-{consultation.id}.md", mime="text/markdown", on_click="ignore")
+    sb.download_button(t(lang, "export_whatsapp"), whatsapp, file_name=f"medassist-{consultation.id}.txt",
+                       mime="text/plain", on_click="ignore")
+    with sb.expander(t(lang, "whatsapp_preview")):
+        st.code(whatsapp, language=None, wrap_lines=True)

@@ -1,0 +1,80 @@
+"""Leaf renderers of the page: notice, red-flag banner, answers, sources, differential, errors.
+
+They only draw what they are given, so the page modules decide what to show and when.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from medassist.ui.client import ApiError, Citation, Diagnosis
+from medassist.ui.consultation import Turn
+from medassist.ui.i18n import t
+
+
+def notice(lang: str) -> None:
+    st.info(t(lang, "notice"), icon="⚕️")
+
+
+def red_flag_banner(flags: list[str], lang: str) -> None:
+    if flags:
+        st.error(f"**{t(lang, 'red_flag_title')}**  \n{t(lang, 'red_flag_body', flags=', '.join(flags))}",
+                 icon="🚨")
+
+
+def api_error(err: ApiError, lang: str, timeout: float) -> None:
+    """The in-page message for a failed call: what happened, at which URL, what to do."""
+    st.error(t(lang, f"err_{err.kind}", url=err.url, detail=err.detail or "-",
+               retry_after=err.retry_after or "a few", timeout=timeout), icon="⚠️")
+
+
+def citation_line(citation: Citation) -> str:
+    year = f" ({citation.year})" if citation.year else ""
+    return f"**[PMID {citation.pmid}]({citation.url})** {citation.title}{year}".rstrip()
+
+
+def sources(citations: list[Citation], rag: bool, lang: str) -> None:
+    """The sources panel under an answer; says so plainly when there is nothing to show."""
+    if not rag:
+        st.caption(t(lang, "retrieval_off"))
+        return
+    with st.expander(f"{t(lang, 'sources')} ({len(citations)})", expanded=bool(citations)):
+        if not citations:
+            st.markdown(t(lang, "no_source"))
+        for citation in citations:
+            st.markdown(citation_line(citation))
+            if citation.snippet:
+                st.caption(citation.snippet)
+
+
+def answer_body(turn: Turn, lang: str) -> None:
+    """An assistant turn already received: banner above, text, sources below."""
+    red_flag_banner(turn.red_flags, lang)
+    st.markdown(turn.content)
+    sources(turn.citations, turn.rag, lang)
+
+
+def differential(diagnosis: Diagnosis, lang: str) -> None:
+    """The ranked differential as a table with probability bars, then one expander per row."""
+    red_flag_banner(diagnosis.red_flags, lang)
+    st.subheader(t(lang, "differential"))
+    rows = [{"rank": i, "condition": c.condition, "probability": c.probability, "sources": len(c.citations)}
+            for i, c in enumerate(diagnosis.differential, 1)]
+    st.dataframe(
+        rows, hide_index=True, width="stretch",
+        column_config={
+            "rank": st.column_config.NumberColumn(t(lang, "rank"), width="small"),
+            "condition": st.column_config.TextColumn(t(lang, "condition")),
+            "probability": st.column_config.ProgressColumn(
+                t(lang, "probability"), min_value=0.0, max_value=1.0, format="percent"),
+            "sources": st.column_config.NumberColumn(t(lang, "n_sources"), width="small"),
+        },
+    )
+    for rank, cand in enumerate(diagnosis.differential, 1):
+        with st.expander(f"{rank}. {cand.condition} ({cand.probability:.0%})"):
+            st.markdown(f"**{t(lang, 'rationale')}:** {cand.rationale or t(lang, 'no_rationale')}")
+            if not cand.citations:
+                st.caption(t(lang, "no_source"))
+            for citation in cand.citations:
+                st.markdown(citation_line(citation))
+                if citation.snippet:
+                    st.caption(citation.snippet)

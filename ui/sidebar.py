@@ -1,0 +1,79 @@
+"""The settings sidebar (language, mode, API, model, retrieval) and its version footer."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import streamlit as st
+from medassist.ui.client import DEFAULT_API_URL, ENV_API_KEY, ENV_API_URL, ENV_TIMEOUT, ApiClient, ApiError, ModelInfo
+from medassist.ui.i18n import LANGUAGES, t
+
+
+@dataclass
+class Settings:
+    lang: str
+    mode: str  # "chat" | "case"
+    client: ApiClient
+    model: str | None
+    rag: bool
+    k: int
+    temperature: float
+    models: list[ModelInfo] = field(default_factory=list)
+    error: ApiError | None = None  # listing the models failed: the page explains it
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return next((m for m in self.models if m.id == self.model), None)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _models(url: str, api_key: str, timeout: float) -> list[ModelInfo]:
+    return ApiClient(url, api_key, timeout).models()
+
+
+def _client(url: str, api_key: str, timeout: float) -> ApiClient:
+    """One openai client per (url, key) and session, rebuilt only when a setting changes."""
+    cached = st.session_state.get("_client")
+    if cached is None or cached[0] != (url, api_key, timeout):
+        cached = ((url, api_key, timeout), ApiClient(url, api_key or None, timeout))
+        st.session_state["_client"] = cached
+    return cached[1]
+
+
+def render() -> Settings:
+    sb = st.sidebar
+    lang = sb.radio("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.__getitem__,
+                    horizontal=True, key="lang")
+    mode = sb.radio(t(lang, "mode"), ["chat", "case"], format_func=lambda m: t(lang, f"mode_{m}"),
+                    horizontal=True, key="mode")
+    sb.header(t(lang, "settings"))
+    url = sb.text_input(t(lang, "api_url"), value=os.environ.get(ENV_API_URL, DEFAULT_API_URL), key="api_url")
+    api_key = sb.text_input(t(lang, "api_key"), value=os.environ.get(ENV_API_KEY, ""), type="password",
+                            key="api_key")
+    timeout = float(os.environ.get(ENV_TIMEOUT, "60"))
+    models: list[ModelInfo] = []
+    error = None
+    try:
+        models = _models(url.strip(), api_key, timeout)
+    except ApiError as err:
+        error = err
+    model = sb.selectbox(t(lang, "model"), [m.id for m in models], key="model",
+                         placeholder=t(lang, "no_models"))
+    rag = sb.toggle(t(lang, "retrieval"), value=True, key="rag")
+    k = sb.slider(t(lang, "num_sources"), 1, 10, 5, key="k", disabled=not rag)
+    temperature = sb.slider(t(lang, "temperature"), 0.0, 1.0, 0.2, 0.05, key="temperature")
+    settings = Settings(lang, mode, _client(url.strip(), api_key, timeout), model, rag, k, temperature,
+                        models, error)
+    return settings
+
+
+def footer(settings: Settings) -> None:
+    """Which model and version answered, and with what retrieval, for the record."""
+    info = settings.model_info
+    version = "-"
+    if info is not None:
+        version = " · ".join(f"{key} {value}" for key, value in info.details.items() if value) or "-"
+    st.sidebar.divider()
+    st.sidebar.caption(t(settings.lang, "footer", model=settings.model or "-", version=version,
+                         retrieval=t(settings.lang, "on" if settings.rag else "off"), k=settings.k))
