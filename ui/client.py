@@ -175,7 +175,7 @@ class ApiClient:
     def models(self) -> list[ModelInfo]:
         with _translated(self.base_url):
             listing = self._client.models.list()
-            return [ModelInfo(m.id, dict(m.model_extra or {}) | {"owned_by": m.owned_by}) for m in listing.data]
+            return [ModelInfo(m.id, dict(m.model_extra or {})) for m in listing.data]
 
     def chat(
         self, messages: list[dict[str, str]], *, model: str, rag: bool = True, k: int = 5,
