@@ -1,0 +1,5 @@
+"""OpenAI-compatible serving gateway: engines (vLLM / upstream / local), grounding, safety.
+
+Entry points: ``create_app(settings, engine, retrieval)`` (``medassist.serve.app``) and the
+``medassist serve`` command.
+"""

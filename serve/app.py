@@ -1,0 +1,193 @@
+"""The FastAPI gateway: thin routes over ``serving.ChatService`` (vLLM's entrypoints shape).
+
+``create_app(settings, engine, retrieval)`` builds it; engines and the index start in the
+lifespan, so uvicorn's graceful shutdown lets in-flight streams finish before they stop.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from medassist.serve.engines import Engine, build_engine
+from medassist.serve.grounding import RetrievalService
+from medassist.serve.metrics import Metrics
+from medassist.serve.protocol import (
+    MODELS,
+    ChatCompletionRequest,
+    DiagnoseRequest,
+    ErrorInfo,
+    ErrorResponse,
+    ModelCard,
+    ModelList,
+)
+from medassist.serve.serving import ApiError, ChatService, requested_schema
+from medassist.serve.settings import ServeSettings
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _error(status: int, message: str, type: str, **kw: Any) -> JSONResponse:
+    return JSONResponse(ErrorResponse(error=ErrorInfo(message=message, type=type, **kw)).model_dump(),
+                        status_code=status)
+
+
+async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
+    """Parse a JSON body into ``model``; every failure is a 400 naming the field or limit."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(400, f"request body of {declared} bytes exceeds limits.max_body_bytes={max_bytes}",
+                       code="max_body_bytes")
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > max_bytes:
+            raise ApiError(400, f"request body exceeds limits.max_body_bytes={max_bytes}", code="max_body_bytes")
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object", code="invalid_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        raise ApiError(400, f"{where or 'body'}: {first['msg']}", param=where, code="invalid_value") from exc
+
+
+class MetricsMiddleware:
+    """Counts every response by route and status and times it (streams until their last byte)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), {"code": 500}
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope["path"] if scope["path"] in ROUTES else "other"
+            self.metrics.requests.labels(route, str(status["code"])).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+ROUTES = {"/v1/chat/completions", "/v1/diagnose", "/v1/models", "/health", "/metrics"}
+
+
+def create_app(settings: ServeSettings, engine: Engine | None = None,
+               retrieval: RetrievalService | None = None) -> FastAPI:
+    engine = engine or build_engine(settings)
+    if retrieval is None and settings.index:
+        retrieval = RetrievalService(settings.index)
+    metrics = Metrics()
+    service = ChatService(settings, engine, retrieval, metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await engine.start()
+        if retrieval is not None:
+            await retrieval.start()
+        try:
+            yield
+        finally:
+            if retrieval is not None:
+                await retrieval.stop()
+            await engine.stop()
+
+    app = FastAPI(title="medassist", version="0.1.0", lifespan=lifespan,
+                  description="OpenAI-compatible decision-support API with PubMed grounding. Not a doctor.")
+    app.state.service = service
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body.model_dump(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), "invalid_request_error")
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, f"internal error ({exc.__class__.__name__}); see the server log", "server_error")
+
+    keys = [k.encode() for k in settings.api_keys]
+
+    def authorize(request: Request) -> None:
+        if not keys:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not any(hmac.compare_digest(token.encode(), k) for k in keys):
+            raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
+                           type="authentication_error", code="invalid_api_key")
+
+    limits = settings.limits
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
+    async def chat_completions(request: Request) -> Any:
+        req = await read_body(request, ChatCompletionRequest, limits.max_body_bytes)
+        service.acquire()
+        if not req.stream:
+            try:
+                return (await service.complete(req)).model_dump()
+            finally:
+                service.release()
+        try:
+            prep = await service.prepare(req, requested_schema(req))
+        except BaseException:
+            service.release()
+            raise
+
+        async def events() -> AsyncIterator[str]:
+            try:
+                async for event in service.stream(req, prep):
+                    yield event
+            finally:
+                service.release()
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.post("/v1/diagnose", dependencies=[Depends(authorize)])
+    async def diagnose(request: Request) -> Any:
+        req = await read_body(request, DiagnoseRequest, limits.max_body_bytes)
+        service.acquire()
+        try:
+            return (await service.diagnose(req)).model_dump()
+        finally:
+            service.release()
+
+    @app.get("/v1/models", dependencies=[Depends(authorize)])
+    async def models() -> Any:
+        return ModelList(data=[ModelCard(id=name, root=settings.model) for name in MODELS]).model_dump()
+
+    @app.get("/health")
+    async def health() -> Any:
+        return {"status": "ok", "engine": engine.name, "index": retrieval is not None,
+                "in_flight": service.in_flight}
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,39 @@
+"""``medassist serve``: the OpenAI-compatible gateway (vLLM, upstream or local engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from medassist.clitools import OVERRIDES, sub_app
+
+app = sub_app("Serve the assistant over an OpenAI-compatible API (grounded, with safety checks).",
+              default_command=True)
+
+
+@app.command("start", context_settings=OVERRIDES)
+def start(
+    ctx: typer.Context,
+    config: Path = typer.Option(None, help="YAML with ServeSettings keys (configs/serve-*.yaml)."),
+    model: str = typer.Option(None, help="Model folder or hub id (base, or merged tuned model)."),
+    adapter: str = typer.Option(None, help="PEFT/LoRA adapter folder of the tuned model."),
+    index: str = typer.Option(None, help="RAG index folder (medassist rag build); omit to serve ungrounded."),
+    engine: str = typer.Option(None, help="vllm (default), local or upstream."),
+    upstream: str = typer.Option(None, help="OpenAI-compatible base URL for --engine upstream."),
+    host: str = typer.Option(None, help="Bind address (non-loopback needs MEDASSIST_API_KEYS)."),
+    port: int = typer.Option(None, help="Port (default 8000)."),
+) -> None:
+    """Start the gateway; other settings as --key value (e.g. --limits.max_concurrency 8)."""
+    import uvicorn
+    from medassist.serve.app import create_app
+    from medassist.serve.settings import ServeSettings
+
+    from medassist.config import parse_config
+
+    named = {"model": model, "adapter": adapter, "index": index, "engine": engine, "upstream": upstream,
+             "host": host, "port": port}
+    overrides = [arg for key, value in named.items() if value is not None for arg in (f"--{key}", str(value))]
+    settings = parse_config(ServeSettings, config, [*overrides, *ctx.args])
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                timeout_graceful_shutdown=settings.limits.shutdown_grace_s, log_level="info")

@@ -1,0 +1,68 @@
+"""The engine interface the gateway talks to: chat messages in, text (whole or streamed) out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class GenerationParams:
+    max_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None  # honoured only by engines with structured outputs
+
+
+@dataclass
+class StreamEvent:
+    """One streamed piece; the last one carries the finish reason and token counts."""
+
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class Generation:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class EngineError(Exception):
+    """The engine could not produce an answer (upstream down, bad upstream reply)."""
+
+    def __init__(self, message: str, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Engine(Protocol):
+    name: str
+    structured_outputs: bool  # True: json_schema is enforced while decoding
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        """Prompt length after the chat template, or None when unknown (the upstream checks)."""
+        ...
+
+    def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]: ...
+
+
+async def generate(engine: Engine, messages: list[dict[str, str]], params: GenerationParams) -> Generation:
+    """Collect a stream into one answer (every engine streams; non-streaming is this)."""
+    parts: list[str] = []
+    last = StreamEvent("")
+    async for event in engine.stream(messages, params):
+        parts.append(event.text)
+        last = event
+    return Generation("".join(parts), last.finish_reason or "stop", last.prompt_tokens, last.completion_tokens)

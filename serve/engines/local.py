@@ -1,0 +1,223 @@
+"""In-process transformers engine: base + PEFT adapter or a merged folder, on CPU or GPU.
+
+Concurrent requests are gathered for a few milliseconds and generated together as one
+left-padded batch (requests with the same sampling settings share a batch). Generation runs
+on a worker thread, never on the event loop; a ``BaseStreamer`` hands each step's tokens to
+the waiting requests, so every request streams even inside a batch. A request whose client
+went away is stopped at the next step by a per-row stopping criterion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medassist.serve.engines.base import EngineError, GenerationParams, StreamEvent
+from medassist.serve.settings import ServeSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Job:
+    prompt_ids: list[int]
+    params: GenerationParams
+    loop: asyncio.AbstractEventLoop
+    events: asyncio.Queue
+    tokens: list[int] = field(default_factory=list)
+    sent: str = ""
+    done: bool = False
+    cancelled: bool = False
+
+    @property
+    def batch_key(self) -> tuple[float, float]:
+        return (self.params.temperature, self.params.top_p if self.params.temperature > 0 else 1.0)
+
+    def emit(self, event: StreamEvent | Exception) -> None:
+        self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+
+
+class _BatchStreamer:
+    """Receives one token per row per step from ``generate`` and streams text to each job."""
+
+    def __init__(self, jobs: list[_Job], tokenizer: Any, eos_ids: set[int]) -> None:
+        self.jobs, self.tokenizer, self.eos_ids = jobs, tokenizer, eos_ids
+        self.prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:  # generate() first hands over the prompt ids
+            self.prompt_seen = True
+            return
+        for job, token in zip(self.jobs, value.tolist(), strict=True):
+            if not job.done:
+                self._advance(job, token)
+
+    def _advance(self, job: _Job, token: int) -> None:
+        if token in self.eos_ids:
+            self._finish(job, "stop", self._text(job))
+            return
+        job.tokens.append(token)
+        text = self._text(job)
+        for stop in job.params.stop:
+            if stop in text:
+                self._finish(job, "stop", text[: text.index(stop)])
+                return
+        if len(job.tokens) >= job.params.max_tokens:
+            self._finish(job, "length", text)
+            return
+        hold = max((len(s) - 1 for s in job.params.stop), default=0)
+        ready = text[: len(text) - hold] if hold else text
+        if ready.endswith("\ufffd"):  # an unfinished multi-byte character
+            return
+        if len(ready) > len(job.sent) and ready.startswith(job.sent):
+            job.emit(StreamEvent(ready[len(job.sent) :]))
+            job.sent = ready
+
+    def _text(self, job: _Job) -> str:
+        return self.tokenizer.decode(job.tokens, skip_special_tokens=True)
+
+    def _finish(self, job: _Job, reason: str, text: str) -> None:
+        job.done = True
+        rest = text[len(job.sent) :] if text.startswith(job.sent) else ""
+        job.emit(StreamEvent(rest, reason, len(job.prompt_ids), len(job.tokens)))
+
+    def end(self) -> None:
+        for job in self.jobs:
+            if not job.done:
+                self._finish(job, "length", self._text(job))
+
+
+class _RowsDone:
+    """Per-row stopping: a row stops at its own max_tokens, stop string or disconnect."""
+
+    def __init__(self, jobs: list[_Job], prompt_len: int) -> None:
+        self.jobs, self.prompt_len = jobs, prompt_len
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        generated = input_ids.shape[1] - self.prompt_len
+        return torch.tensor(
+            [j.done or j.cancelled or generated >= j.params.max_tokens for j in self.jobs],
+            dtype=torch.bool, device=input_ids.device,
+        )
+
+
+class LocalEngine:
+    name = "local"
+    structured_outputs = False
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.settings = settings
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self._pending: deque[_Job] = deque()
+        self._wake = threading.Condition()
+        self._closing = False
+        self._worker: threading.Thread | None = None
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._load)
+        self._worker = threading.Thread(target=self._run, name="medassist-local-engine", daemon=True)
+        self._worker.start()
+
+    def _load(self) -> None:
+        from medassist.hub import load_model, load_tokenizer
+
+        adapter = self.settings.adapter
+        tokenizer_src = adapter if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else None
+        self.tokenizer = load_tokenizer(tokenizer_src or self.settings.model)
+        self.tokenizer.padding_side = "left"
+        self.model = load_model(self.settings.model, adapter=adapter)
+        eos = self.model.generation_config.eos_token_id
+        self.eos_ids = {self.tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
+        log.info("local engine ready: model=%s adapter=%s", self.settings.model, adapter)
+
+    async def stop(self) -> None:
+        with self._wake:
+            self._closing = True
+            self._wake.notify_all()
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.join, 30)
+
+    def _encode(self, messages: list[dict[str, str]]) -> list[int]:
+        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                 return_dict=False)
+        return list(ids["input_ids"] if isinstance(ids, dict) else ids)
+
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        return len(self._encode(messages))
+
+    async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
+        job = _Job(self._encode(messages), params, asyncio.get_running_loop(), asyncio.Queue())
+        with self._wake:
+            self._pending.append(job)
+            self._wake.notify()
+        try:
+            while True:
+                event = await job.events.get()
+                if isinstance(event, Exception):
+                    raise EngineError(f"local generation failed: {event}", status=500) from event
+                yield event
+                if event.finish_reason:
+                    return
+        finally:
+            job.cancelled = True
+
+    def _next_batch(self) -> list[_Job] | None:
+        with self._wake:
+            while not self._pending and not self._closing:
+                self._wake.wait()
+            if self._closing and not self._pending:
+                return None
+        time.sleep(self.settings.local_batch_wait_ms / 1000)  # let concurrent requests join
+        with self._wake:
+            first = self._pending[0]
+            batch = [j for j in self._pending if j.batch_key == first.batch_key][: self.settings.local_max_batch]
+            for job in batch:
+                self._pending.remove(job)
+        return [j for j in batch if not j.cancelled]
+
+    def _run(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            if not batch:
+                continue
+            try:
+                self._generate(batch)
+            except Exception as exc:  # report to every waiting client, keep serving
+                log.exception("local engine batch of %d failed", len(batch))
+                for job in batch:
+                    if not job.done:
+                        job.done = True
+                        job.emit(exc)
+
+    def _generate(self, jobs: list[_Job]) -> None:
+        import torch
+        from transformers import StoppingCriteriaList
+
+        enc = self.tokenizer.pad({"input_ids": [j.prompt_ids for j in jobs]}, padding=True, return_tensors="pt")
+        enc = {k: v.to(self.model.device) for k, v in enc.items()}
+        params = jobs[0].params
+        sampling = {"do_sample": False}
+        if params.temperature > 0:
+            sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
+        streamer = _BatchStreamer(jobs, self.tokenizer, self.eos_ids)
+        with torch.inference_mode():
+            self.model.generate(
+                **enc,
+                max_new_tokens=max(j.params.max_tokens for j in jobs),
+                streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_RowsDone(jobs, enc["input_ids"].shape[1])]),
+                pad_token_id=self.tokenizer.pad_token_id,
+                **sampling,
+            )
+        streamer.end()

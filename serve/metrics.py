@@ -1,0 +1,28 @@
+"""Prometheus metrics of one gateway (its own registry, so several apps can share a process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter("medassist_requests", "Requests by route and status", ["route", "status"],
+                                registry=r)
+        self.latency = Histogram("medassist_request_seconds", "Request latency", ["route"], registry=r)
+        self.ttft = Histogram("medassist_time_to_first_token_seconds", "Time to first model token", registry=r,
+                              buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.prompt_tokens = Counter("medassist_prompt_tokens", "Prompt tokens", registry=r)
+        self.completion_tokens = Counter("medassist_completion_tokens", "Generated tokens", registry=r)
+        self.in_flight = Gauge("medassist_requests_in_flight", "Generation requests being served", registry=r)
+        self.rejected = Counter("medassist_rejected", "Requests refused by a limit", ["limit"], registry=r)
+        self.red_flags = Counter("medassist_red_flags", "Emergency escalations by red flag", ["flag"], registry=r)
+        self.citations_removed = Counter(
+            "medassist_citations_removed", "Cited PMIDs removed because they were not retrieved", registry=r)
+        self.retrieval = Histogram("medassist_retrieval_seconds", "Retrieval latency", registry=r)

@@ -1,0 +1,229 @@
+"""OpenAI chat-completions wire format plus medassist's extras, as pydantic models.
+
+Mirrors vLLM's ``entrypoints/openai/protocol.py``: requests are validated here (a failure
+becomes a 400 naming the field), responses are built from these models. Unknown request
+fields from newer clients are ignored, as OpenAI-compatible servers do.
+
+Extras: request ``rag`` (ground on retrieved PubMed passages, default on for ``medassist``)
+and ``k`` (how many passages); response ``citations`` and ``red_flags``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MODEL_GROUNDED = "medassist"
+MODEL_PLAIN = "medassist-norag"
+MODELS = (MODEL_GROUNDED, MODEL_PLAIN)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TextPart(_Lenient):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(_Lenient):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart] | None = None
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text for part in self.content)
+        return self.content or ""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ChatMessage:
+        if not self.text.strip():
+            raise ValueError(f"{self.role} message content is empty")
+        return self
+
+
+class JsonSchemaFormat(_Lenient):
+    name: str = "response"
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(_Lenient):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("response_format.json_schema is required when type is 'json_schema'")
+        return self
+
+
+class StreamOptions(_Lenient):
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(_Lenient):
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    stop: str | list[str] | None = None
+    n: int = Field(default=1, ge=1, le=1)
+    seed: int | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    response_format: ResponseFormat | None = None
+    user: str | None = None
+    # medassist extras (OpenAI clients send them through extra_body)
+    rag: bool | None = None
+    k: int | None = Field(default=None, ge=1, le=20)
+
+    @field_validator("messages")
+    @classmethod
+    def _ends_with_user(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
+        if not any(m.role == "user" for m in messages):
+            raise ValueError("at least one user message is required")
+        return messages
+
+    @property
+    def requested_max_tokens(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class Citation(BaseModel):
+    pmid: str
+    title: str
+    snippet: str
+    score: float
+    year: int | None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: str | None
+    logprobs: None = None
+
+
+def completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str = Field(default_factory=completion_id)
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    citations: list[Citation] = []
+    red_flags: list[str] = []
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: str | None = None
+    logprobs: None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+    citations: list[Citation] | None = None
+    red_flags: list[str] | None = None
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    owned_by: str = "medassist"
+    root: str | None = None
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class ErrorInfo(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorInfo
+
+
+class DiagnoseRequest(_Lenient):
+    """A free-text case (vignette) to turn into a ranked differential."""
+
+    case: str = Field(min_length=1)
+    model: str = MODEL_GROUNDED
+    rag: bool | None = None
+    k: int | None = Field(default=None, ge=1, le=20)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_conditions: int = Field(default=5, ge=1, le=10)
+
+    @field_validator("case")
+    @classmethod
+    def _case_not_blank(cls, case: str) -> str:
+        if not case.strip():
+            raise ValueError("case is empty")
+        return case
+
+
+class Diagnosis(BaseModel):
+    condition: str = Field(min_length=1)
+    probability: float = Field(ge=0.0, le=1.0)
+    rationale: str = ""
+    citations: list[str] = []
+
+
+class DiagnoseResponse(BaseModel):
+    id: str = Field(default_factory=completion_id)
+    object: Literal["medassist.diagnosis"] = "medassist.diagnosis"
+    model: str
+    differential: list[Diagnosis]
+    red_flags: list[str]
+    citations: list[Citation]
+    notice: str
+    attempts: int
+    usage: Usage

@@ -1,0 +1,369 @@
+"""Serving logic behind the routes: limits, grounding, safety, generation, response assembly.
+
+Routes stay thin (``app.py``); everything a request goes through is here, in order:
+model check → limits → red-flag check → retrieval + grounded prompt fitted to the context →
+engine → citation filter → emergency message first, decision-support notice last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from medassist.serve import safety
+from medassist.serve.engines.base import Engine, EngineError, GenerationParams, generate
+from medassist.serve.grounding import CitationFilter, RetrievalService, to_citation
+from medassist.serve.metrics import Metrics
+from medassist.serve.protocol import (
+    MODEL_GROUNDED,
+    MODELS,
+    AssistantMessage,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ChatMessage,
+    ChunkChoice,
+    Citation,
+    Delta,
+    DiagnoseRequest,
+    DiagnoseResponse,
+    Diagnosis,
+    ErrorInfo,
+    ErrorResponse,
+    Usage,
+    completion_id,
+)
+from medassist.serve.settings import ServeSettings
+
+log = logging.getLogger("medassist.serve")
+
+MIN_COMPLETION_TOKENS = 16
+
+
+class ApiError(Exception):
+    """An error with an OpenAI-style body and an HTTP status."""
+
+    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+        self.body = ErrorResponse(error=ErrorInfo(message=message, type=type, param=param, code=code))
+
+
+def differential_schema(max_conditions: int) -> dict[str, Any]:
+    """The answer format of ``medassist.data.prompts`` (+ optional rationale), as JSON Schema."""
+    return {
+        "type": "object",
+        "properties": {"differential": {
+            "type": "array", "minItems": 1, "maxItems": max_conditions,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "condition": {"type": "string", "minLength": 1, "maxLength": 120},
+                    "probability": {"type": "number", "minimum": 0, "maximum": 1},
+                    "rationale": {"type": "string", "maxLength": 400},
+                },
+                "required": ["condition", "probability"],
+            },
+        }},
+        "required": ["differential"],
+    }
+
+
+def parse_json_answer(text: str, schema: dict[str, Any]) -> Any:
+    """The JSON object in a model answer, validated; ValueError saying what is wrong."""
+    start, end = text.find("{"), text.rfind("}")
+    if start == -1 or end < start:
+        raise ValueError("no JSON object in the answer")
+    try:
+        value = json.loads(text[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON ({exc.msg} at char {exc.pos})") from exc
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(map(str, exc.absolute_path)) or "(root)"
+        raise ValueError(f"schema violation at {where}: {exc.message}") from exc
+    return value
+
+
+@dataclass
+class Prepared:
+    """A request after checks and grounding: what the engine gets and what the reply carries."""
+
+    messages: list[dict[str, str]]
+    params: GenerationParams
+    citations: list[Citation]
+    safety: safety.SafetyAssessment
+    grounded: bool
+    prompt_tokens: int | None
+
+    @property
+    def allowed_pmids(self) -> set[str]:
+        return {c.pmid for c in self.citations}
+
+
+class ChatService:
+    def __init__(self, settings: ServeSettings, engine: Engine, retrieval: RetrievalService | None,
+                 metrics: Metrics) -> None:
+        self.settings, self.engine, self.retrieval, self.metrics = settings, engine, retrieval, metrics
+        self.in_flight = 0
+
+    # ---- admission -------------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Take one of ``limits.max_concurrency`` generation slots, or 429 with Retry-After."""
+        limit = self.settings.limits.max_concurrency
+        if self.in_flight >= limit:
+            self.metrics.rejected.labels("max_concurrency").inc()
+            raise ApiError(429, f"server busy: {limit} requests in flight (limits.max_concurrency); retry later",
+                           type="rate_limit_error", code="max_concurrency",
+                           headers={"Retry-After": str(self.settings.limits.retry_after_s)})
+        self.in_flight += 1
+        self.metrics.in_flight.inc()
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self.metrics.in_flight.dec()
+
+    def _reject(self, limit: str, message: str, param: str) -> ApiError:
+        self.metrics.rejected.labels(limit).inc()
+        return ApiError(400, message, param=param, code=limit)
+
+    # ---- preparation -----------------------------------------------------------------------
+    async def prepare(self, req: ChatCompletionRequest, json_schema: dict[str, Any] | None = None,
+                      query: str | None = None) -> Prepared:
+        limits = self.settings.limits
+        if req.model not in MODELS:
+            raise ApiError(404, f"model {req.model!r} does not exist; available: {', '.join(MODELS)}",
+                           param="model", code="model_not_found")
+        if len(req.messages) > limits.max_messages:
+            raise self._reject("max_messages", f"{len(req.messages)} messages exceed limits.max_messages="
+                               f"{limits.max_messages}", "messages")
+        asked = req.requested_max_tokens
+        if asked is not None and asked > limits.max_tokens_cap:
+            raise self._reject("max_tokens_cap", f"max_tokens={asked} exceeds limits.max_tokens_cap="
+                               f"{limits.max_tokens_cap}", "max_tokens")
+        grounded = req.model == MODEL_GROUNDED and req.rag is not False
+        if grounded and self.retrieval is None:
+            if req.rag:
+                raise ApiError(400, "rag=true but this server has no index (start it with --index DIR)",
+                               param="rag", code="rag_unavailable")
+            grounded = False
+        user_texts = [m.text for m in req.messages if m.role == "user"]
+        assessment = safety.assess(user_texts)
+        passages = []
+        if grounded:
+            started = time.perf_counter()
+            passages = await self.retrieval.search(query or user_texts[-1], req.k or self.settings.rag_k,
+                                                   self.settings.rag_mode)
+            self.metrics.retrieval.observe(time.perf_counter() - started)
+        messages, passages, prompt_tokens, max_tokens = self._fit(req.messages, passages, grounded, asked)
+        params = GenerationParams(max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
+                                  stop=req.stop_list, seed=req.seed, json_schema=json_schema)
+        for flag in assessment.red_flags:
+            self.metrics.red_flags.labels(flag).inc()
+        return Prepared(messages, params, [to_citation(p) for p in passages], assessment, grounded, prompt_tokens)
+
+    def _messages(self, chat: list[ChatMessage], passages: list[Any], grounded: bool) -> list[dict[str, str]]:
+        from medassist.data.prompts import SYSTEM_PROMPT
+
+        system = "\n".join(m.text for m in chat if m.role in ("system", "developer")) or SYSTEM_PROMPT
+        turns = [{"role": m.role, "content": m.text} for m in chat if m.role in ("user", "assistant")]
+        if not grounded:
+            return [{"role": "system", "content": system}, *turns]
+        from medassist.rag.grounding import build_grounded_messages
+
+        *history, last = turns
+        return build_grounded_messages(last["content"], passages, history=history, system_prompt=system)
+
+    def _fit(self, chat: list[ChatMessage], passages: list[Any], grounded: bool, asked: int | None):
+        """Drop the weakest sources until prompt + completion fit the context (then 400)."""
+        s = self.settings
+        wanted = asked or s.limits.default_max_tokens
+        tokens = None
+        for n in range(len(passages), -1, -1):
+            messages = self._messages(chat, passages[:n], grounded)
+            tokens = self.engine.count_prompt_tokens(messages)
+            if tokens is None:
+                return messages, passages[:n], None, wanted
+            room = s.max_model_len - tokens
+            if tokens <= s.max_prompt_tokens and (room >= wanted or (asked is None and room >= MIN_COMPLETION_TOKENS)):
+                return messages, passages[:n], tokens, min(wanted, room)
+            if not grounded:
+                break
+        self.metrics.rejected.labels("context_length").inc()
+        raise ApiError(400, f"the prompt is {tokens} tokens and max_tokens={wanted}: together they exceed the "
+                       f"context of {s.max_model_len} tokens (max_model_len; prompt limit "
+                       f"{s.max_prompt_tokens}, limits.max_prompt_tokens)", param="messages",
+                       code="context_length_exceeded")
+
+    # ---- generation ------------------------------------------------------------------------
+    def _log(self, route: str, req_id: str, prep: Prepared, usage: Usage, started: float, removed: int) -> None:
+        last_user = next(m["content"] for m in reversed(prep.messages) if m["role"] == "user")
+        log.info("%s id=%s grounded=%s sources=%d prompt_sha=%s red_flags=%s tokens=%d+%d removed_citations=%d "
+                 "%.3fs", route, req_id, prep.grounded, len(prep.citations), safety.fingerprint(last_user),
+                 ",".join(prep.safety.red_flags) or "-", usage.prompt_tokens, usage.completion_tokens, removed,
+                 time.perf_counter() - started)
+
+    def _count(self, usage: Usage, removed: int) -> None:
+        self.metrics.prompt_tokens.inc(usage.prompt_tokens)
+        self.metrics.completion_tokens.inc(usage.completion_tokens)
+        self.metrics.citations_removed.inc(removed)
+
+    async def _generate(self, prep: Prepared):
+        try:
+            async with asyncio.timeout(self.settings.limits.request_timeout_s):
+                return await generate(self.engine, prep.messages, prep.params)
+        except TimeoutError as exc:
+            raise ApiError(504, f"generation took longer than limits.request_timeout_s="
+                           f"{self.settings.limits.request_timeout_s}s", type="timeout", code="timeout") from exc
+        except EngineError as exc:
+            raise ApiError(exc.status, str(exc), type="server_error" if exc.status >= 500 else
+                           "invalid_request_error", code="engine_error") from exc
+
+    def _usage(self, prep: Prepared, prompt_tokens: int, completion_tokens: int) -> Usage:
+        prompt = prompt_tokens or prep.prompt_tokens or 0
+        return Usage(prompt_tokens=prompt, completion_tokens=completion_tokens,
+                     total_tokens=prompt + completion_tokens)
+
+    async def _structured(self, prep: Prepared, schema: dict[str, Any]):
+        """Generate JSON valid against ``schema``: enforced by the engine, else validate and retry once."""
+        attempts = 1 if self.engine.structured_outputs else 2
+        error = ""
+        for attempt in range(1, attempts + 1):
+            gen = await self._generate(prep)
+            try:
+                return parse_json_answer(gen.text, schema), gen, attempt
+            except ValueError as exc:
+                error = str(exc)
+                log.warning("structured answer attempt %d/%d invalid: %s", attempt, attempts, error)
+        raise ApiError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
+                       f"attempt(s): {error}", type="server_error", code="invalid_model_output")
+
+    async def complete(self, req: ChatCompletionRequest) -> ChatCompletionResponse:
+        started = time.perf_counter()
+        schema = requested_schema(req)
+        prep = await self.prepare(req, schema)
+        removed = 0
+        if schema is not None:
+            value, gen, _ = await self._structured(prep, schema)
+            content = json.dumps(value, ensure_ascii=False)
+        else:
+            gen = await self._generate(prep)
+            text = gen.text
+            if prep.grounded:
+                cite = CitationFilter(prep.allowed_pmids)
+                text = cite.feed(text) + cite.flush()
+                removed = cite.removed
+            content = prep.safety.prefix + text + prep.safety.suffix
+        usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
+        self._count(usage, removed)
+        response = ChatCompletionResponse(
+            model=req.model, usage=usage, citations=prep.citations, red_flags=prep.safety.red_flags,
+            choices=[{"message": AssistantMessage(content=content), "finish_reason": gen.finish_reason}],
+        )
+        self._log("chat", response.id, prep, usage, started, removed)
+        return response
+
+    async def stream(self, req: ChatCompletionRequest, prep: Prepared) -> AsyncIterator[str]:
+        """Server-sent events in OpenAI's chunk format; the caller holds the concurrency slot."""
+        started = time.perf_counter()
+        req_id, created = completion_id(), int(time.time())
+
+        def event(delta: Delta | None, finish: str | None = None, **extra: Any) -> str:
+            choices = [ChunkChoice(delta=delta, finish_reason=finish)] if delta is not None else []
+            chunk = ChatCompletionChunk(id=req_id, created=created, model=req.model, choices=choices, **extra)
+            return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+
+        if prep.params.json_schema is not None:  # validated JSON cannot be streamed token by token
+            try:
+                value, gen, _ = await self._structured(prep, prep.params.json_schema)
+            except ApiError as exc:
+                yield f"data: {exc.body.model_dump_json()}\n\n"
+                yield "data: [DONE]\n\n"
+                return
+            usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
+            self._count(usage, 0)
+            yield event(Delta(role="assistant", content=json.dumps(value, ensure_ascii=False)))
+            yield event(Delta(), gen.finish_reason, citations=prep.citations, red_flags=prep.safety.red_flags)
+            yield "data: [DONE]\n\n"
+            return
+        yield event(Delta(role="assistant", content=prep.safety.prefix))
+        cite = CitationFilter(prep.allowed_pmids) if prep.grounded else None
+        finish, prompt_tokens, completion_tokens, first = "stop", 0, 0, True
+        try:
+            async with asyncio.timeout(self.settings.limits.request_timeout_s):
+                async for piece in self.engine.stream(prep.messages, prep.params):
+                    if first:
+                        self.metrics.ttft.observe(time.perf_counter() - started)
+                        first = False
+                    text = cite.feed(piece.text) if cite else piece.text
+                    if text:
+                        yield event(Delta(content=text))
+                    if piece.finish_reason:
+                        finish = piece.finish_reason
+                        prompt_tokens, completion_tokens = piece.prompt_tokens, piece.completion_tokens
+        except (TimeoutError, EngineError) as exc:
+            message = (f"generation took longer than limits.request_timeout_s={self.settings.limits.request_timeout_s}s"
+                       if isinstance(exc, TimeoutError) else str(exc))
+            err = ErrorResponse(error=ErrorInfo(message=message, type="server_error", code="engine_error"))
+            yield f"data: {err.model_dump_json()}\n\n"
+            yield "data: [DONE]\n\n"
+            return
+        tail = (cite.flush() if cite else "") + prep.safety.suffix
+        removed = cite.removed if cite else 0
+        usage = self._usage(prep, prompt_tokens, completion_tokens)
+        self._count(usage, removed)
+        yield event(Delta(content=tail))
+        yield event(Delta(), finish, citations=prep.citations, red_flags=prep.safety.red_flags)
+        if req.stream_options and req.stream_options.include_usage:
+            yield event(None, usage=usage)
+        yield "data: [DONE]\n\n"
+        self._log("chat.stream", req_id, prep, usage, started, removed)
+
+    async def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
+        from medassist.data.prompts import case_user_prompt
+
+        started = time.perf_counter()
+        chat = ChatCompletionRequest(
+            model=req.model, messages=[{"role": "user", "content": case_user_prompt(req.case)}],
+            max_tokens=req.max_tokens, rag=req.rag, k=req.k,
+        )
+        schema = differential_schema(req.max_conditions)
+        # retrieve for the case itself, not for the instruction wrapped around it
+        prep = await self.prepare(chat, schema, query=req.case)
+        value, gen, attempts = await self._structured(prep, schema)
+        allowed = prep.allowed_pmids
+        differential = [
+            Diagnosis(condition=item["condition"], probability=item["probability"],
+                      rationale=item.get("rationale", ""), citations=sorted(allowed & set(_pmids(item))))
+            for item in sorted(value["differential"], key=lambda d: -d["probability"])
+        ]
+        usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
+        self._count(usage, 0)
+        response = DiagnoseResponse(model=req.model, differential=differential, red_flags=prep.safety.red_flags,
+                                    citations=prep.citations, notice=prep.safety.suffix.strip("\n -"),
+                                    attempts=attempts, usage=usage)
+        self._log("diagnose", response.id, prep, usage, started, 0)
+        return response
+
+
+def _pmids(item: dict[str, Any]) -> list[str]:
+    from medassist.rag.grounding import extract_citations
+
+    return extract_citations(item.get("rationale", ""))
+
+
+def requested_schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
+    fmt = req.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return {"type": "object"}
+    return fmt.json_schema.schema_

@@ -1,0 +1,84 @@
+"""The gateway's one config object: YAML (``configs/serve-*.yaml``) + ``--key value`` overrides.
+
+API keys also come from ``MEDASSIST_API_KEYS`` (comma-separated) so secrets stay out of files.
+Without keys the gateway refuses to bind anywhere but loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+from medassist.errors import MedassistError
+
+EngineName = Literal["local", "vllm", "upstream"]
+
+
+@dataclass
+class Limits:
+    """Per-request limits; each rejection is a 400 (429 for concurrency) naming the limit."""
+
+    max_body_bytes: int = 1_000_000
+    max_messages: int = 64
+    max_prompt_tokens: int | None = None  # None: max_model_len minus one completion token
+    max_tokens_cap: int = 512
+    default_max_tokens: int = 256
+    max_concurrency: int = 16
+    retry_after_s: int = 1
+    request_timeout_s: float = 120.0
+    shutdown_grace_s: float = 30.0
+
+
+@dataclass
+class ServeSettings:
+    model: str = "artifacts/base-tiny"
+    adapter: str | None = None
+    index: str | None = None
+    engine: EngineName = "vllm"
+    upstream: str | None = None  # OpenAI-compatible base URL, e.g. http://host:8000/v1
+    upstream_model: str | None = None  # model name the upstream serves (default: its first model)
+    upstream_api_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: list[str] = field(default_factory=list)
+    max_model_len: int = 1024
+    rag_k: int = 5
+    rag_mode: str = "hybrid"
+    # local engine: requests waiting together are generated as one padded batch
+    local_max_batch: int = 16
+    local_batch_wait_ms: float = 5.0
+    # vllm engine: the subprocess started from its own environment
+    vllm_python: str | None = None  # default: .venv-vllm/bin/python beside the repo
+    vllm_port: int = 0  # 0: a free loopback port
+    vllm_kvcache_gib: int = 1
+    vllm_startup_timeout_s: float = 600.0
+    vllm_extra_args: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        env_keys = os.environ.get("MEDASSIST_API_KEYS", "")
+        self.api_keys = [*self.api_keys, *(k.strip() for k in env_keys.split(",") if k.strip())]
+        if self.engine == "upstream" and not self.upstream:
+            raise MedassistError("engine 'upstream' needs --upstream URL (an OpenAI-compatible base URL)")
+        if not self.api_keys and not is_loopback(self.host):
+            raise MedassistError(
+                f"host {self.host!r} is not loopback and no API key is set: set MEDASSIST_API_KEYS "
+                "(or api_keys in the config) before exposing the server"
+            )
+        if self.limits.default_max_tokens > self.limits.max_tokens_cap:
+            raise MedassistError("limits.default_max_tokens must not exceed limits.max_tokens_cap")
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        return self.limits.max_prompt_tokens or self.max_model_len - 1
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
