@@ -280,7 +280,7 @@ CONDITIONS: dict[str, tuple] = {
     "GERD": (
         "RGO",
         "K21",
-        5,
+        3,
         ["E_2", "E_5", "E_6", "E_7", "E_8", "E_14", "E_15"],
         ["E_30", "E_40"],
         ["E_5|E_6_@_V_6|E_7_@_V_12", "E_14", "E_15"],
@@ -291,7 +291,7 @@ CONDITIONS: dict[str, tuple] = {
     "Bronchospasm / acute asthma exacerbation": (
         "Bronchospasme / Exacerbation aiguë d'asthme",
         "J45",
-        2,
+        3,
         ["E_2", "E_4", "E_11"],
         ["E_32", "E_30", "E_39"],
         ["E_4", "E_11", "E_32"],
@@ -301,8 +301,8 @@ CONDITIONS: dict[str, tuple] = {
     ),
     "Influenza": (
         "Influenza",
-        "J10",
-        4,
+        "J11.1",
+        3,
         ["E_1", "E_2", "E_16", "E_17", "E_24"],
         ["E_37"],
         ["E_1", "E_16", "E_17"],
@@ -312,8 +312,8 @@ CONDITIONS: dict[str, tuple] = {
     ),
     "Acute otitis media": (
         "Otite moyenne aiguë (OMA)",
-        "H66",
-        5,
+        "H66.90",
+        4,
         ["E_1", "E_5", "E_6", "E_7", "E_8", "E_18", "E_24"],
         ["E_36"],
         ["E_5|E_6_@_V_5|E_7_@_V_15", "E_18"],
@@ -323,7 +323,7 @@ CONDITIONS: dict[str, tuple] = {
     ),
     "Anaphylaxis": (
         "Anaphylaxie",
-        "T78.2",
+        "T78.0",
         1,
         ["E_4", "E_11", "E_13", "E_19", "E_20", "E_21"],
         ["E_33", "E_39"],

@@ -1,0 +1,383 @@
+"""DDXPlus (English release): knowledge base, patient loader, evidence decoding and vignettes.
+
+A patient row holds evidence tokens: ``E_91`` (binary, present), ``E_56_@_5`` (numeric scale),
+``E_204_@_V_10`` (categorical value code) and repeated ``E_55_@_V_x`` for multi-choice answers.
+``DDXPlusKB`` decodes them with ``release_evidences.json`` and renders a short English vignette
+(the model's input), and it knows each condition's severity, ICD-10 code and names, so evaluation
+can map free-text diagnoses back to KB conditions.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from medassist.data.records import DDXPatient
+from medassist.data.validation import Checker, Problems, iter_dict_records, open_text
+
+COLUMNS = ("AGE", "DIFFERENTIAL_DIAGNOSIS", "SEX", "PATHOLOGY", "EVIDENCES", "INITIAL_EVIDENCE")
+# Values that mean "nothing to report" (defaults such as "nowhere", "NA", travel "N").
+_EMPTY_VALUES = {"nowhere", "na", "n", "none"}
+# Common clinical names for DDXPlus conditions (applied only to conditions present in the KB).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "Possible NSTEMI / STEMI": ("myocardial infarction", "acute myocardial infarction", "heart attack", "stemi",
+                                "nstemi", "acute coronary syndrome", "mi", "ami", "acs"),
+    "Bronchospasm / acute asthma exacerbation": ("asthma", "asthma exacerbation", "acute asthma", "bronchospasm",
+                                                 "asthma attack", "status asthmaticus"),
+    "Acute COPD exacerbation / infection": ("copd exacerbation", "copd", "aecopd", "exacerbation of copd"),
+    "GERD": ("gastroesophageal reflux disease", "gastro oesophageal reflux disease", "gastroesophageal reflux",
+             "acid reflux", "gord", "reflux disease"),
+    "URTI": ("upper respiratory tract infection", "upper respiratory infection", "uri", "common cold"),
+    "Influenza": ("flu", "seasonal influenza", "influenza a", "influenza b"),
+    "Pulmonary embolism": ("pe", "pulmonary embolus", "pulmonary thromboembolism"),
+    "Acute otitis media": ("otitis media", "aom", "middle ear infection"),
+    "Anaphylaxis": ("anaphylactic shock", "anaphylactic reaction"),
+    "Spontaneous pneumothorax": ("pneumothorax", "collapsed lung"),
+    "Viral pharyngitis": ("pharyngitis",),
+    "Acute laryngitis": ("laryngitis",),
+    "Larygospasm": ("laryngospasm",),
+    "PSVT": ("paroxysmal supraventricular tachycardia", "supraventricular tachycardia", "svt"),
+    "Atrial fibrillation": ("af", "afib", "a fib"),
+    "SLE": ("systemic lupus erythematosus", "lupus"),
+    "Tuberculosis": ("tb", "pulmonary tuberculosis"),
+    "Guillain-Barré syndrome": ("guillain barre", "gbs"),
+    "HIV (initial infection)": ("hiv", "acute hiv infection", "primary hiv infection", "acute retroviral syndrome"),
+    "Pulmonary neoplasm": ("lung cancer", "lung neoplasm", "lung carcinoma", "bronchogenic carcinoma"),
+    "Pancreatic neoplasm": ("pancreatic cancer", "pancreatic carcinoma"),
+    "Acute pulmonary edema": ("pulmonary edema", "pulmonary oedema", "acute pulmonary oedema"),
+    "Whooping cough": ("pertussis",),
+    "Boerhaave": ("boerhaave syndrome", "esophageal rupture", "oesophageal rupture"),
+    "Croup": ("laryngotracheobronchitis",),
+    "Chagas": ("chagas disease", "american trypanosomiasis"),
+    "Ebola": ("ebola virus disease",),
+    "Scombroid food poisoning": ("scombroid poisoning", "scombroid"),
+    "Acute rhinosinusitis": ("acute sinusitis",),
+    "Chronic rhinosinusitis": ("chronic sinusitis",),
+    "Allergic sinusitis": ("allergic rhinitis", "hay fever"),
+    "Stable angina": ("stable angina pectoris",),
+    "Panic attack": ("panic disorder", "anxiety attack"),
+    "Acute dystonic reactions": ("acute dystonia", "dystonic reaction"),
+    "Spontaneous rib fracture": ("rib fracture",),
+    "Anemia": ("anaemia",),
+    "Bronchitis": ("acute bronchitis",),
+    "Pericarditis": ("acute pericarditis",),
+    "Myocarditis": ("acute myocarditis",),
+}
+_MIN_CONTAINED_ALIAS = 6  # shorter aliases ("pe", "flu", "mi") must match the whole answer
+_ICD = re.compile(r"\b([A-Z]\d{2}(?:\.\d{1,3})?)\b")
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case, accents removed, punctuation to spaces: how condition names are compared."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _third_person(verb: str) -> str:
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def finding_phrase(question: str) -> str:
+    """Turn a yes/no question into a finding: "Do you have a cough?" -> "a cough",
+    "Do you smoke cigarettes?" -> "smokes cigarettes"; otherwise "<question>? yes"."""
+    q = question.strip().rstrip("?:").strip()
+    phrase = None
+    if m := re.match(r"(?i)^do you have (.+)$", q):
+        phrase = m[1]
+    elif (m := re.match(r"(?i)^do you (\w+) (.+)$", q)) and not m[1].endswith("ly") and m[1].isalpha():
+        phrase = f"{_third_person(m[1].lower())} {m[2]}"
+    elif m := re.match(r"(?i)^(?:have you|are you) (.+)$", q):
+        phrase = ("has " if q.lower().startswith("have") else "is ") + m[1]
+    if phrase is None:
+        return f"{q}? yes"
+    phrase = re.sub(r"\byourself\b", "themselves", phrase)
+    phrase = re.sub(r"\byour\b", "their", phrase)
+    return re.sub(r"\byou\b", "they", phrase)
+
+
+@dataclass
+class Evidence:
+    code: str
+    question: str
+    data_type: str  # B binary, C categorical/numeric, M multi-choice
+    is_antecedent: bool
+    default: Any
+    values: dict[str, str]  # value code -> English meaning
+    possible: list[Any]
+
+
+class DDXPlusKB:
+    """Conditions and evidences of a DDXPlus release (the English files' schema)."""
+
+    def __init__(self, conditions: dict[str, dict[str, Any]], evidences: dict[str, Evidence]):
+        self.conditions = conditions
+        self.evidences = evidences
+        self._aliases: dict[str, str] = {}
+        icd_counts: dict[str, set[str]] = {}
+        for name, cond in conditions.items():
+            names = {name, cond.get("condition_name", name), cond.get("cond-name-eng", name),
+                     cond.get("cond-name-fr", name), *SYNONYMS.get(name, ())}
+            names |= {part for n in list(names) for part in n.split("/") if len(part.split()) >= 2}
+            for alias in names:
+                self._aliases.setdefault(normalise_text(alias), name)
+            # "J18", "j17, j18", "g44.009": also index the 3-character category ("G44")
+            for icd in _ICD.findall(str(cond.get("icd10-id", "")).upper()):
+                for code in {icd, icd.split(".")[0]}:
+                    icd_counts.setdefault(code, set()).add(name)
+        self._icd = {code: names.pop() for code, names in icd_counts.items() if len(names) == 1}
+        self._contained = sorted((a for a in self._aliases if len(a) >= _MIN_CONTAINED_ALIAS), key=len, reverse=True)
+
+    # ------------------------------------------------------------------ knowledge
+    @property
+    def condition_names(self) -> list[str]:
+        return list(self.conditions)
+
+    def severity(self, condition: str) -> int | None:
+        """DDXPlus severity, 1 (most severe) to 5."""
+        cond = self.conditions.get(condition)
+        return cond.get("severity") if cond else None
+
+    def icd10(self, condition: str) -> str | None:
+        cond = self.conditions.get(condition)
+        return cond.get("icd10-id") if cond else None
+
+    def normalise_condition(self, text: str) -> str | None:
+        """Map a free-text diagnosis (English/French name, ICD-10 code, common synonym) to a KB name."""
+        norm = normalise_text(text)
+        for prefix in ("possible ", "probable ", "suspected ", "likely ", "acute "):
+            if norm in self._aliases:
+                break
+            if norm.startswith(prefix) and norm.removeprefix(prefix) in self._aliases:
+                norm = norm.removeprefix(prefix)
+        if norm in self._aliases:
+            return self._aliases[norm]
+        for code in _ICD.findall(text.upper()):
+            for candidate in (code, code.split(".")[0]):
+                if candidate in self._icd:
+                    return self._icd[candidate]
+        padded = f" {norm} "
+        return next((self._aliases[a] for a in self._contained if f" {a} " in padded), None)
+
+    # ------------------------------------------------------------------ decoding
+    def decode(self, token: str) -> tuple[Evidence, Any]:
+        """``E_55_@_V_89`` -> (evidence E_55, "V_89"); ``E_56_@_5`` -> (E_56, 5); ``E_91`` -> (E_91, True).
+
+        Raises ``KeyError``/``ValueError`` with a readable reason for an unknown code or value.
+        """
+        code, sep, raw = token.partition("_@_")
+        evidence = self.evidences.get(code)
+        if evidence is None:
+            raise KeyError(f"unknown evidence code {code!r}")
+        if not sep:
+            return evidence, True
+        if evidence.values:
+            if raw not in evidence.values:
+                raise ValueError(f"unknown value {raw!r} for evidence {code}")
+            return evidence, raw
+        try:
+            value: Any = int(raw)
+        except ValueError:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"value {raw!r} of evidence {code} is neither a value code nor a number") from None
+        if evidence.possible and value not in evidence.possible:
+            raise ValueError(f"value {value} of evidence {code} is outside {evidence.possible}")
+        return evidence, value
+
+    def _render(self, evidence: Evidence, values: list[Any]) -> str | None:
+        if evidence.data_type == "B" and values == [True]:
+            return finding_phrase(evidence.question)
+        shown = []
+        for value in values:
+            if value == evidence.default:
+                continue
+            meaning = evidence.values.get(value, value) if isinstance(value, str) else value
+            if isinstance(meaning, str):
+                if meaning.lower() in _EMPTY_VALUES:
+                    continue
+                meaning = {"Y": "yes", "N": "no"}.get(meaning, meaning)
+            elif isinstance(meaning, int | float) and evidence.possible and max(evidence.possible) == 10:
+                meaning = f"{meaning}/10"
+            shown.append(str(meaning))
+        if not shown:
+            return None
+        question = evidence.question.strip()
+        return f"{question} {', '.join(shown)}"
+
+    def findings(self, patient: DDXPatient) -> tuple[str | None, list[str], list[str]]:
+        """(chief complaint, symptoms, history) as English phrases."""
+        grouped: dict[str, list[Any]] = {}
+        for token in patient.evidences:
+            evidence, value = self.decode(token)
+            grouped.setdefault(evidence.code, []).append(value)
+        if patient.initial_evidence not in grouped and patient.initial_evidence in self.evidences:
+            grouped[patient.initial_evidence] = [True]
+        chief = None
+        symptoms: list[str] = []
+        history: list[str] = []
+        for code, values in grouped.items():
+            evidence = self.evidences[code]
+            text = self._render(evidence, values)
+            if text is None:
+                continue
+            if code == patient.initial_evidence:
+                chief = text
+            else:
+                (history if evidence.is_antecedent else symptoms).append(text)
+        return chief, symptoms, history
+
+    def vignette(self, patient: DDXPatient) -> str:
+        """A short, readable English case: who, chief complaint, symptoms, history."""
+        chief, symptoms, history = self.findings(patient)
+        noun = {"M": "man" if patient.age >= 18 else "boy", "F": "woman" if patient.age >= 18 else "girl"}
+        lines = [f"A {patient.age}-year-old {noun.get(patient.sex, 'patient')}."]
+        if chief:
+            lines.append(f"Chief complaint: {chief}.")
+        if symptoms:
+            lines.append("Symptoms: " + "; ".join(symptoms) + ".")
+        if history:
+            lines.append("History: " + "; ".join(history) + ".")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- loading
+def _load_evidences(path: str | Path, check: Checker) -> dict[str, Evidence]:
+    evidences = {}
+    for where, obj in iter_dict_records(path, check):
+        code = where.removeprefix("key ")
+        question = check.get(obj, "question_en", where)
+        dtype = check.get(obj, "data_type", where)
+        meaning = check.get(obj, "value_meaning", where, dict, required=False) or {}
+        if dtype is not None and dtype not in ("B", "C", "M"):
+            check.fail(where, "data_type", f"expected B, C or M, got {dtype!r}", "bad value")
+            continue
+        if question is None or dtype is None:
+            continue
+        values = {}
+        for v, m in meaning.items():
+            if isinstance(m, dict) and isinstance(m.get("en"), str):
+                values[v] = m["en"]
+            else:
+                check.fail(where, f"value_meaning.{v}", "expected {'fr': ..., 'en': ...}", "wrong type")
+        evidences[code] = Evidence(code=code, question=question, data_type=dtype,
+                                   is_antecedent=bool(obj.get("is_antecedent", False)),
+                                   default=obj.get("default_value"), values=values,
+                                   possible=list(obj.get("possible-values") or []))
+    return evidences
+
+
+def _load_conditions(path: str | Path, check: Checker, evidences: dict[str, Evidence]) -> dict[str, dict]:
+    conditions = {}
+    for where, obj in iter_dict_records(path, check):
+        ok = all(
+            check.get(obj, name, where, types) is not None
+            for name, types in (("icd10-id", str), ("severity", int), ("symptoms", dict))
+        )
+        antecedents = check.get(obj, "antecedents", where, dict, required=False) or {}
+        if not ok:
+            continue
+        unknown = [e for e in (*obj["symptoms"], *antecedents) if e not in evidences]
+        if unknown and evidences:
+            check.fail(where, "symptoms", f"unknown evidence codes {unknown[:5]}", "unknown evidence code")
+            continue
+        conditions[where.removeprefix("key ")] = obj
+    return conditions
+
+
+def load_kb(conditions_json: str | Path, evidences_json: str | Path, *,
+            problems: Problems | None = None) -> DDXPlusKB:
+    evidences = _load_evidences(evidences_json, Checker(evidences_json, problems))
+    conditions = _load_conditions(conditions_json, Checker(conditions_json, problems), evidences)
+    return DDXPlusKB(conditions, evidences)
+
+
+def _literal(raw: str, field_name: str, where: str, check: Checker) -> Any:
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        check.fail(where, field_name, f"expected a Python-literal list, got {raw[:60]!r}", "unparseable list")
+        return None
+
+
+def parse_patient(row: dict[str, str], where: str, check: Checker, kb: DDXPlusKB, patient_id: str) -> DDXPatient | None:
+    try:
+        age = int(row["AGE"])
+        if not 0 <= age <= 120:
+            raise ValueError
+    except (TypeError, ValueError):
+        check.fail(where, "AGE", f"expected an age 0-120, got {row['AGE']!r}", "bad value")
+        return None
+    sex = row["SEX"]
+    if sex not in ("M", "F"):
+        check.fail(where, "SEX", f"expected M or F, got {sex!r}", "bad value")
+        return None
+    pathology = row["PATHOLOGY"]
+    if pathology not in kb.conditions:
+        check.fail(where, "PATHOLOGY", f"unknown condition {pathology!r} (not in release_conditions.json)",
+                   "unknown condition")
+        return None
+    differential = _literal(row["DIFFERENTIAL_DIAGNOSIS"], "DIFFERENTIAL_DIAGNOSIS", where, check)
+    evidences = _literal(row["EVIDENCES"], "EVIDENCES", where, check)
+    if differential is None or evidences is None:
+        return None
+    try:
+        pairs = [(str(name), float(p)) for name, p in differential]
+    except (TypeError, ValueError):
+        check.fail(where, "DIFFERENTIAL_DIAGNOSIS", "expected [[condition, probability], ...]", "wrong type")
+        return None
+    unknown = [name for name, _ in pairs if name not in kb.conditions]
+    if unknown:
+        check.fail(where, "DIFFERENTIAL_DIAGNOSIS", f"unknown conditions {unknown[:3]}", "unknown condition")
+        return None
+    if not isinstance(evidences, list) or not all(isinstance(t, str) for t in evidences):
+        check.fail(where, "EVIDENCES", "expected a list of evidence tokens", "wrong type")
+        return None
+    for token in [*evidences, row["INITIAL_EVIDENCE"]]:
+        try:
+            kb.decode(token)
+        except (KeyError, ValueError) as exc:
+            field_name = "INITIAL_EVIDENCE" if token == row["INITIAL_EVIDENCE"] else "EVIDENCES"
+            check.fail(where, field_name, str(exc).strip("'\""), "unknown evidence code")
+            return None
+    return DDXPatient(id=patient_id, age=age, sex=sex, pathology=pathology, differential=pairs,
+                      evidences=evidences, initial_evidence=row["INITIAL_EVIDENCE"])
+
+
+def iter_patients(patients_csv: str | Path, kb: DDXPlusKB, *, problems: Problems | None = None,
+                  ) -> Iterator[DDXPatient]:
+    """Stream patients from a DDXPlus CSV (plain or gzip): the full release has 1.3M rows."""
+    check = Checker(patients_csv, problems)
+    stem = Path(patients_csv).name.split(".")[0]
+    with open_text(patients_csv) as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            check.fail("line 1", ",".join(missing), f"missing columns; expected header {','.join(COLUMNS)}",
+                       "missing field")
+            return
+        for index, row in enumerate(reader):
+            where = f"line {reader.line_num}"
+            if None in row or any(row[c] is None for c in COLUMNS):
+                check.fail(where, "(row)", f"expected {len(COLUMNS)} columns", "bad row")
+                continue
+            patient = parse_patient(row, where, check, kb, f"{stem}-{index}")
+            if patient is not None:
+                yield patient
+
+
+def load_ddxplus(patients_csv: str | Path, conditions_json: str | Path, evidences_json: str | Path, *,
+                 problems: Problems | None = None) -> tuple[list[DDXPatient], DDXPlusKB]:
+    kb = load_kb(conditions_json, evidences_json, problems=problems)
+    return list(iter_patients(patients_csv, kb, problems=problems)), kb
