@@ -93,11 +93,12 @@ def is_jsonl(path: str | Path) -> bool:
     return bool({".jsonl", ".ndjson"} & set(suffixes))
 
 
-def iter_json_records(path: str | Path, check: Checker) -> Iterator[tuple[str, Any]]:
+def iter_json_records(path: str | Path, check: Checker, lines: bool | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ``(where, record)`` from JSONL (``line N``), a JSON array (``item N``) or a JSON
-    object keyed by id (``key K``); unparseable input becomes a problem, not a traceback."""
+    object keyed by id (``key K``); unparseable input becomes a problem, not a traceback.
+    ``lines`` forces JSON lines; by default the suffix decides (``.jsonl``/``.ndjson``)."""
     with open_text(path) as handle:
-        if is_jsonl(path):
+        if lines or (lines is None and is_jsonl(path)):
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
@@ -121,8 +122,9 @@ def iter_json_records(path: str | Path, check: Checker) -> Iterator[tuple[str, A
         check.fail("line 1", "(json)", f"expected a JSON array or object, got {type(doc).__name__}", "wrong type")
 
 
-def iter_dict_records(path: str | Path, check: Checker) -> Iterator[tuple[str, dict[str, Any]]]:
-    for where, rec in iter_json_records(path, check):
+def iter_dict_records(path: str | Path, check: Checker, lines: bool | None = None,
+                      ) -> Iterator[tuple[str, dict[str, Any]]]:
+    for where, rec in iter_json_records(path, check, lines):
         if isinstance(rec, dict):
             yield where, rec
         else:

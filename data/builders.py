@@ -1,0 +1,96 @@
+"""Records -> chat examples ``{"messages", "source", "id", "target"}`` for SFT and evaluation.
+
+Every example starts with the shared ``SYSTEM_PROMPT`` and asks with the prompts of
+``medassist.data.prompts``, so training, serving and evaluation see one format. ``target`` is the
+short gold answer (option letter, yes/no/maybe, pathology, label) for probes and scoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from medassist.data.ddxplus import DDXPlusKB
+from medassist.data.prompts import (
+    SYSTEM_PROMPT,
+    case_user_prompt,
+    format_differential,
+    mcq_answer,
+    mcq_user_prompt,
+    pubmedqa_answer,
+    pubmedqa_user_prompt,
+)
+from medassist.data.records import CustomItem, DDXPatient, MCQItem, PubMedQAItem
+
+from medassist.errors import MedassistError
+
+
+def _example(source: str, item_id: str, user: str, assistant: str, target: str) -> dict[str, Any]:
+    return {
+        "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": assistant},
+        ],
+        "source": source,
+        "id": item_id,
+        "target": target,
+    }
+
+
+def mcq_example(item: MCQItem) -> dict[str, Any]:
+    """Question + lettered options -> ``Answer: C. <option text>``."""
+    return _example(item.source, item.id, mcq_user_prompt(item.question, item.options),
+                    mcq_answer(item.answer_idx, item.answer), item.answer_idx)
+
+
+def _clip_words(text: str, max_words: int | None) -> str:
+    words = text.split()
+    return text if max_words is None or len(words) <= max_words else " ".join(words[:max_words]) + " ..."
+
+
+def pubmedqa_example(item: PubMedQAItem, with_context: bool = True,
+                     max_context_words: int | None = None) -> dict[str, Any]:
+    """Question (+ abstract, optionally clipped to fit a short context) -> ``yes. <long answer>``."""
+    context = _clip_words(" ".join(item.contexts), max_context_words) if with_context else None
+    return _example("pubmedqa", item.pmid, pubmedqa_user_prompt(item.question, context),
+                    pubmedqa_answer(item.final_decision, item.long_answer), item.final_decision)
+
+
+def ddx_example(patient: DDXPatient, kb: DDXPlusKB, top_k: int = 5) -> dict[str, Any]:
+    """Vignette -> ranked differential JSON with probabilities (DDXPlus' own differential)."""
+    return _example("ddxplus", patient.id, case_user_prompt(kb.vignette(patient)),
+                    format_differential(patient.differential or [(patient.pathology, 1.0)], top_k),
+                    patient.pathology)
+
+
+def custom_example(item: CustomItem, labels: Sequence[str] = ()) -> dict[str, Any]:
+    """Chat records pass through (system prompt added if absent); ``text,label`` rows become
+    "classify this text as one of <labels>" -> label."""
+    if item.messages is not None:
+        messages = list(item.messages)
+        if messages[0]["role"] != "system":
+            messages.insert(0, {"role": "system", "content": SYSTEM_PROMPT})
+        last = next(m["content"] for m in reversed(messages) if m["role"] == "assistant")
+        return {"messages": messages, "source": "custom", "id": item.id, "target": last}
+    choices = f" as one of: {', '.join(labels)}" if labels else ""
+    return _example("custom", item.id, f"{item.text}\nClassify this text{choices}.", item.label or "",
+                    item.label or "")
+
+
+def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = None,
+                   **options: Any) -> list[dict[str, Any]]:
+    """Dispatch on ``source`` (medqa, medmcqa, pubmedqa, ddxplus, custom)."""
+    records = list(records)
+    if source in ("medqa", "medmcqa"):
+        return [mcq_example(r) for r in records]
+    if source == "pubmedqa":
+        return [pubmedqa_example(r, **options) for r in records]
+    if source == "ddxplus":
+        if kb is None:
+            raise MedassistError("ddxplus examples need the knowledge base (conditions + evidences JSON)")
+        return [ddx_example(r, kb, **options) for r in records]
+    if source == "custom":
+        labels = sorted({r.label for r in records if r.label})
+        return [custom_example(r, labels) for r in records]
+    raise MedassistError(f"unknown source {source!r}; expected medqa, medmcqa, pubmedqa, ddxplus or custom")
