@@ -80,8 +80,8 @@ def custom_example(item: CustomItem, labels: Sequence[str] = ()) -> dict[str, An
 
 def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = None,
                    **options: Any) -> list[dict[str, Any]]:
-    """Dispatch on ``source`` (medqa, medmcqa, pubmedqa, ddxplus, custom)."""
-    records = list(records)
+    """Dispatch on ``source`` (medqa, medmcqa, pubmedqa, ddxplus, custom); ``records`` is consumed
+    lazily (wrap it in tqdm for progress)."""
     if source in ("medqa", "medmcqa"):
         return [mcq_example(r) for r in records]
     if source == "pubmedqa":
@@ -91,6 +91,7 @@ def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = N
             raise MedassistError("ddxplus examples need the knowledge base (conditions + evidences JSON)")
         return [ddx_example(r, kb, **options) for r in records]
     if source == "custom":
+        records = list(records)
         labels = sorted({r.label for r in records if r.label})
         return [custom_example(r, labels) for r in records]
     raise MedassistError(f"unknown source {source!r}; expected medqa, medmcqa, pubmedqa, ddxplus or custom")

@@ -349,7 +349,7 @@ def parse_patient(row: dict[str, str], where: str, check: Checker, kb: DDXPlusKB
             kb.decode(token)
         except (KeyError, ValueError) as exc:
             field_name = "INITIAL_EVIDENCE" if token == row["INITIAL_EVIDENCE"] else "EVIDENCES"
-            check.fail(where, field_name, str(exc).strip("'\""), "unknown evidence code")
+            check.fail(where, field_name, exc.args[0], "unknown evidence code")
             return None
     return DDXPatient(id=patient_id, age=age, sex=sex, pathology=pathology, differential=pairs,
                       evidences=evidences, initial_evidence=row["INITIAL_EVIDENCE"])

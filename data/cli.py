@@ -1,0 +1,117 @@
+"""``medassist data``: validate, stats, build (chat JSONL for training) and scrub (PHI)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import typer
+
+from medassist.clitools import sub_app
+
+app = sub_app("Dataset tools: validate, stats, build chat examples, scrub PHI.")
+
+FORMAT_HELP = "medqa | medmcqa | pubmedqa | ddxplus | pubmed | custom"
+
+
+@app.command("validate")
+def validate(
+    path: str = typer.Argument(..., help="File to check (DDXPlus: the patients CSV or its folder)."),
+    format: str = typer.Option(..., "--format", "-f", help=FORMAT_HELP),
+    conditions: Path = typer.Option(None, help="DDXPlus release_conditions.json (default: next to the CSV)."),
+    evidences: Path = typer.Option(None, help="DDXPlus release_evidences.json (default: next to the CSV)."),
+    show: int = typer.Option(50, help="How many problems to list (counts always cover all)."),
+) -> None:
+    """Check every record; list problems (file, line or key, field) with counts; exit 1 if any."""
+    from medassist.data.formats import load
+
+    loaded = load(format, path, strict=False, conditions=conditions, evidences=evidences)
+    problems = loaded.problems.items
+    typer.echo(f"{path}: {len(loaded.records)} valid records, {len(problems)} problem(s) ({format})")
+    for kind, count in loaded.problems.counts().most_common():
+        typer.echo(f"  {count:6d}  {kind}")
+    for problem in problems[:show]:
+        typer.echo(f"  - {problem}")
+    if len(problems) > show:
+        typer.echo(f"  ... and {len(problems) - show} more")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("stats")
+def stats(
+    path: str = typer.Argument(..., help="Dataset file (DDXPlus: the patients CSV or its folder)."),
+    format: str = typer.Option(..., "--format", "-f", help=FORMAT_HELP),
+    conditions: Path = typer.Option(None, help="DDXPlus release_conditions.json."),
+    evidences: Path = typer.Option(None, help="DDXPlus release_evidences.json."),
+) -> None:
+    """Record count and counts per label (pathology, decision, step, label) as JSON."""
+    from medassist.data.formats import label_of, load
+
+    loaded = load(format, path, conditions=conditions, evidences=evidences)
+    labels = Counter(label_of(format, r) for r in loaded.records)
+    out = {"path": str(path), "format": format, "records": len(loaded.records), "labels": dict(labels.most_common())}
+    if format == "ddxplus":
+        ages = [p.age for p in loaded.records]
+        out["sex"] = dict(Counter(p.sex for p in loaded.records))
+        out["age_mean"] = round(sum(ages) / max(1, len(ages)), 1)
+        out["evidences_per_patient"] = round(sum(len(p.evidences) for p in loaded.records) / max(1, len(ages)), 1)
+    if format in ("medqa", "medmcqa"):
+        out["options"] = dict(Counter(len(r.options) for r in loaded.records))
+        out["answer_letters"] = dict(sorted(Counter(r.answer_idx for r in loaded.records).items()))
+    typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+@app.command("build")
+def build(
+    path: str = typer.Argument(..., help="Source file or hub id (DDXPlus: the patients CSV)."),
+    source: str = typer.Option(..., "--source", "-s", help=FORMAT_HELP.replace(" | pubmed", "")),
+    out: Path = typer.Option(..., help="Output folder: train.jsonl [validation.jsonl] stats.json manifest.json."),
+    decontaminate: list[str] = typer.Option([], help="Evaluation file(s) whose items are removed from training."),
+    eval_format: str = typer.Option(None, help="Format of the --decontaminate files (default: --source)."),
+    conditions: Path = typer.Option(None, help="DDXPlus release_conditions.json."),
+    evidences: Path = typer.Option(None, help="DDXPlus release_evidences.json."),
+    validation_fraction: float = typer.Option(0.0, help="Stratified validation share (0 = no split)."),
+    seed: int = typer.Option(42, help="Split seed."),
+    dedup: bool = typer.Option(True, help="Drop exact and near-duplicate items."),
+    top_k: int = typer.Option(5, help="DDXPlus: conditions kept in the target differential."),
+    max_context_words: int = typer.Option(200, help="PubMedQA: clip the abstract to this many words."),
+) -> None:
+    """Turn a dataset into chat examples (system/user/assistant) for SFT, decontaminated and split."""
+    from medassist.data.build import BuildConfig
+    from medassist.data.build import build as run
+
+    cfg = BuildConfig(source=source, path=path, out=str(out), conditions=str(conditions) if conditions else None,
+                      evidences=str(evidences) if evidences else None, eval_paths=list(decontaminate),
+                      eval_format=eval_format, dedup=dedup, validation_fraction=validation_fraction, seed=seed,
+                      top_k=top_k, max_context_words=max_context_words)
+    result = run(cfg)
+    typer.echo(json.dumps(result, indent=2))
+    typer.echo(f"examples written to {out}")
+
+
+@app.command("scrub")
+def scrub(
+    path: Path = typer.Argument(None, help="Text file to scrub (default: stdin)."),
+    out: Path = typer.Option(None, help="Write here (atomically) instead of stdout."),
+) -> None:
+    """Replace e-mails, phones, record numbers, dates, URLs and titled names with [PLACEHOLDERS]."""
+    from medassist.data.phi import scrub_with_counts
+    from medassist.data.validation import open_text
+
+    from medassist.io import atomic_write_text
+
+    if path is None:
+        text = sys.stdin.read()
+    else:
+        with open_text(path) as handle:
+            text = handle.read()
+    cleaned, counts = scrub_with_counts(text)
+    if out is None:
+        sys.stdout.write(cleaned)
+    else:
+        atomic_write_text(out, cleaned)
+    summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing found"
+    typer.echo(f"scrubbed: {summary}", err=True)
