@@ -34,7 +34,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"|\b\d{3}-\d{2}-\d{4}\b"
         r"|\b[A-Z]{1,3}\d{5,}[A-Z0-9]*\b", re.I)),
     ("PHONE", re.compile(
-        r"(?<![\w/])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,4}\)\s?)?\d{2,4}(?:[\s.\-]\d{2,4}){1,3}(?![\w/])")),
+        r"(?<![\w/])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,4}\)\s?)?\d{2,4}(?:[\s.\-]\d{2,6}){1,3}(?![\w/])")),
     # long bare numbers, but not PubMed ids cited as [12345678] or "PMID 12345678"
     ("ID", re.compile(r"(?<![\[\w])(?<!PMID )(?<!PMID: )\d{7,}(?![\]\w])")),
 ]

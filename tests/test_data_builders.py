@@ -1,0 +1,88 @@
+"""Instruction builders, shared prompts and the stratified split."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from medassist.data import load_custom, stratified_split
+from medassist.data.prompts import SYSTEM_PROMPT, format_differential, parse_differential, parse_pubmedqa_decision
+
+
+def _roles(example):
+    return [m["role"] for m in example["messages"]]
+
+
+def test_mcq_examples(sample_chat_examples):
+    examples = sample_chat_examples["medqa"]
+    assert len(examples) == 40
+    first = examples[0]
+    assert _roles(first) == ["system", "user", "assistant"]
+    assert first["messages"][0]["content"] == SYSTEM_PROMPT
+    user, answer = first["messages"][1]["content"], first["messages"][2]["content"]
+    assert "\nA. " in user and "\nE. " in user
+    assert answer == "Answer: E. Right coronary artery" and first["target"] == "E"
+    assert {e["source"] for e in sample_chat_examples["medmcqa"]} == {"medmcqa"}
+
+
+def test_pubmedqa_examples(sample_chat_examples):
+    example = sample_chat_examples["pubmedqa"][0]
+    user, answer = example["messages"][1]["content"], example["messages"][2]["content"]
+    assert user.startswith("Context: ") and "\nQuestion: Does early antibiotic" in user
+    assert answer.startswith("yes. ") and parse_pubmedqa_decision(answer) == example["target"] == "yes"
+    assert example["id"] == "98000001"
+
+
+def test_ddxplus_examples_answer_with_ranked_json(sample_chat_examples, sample_ddxplus):
+    patients, kb = sample_ddxplus
+    for example, patient in zip(sample_chat_examples["ddxplus"], patients, strict=True):
+        assert _roles(example) == ["system", "user", "assistant"]
+        assert example["messages"][1]["content"].startswith(f"A {patient.age}-year-old")
+        ranked = parse_differential(example["messages"][2]["content"])
+        assert ranked[0][0] == patient.pathology == example["target"]
+        probabilities = [p for _, p in ranked]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert all(kb.normalise_condition(name) == name for name, _ in ranked)
+
+
+def test_custom_examples(sample_chat_examples):
+    rows = sample_chat_examples["custom"]
+    assert rows[0]["messages"][1]["content"].endswith("Classify this text as one of: routine, soon, urgent.")
+    assert rows[0]["messages"][2]["content"] == rows[0]["target"] == "urgent"
+    chat = sample_chat_examples["custom_chat"][0]
+    assert _roles(chat) == ["system", "user", "assistant"]
+
+
+def test_differential_format_round_trip():
+    text = format_differential([("GERD", 0.1), ("Pneumonia", 0.62), ("Influenza", 0.28)], top_k=2)
+    assert json.loads(text) == {"differential": [{"condition": "Pneumonia", "probability": 0.62},
+                                                 {"condition": "Influenza", "probability": 0.28}]}
+    assert parse_differential(f"Sure.\n```json\n{text}\n```") == [("Pneumonia", 0.62), ("Influenza", 0.28)]
+    assert parse_differential('{"differential": ["Croup"]}') == [("Croup", None)]
+    assert parse_differential("no json {here") is None
+
+
+def test_examples_fit_the_tiny_context(sample_chat_examples, tiny_model_dir):
+    """The sft helper trains with max_length 512: sample prompts must fit."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    for source, examples in sample_chat_examples.items():
+        lengths = [len(tok.apply_chat_template(e["messages"], tokenize=True, return_dict=True)["input_ids"])
+                   for e in examples]
+        assert max(lengths) <= 512, (source, max(lengths))
+
+
+def test_split_is_stratified_and_reproducible(samples_dir, sample_ddxplus):
+    patients, _ = sample_ddxplus
+    train, val = stratified_split(patients, lambda p: p.pathology, validation_fraction=0.25, seed=7)
+    assert len(train) == 90 and len(val) == 30
+    assert set(Counter(p.pathology for p in val).values()) in ({3, 4}, {4}, {3})
+    again = stratified_split(patients, lambda p: p.pathology, validation_fraction=0.25, seed=7)
+    assert [p.id for p in again[1]] == [p.id for p in val]
+    other = stratified_split(patients, lambda p: p.pathology, validation_fraction=0.25, seed=8)
+    assert [p.id for p in other[1]] != [p.id for p in val]
+    rows = load_custom(samples_dir / "custom_sample.csv")
+    lonely = [*rows, rows[0].__class__(id="x", text="rare case", label="rare")]
+    train, val = stratified_split(lonely, lambda r: r.label, validation_fraction=0.25)
+    assert any(r.label == "rare" for r in train) and not any(r.label == "rare" for r in val)
