@@ -172,6 +172,12 @@ class ApiClient:
             float(os.environ.get(ENV_TIMEOUT, "60")),
         )
 
+    def health(self) -> dict[str, Any]:
+        """``/health`` (outside ``/v1``): engine name and whether a retrieval index is loaded."""
+        with _translated(self.base_url):
+            raw = self._client.get(f"{self.base_url}/health", cast_to=object)
+        return raw if isinstance(raw, dict) else {}
+
     def models(self) -> list[ModelInfo]:
         with _translated(self.base_url):
             listing = self._client.models.list()
@@ -188,10 +194,13 @@ class ApiClient:
             )
         return ChatStream(iter(chunks), self.base_url)
 
-    def diagnose(self, case: str, *, model: str, rag: bool = True, k: int = 5) -> Diagnosis:
+    def diagnose(self, case: str, *, model: str, rag: bool = True, k: int = 5,
+                 max_tokens: int | None = None) -> Diagnosis:
         """Ask ``/v1/diagnose`` for a ranked differential of a free-text case."""
         with _translated(self.base_url):
             body = {"case": case, "model": model, "rag": rag, "k": k}
+            if max_tokens:
+                body["max_tokens"] = max_tokens
             raw = self._client.post("/diagnose", cast_to=object, body=body)
         if not isinstance(raw, dict) or not isinstance(raw.get("differential"), list):
             raise ApiError("server", self.base_url, "/v1/diagnose answered without a 'differential' list")

@@ -48,6 +48,7 @@ def _ask(prompt: str, consultation: Consultation, settings: Settings, store: Fee
             stream = settings.client.chat(
                 [*consultation.api_messages(), {"role": "user", "content": prompt}], model=settings.model or "",
                 rag=settings.rag, k=settings.k, temperature=settings.temperature,
+                max_tokens=settings.max_tokens,
             )
             text = st.write_stream(iter(stream))
         except ApiError as err:
@@ -103,7 +104,8 @@ def case(consultation: Consultation, settings: Settings) -> None:
             try:
                 with st.spinner(t(lang, "thinking")):
                     consultation.diagnosis = settings.client.diagnose(
-                        text, model=settings.model or "", rag=settings.rag, k=settings.k)
+                        text, model=settings.model or "", rag=settings.rag, k=settings.k,
+                        max_tokens=settings.max_tokens)
                 consultation.case_text = text
             except ApiError as err:
                 render.api_error(err, lang, settings.client.timeout)

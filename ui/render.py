@@ -16,9 +16,10 @@ def notice(lang: str) -> None:
 
 
 def red_flag_banner(flags: list[str], lang: str) -> None:
+    """Above the answer; the server's flag codes (``cardiac_chest_pain``) are shown as words."""
     if flags:
-        st.error(f"**{t(lang, 'red_flag_title')}**  \n{t(lang, 'red_flag_body', flags=', '.join(flags))}",
-                 icon="🚨")
+        names = ", ".join(flag.replace("_", " ") for flag in flags)
+        st.error(f"**{t(lang, 'red_flag_title')}**  \n{t(lang, 'red_flag_body', flags=names)}", icon="🚨")
 
 
 def api_error(err: ApiError, lang: str, timeout: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 from medassist.ui.client import DEFAULT_API_URL, ENV_API_KEY, ENV_API_URL, ENV_TIMEOUT, ApiClient, ApiError, ModelInfo
@@ -19,7 +20,9 @@ class Settings:
     rag: bool
     k: int
     temperature: float
+    max_tokens: int | None = None  # None: the server's default
     models: list[ModelInfo] = field(default_factory=list)
+    health: dict[str, Any] = field(default_factory=dict)
     error: ApiError | None = None  # listing the models failed: the page explains it
 
     @property
@@ -28,8 +31,10 @@ class Settings:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _models(url: str, api_key: str, timeout: float) -> list[ModelInfo]:
-    return ApiClient(url, api_key, timeout).models()
+def _server(url: str, api_key: str, timeout: float) -> tuple[list[ModelInfo], dict[str, Any]]:
+    """The served models and /health (engine, index), fetched once a minute per URL and key."""
+    client = ApiClient(url, api_key, timeout)
+    return client.models(), client.health()
 
 
 def _client(url: str, api_key: str, timeout: float) -> ApiClient:
@@ -53,27 +58,31 @@ def render() -> Settings:
                             key="api_key")
     timeout = float(os.environ.get(ENV_TIMEOUT, "60"))
     models: list[ModelInfo] = []
+    health: dict[str, Any] = {}
     error = None
     try:
-        models = _models(url.strip(), api_key, timeout)
+        models, health = _server(url.strip(), api_key, timeout)
     except ApiError as err:
         error = err
     model = sb.selectbox(t(lang, "model"), [m.id for m in models], key="model",
                          placeholder=t(lang, "no_models"))
-    rag = sb.toggle(t(lang, "retrieval"), value=True, key="rag")
+    has_index = bool(health.get("index", True))
+    rag = sb.toggle(t(lang, "retrieval"), value=has_index, key="rag", disabled=not has_index,
+                    help=None if has_index else t(lang, "no_index"))
+    rag = rag and has_index
     k = sb.slider(t(lang, "num_sources"), 1, 10, 5, key="k", disabled=not rag)
     temperature = sb.slider(t(lang, "temperature"), 0.0, 1.0, 0.2, 0.05, key="temperature")
-    settings = Settings(lang, mode, _client(url.strip(), api_key, timeout), model, rag, k, temperature,
-                        models, error)
-    return settings
+    max_tokens = sb.number_input(t(lang, "max_tokens"), min_value=16, max_value=4096, value=None, step=64,
+                                 key="max_tokens", placeholder=t(lang, "server_default"))
+    return Settings(lang, mode, _client(url.strip(), api_key, timeout), model, rag, k, temperature,
+                    max_tokens, models, health, error)
 
 
 def footer(settings: Settings) -> None:
     """Which model and version answered, and with what retrieval, for the record."""
     info = settings.model_info
-    version = "-"
-    if info is not None:
-        version = " · ".join(f"{key} {value}" for key, value in info.details.items() if value) or "-"
+    details = {**(info.details if info else {}), "engine": settings.health.get("engine")}
+    version = " · ".join(f"{key} {value}" for key, value in details.items() if value) or "-"
     st.sidebar.divider()
     st.sidebar.caption(t(settings.lang, "footer", model=settings.model or "-", version=version,
                          retrieval=t(settings.lang, "on" if settings.rag else "off"), k=settings.k))

@@ -1,0 +1,160 @@
+"""The Streamlit page driven headless (AppTest) against the real medassist gateway on loopback."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+
+import httpx
+import pytest
+from medassist.ui.export import consultation_markdown
+
+from tests.fixtures.serve import free_port
+
+
+@pytest.fixture(scope="module")
+def grounded(live_server) -> bool:
+    """Whether the live gateway has a RAG index (then answers must carry sources)."""
+    return bool(httpx.get(f"{live_server.url}/health", timeout=10).json()["index"])
+
+
+def _open(ui_app, server, max_tokens: int = 24):
+    """The page against ``server``, with short answers (the tiny model on a shared CPU is slow)."""
+    at = ui_app(server.url, server.api_key).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.sidebar.number_input(key="max_tokens").set_value(max_tokens).run()
+    return at
+
+
+def _ask(at, text: str):
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at.session_state["consultation"]
+
+
+def test_chat_streams_a_grounded_answer_with_sources(live_server, ui_app, grounded):
+    at = _open(ui_app, live_server)
+    assert at.sidebar.selectbox(key="model").options == ["medassist", "medassist-norag"]
+    consultation = _ask(at, "What is the first-line treatment of community-acquired pneumonia?")
+    question, answer = consultation.turns
+    assert question.role == "user" and answer.role == "assistant" and answer.content.strip()
+    assistant = at.chat_message[-1]
+    assert assistant.markdown[0].value == answer.content
+    assert "Decision support" in answer.content or "decision support" in answer.content  # server's notice
+    shown = " ".join(m.value for m in assistant.markdown)
+    footer = at.sidebar.caption[-1].value
+    assert footer.startswith("Model medassist") and "engine local" in footer
+    if grounded:
+        assert answer.citations, "the gateway has an index but the answer carries no citations"
+        assert f"({len(answer.citations)})" in assistant.expander[0].label
+        for citation in answer.citations:
+            assert f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/" in shown
+        assert "retrieval on, k=5" in footer
+    else:  # without an index the page turns retrieval off and says the answer is not grounded
+        assert at.sidebar.toggle(key="rag").disabled and not answer.rag
+        assert "Retrieval is off: this answer is not grounded in sources." in [c.value for c in assistant.caption]
+        assert "retrieval off" in footer
+
+    _ask(at, "And in a penicillin-allergic patient?")
+    assert len(at.session_state["consultation"].turns) == 4 and len(at.chat_message) == 4
+    at.sidebar.button[0].click().run()  # new consultation
+    assert at.session_state["consultation"].empty and not at.chat_message
+
+
+def test_red_flag_banner_above_the_answer(live_server, ui_app):
+    at = _open(ui_app, live_server)
+    answer = _ask(at, "Crushing chest pain radiating to the left arm with sweating for 30 minutes").turns[-1]
+    assert answer.red_flags
+    banner = at.chat_message[-1].error[0]
+    assert banner.value.startswith("**Red flags: possible emergency**")
+    in_order = [id(node) for node in at.chat_message[-1]]  # depth-first, top to bottom
+    assert in_order.index(id(banner)) < in_order.index(id(at.chat_message[-1].markdown[0]))
+
+
+def test_feedback_lands_in_sqlite_scrubbed(live_server, ui_app, feedback_db):
+    at = _open(ui_app, live_server)
+    answer = _ask(at, "Fever and productive cough for three days, what tests?").turns[-1]
+    at.feedback(key=f"rating_{answer.id}").set_value(0)
+    at.text_input(key=f"comment_{answer.id}").input("Too vague; call me at 555-123-4567")
+    at.chat_message[-1].button[0].click().run()
+    assert "Thank you, your feedback was saved." in [c.value for c in at.chat_message[-1].caption]
+    rows = sqlite3.connect(feedback_db).execute(
+        "SELECT answer_id, rating, comment, question, model, rag FROM feedback").fetchall()
+    assert len(rows) == 1
+    answer_id, rating, comment, question, model, rag = rows[0]
+    assert (answer_id, rating, model, rag) == (answer.id, 0, "medassist", int(answer.rag))
+    assert comment.startswith("Too vague") and "555-123-4567" not in comment
+    assert question == "Fever and productive cough for three days, what tests?"
+
+
+def test_exports_markdown_and_whatsapp(live_server, ui_app):
+    at = _open(ui_app, live_server)
+    assert at.sidebar.caption[0].value == "Nothing to export yet."
+    consultation = _ask(at, "Headache and neck stiffness: what should I rule out?")
+    assert [b.label for b in at.sidebar.download_button] == ["Download Markdown", "Download WhatsApp text"]
+    whatsapp = at.sidebar.code[0].value
+    assert whatsapp.startswith(f"*medassist: Consultation {consultation.id}*")
+    assert "*Clinician*" in whatsapp and "*medassist*" in whatsapp
+    assert "\n_" in whatsapp and "**" not in whatsapp
+    markdown = consultation_markdown(consultation)
+    assert "## Clinician" in markdown and "Headache and neck stiffness" in markdown
+
+
+def test_switch_to_chinese(live_server, ui_app):
+    at = _open(ui_app, live_server)
+    at.sidebar.radio(key="lang").set_value("zh").run()
+    assert at.info[0].value.startswith("仅为决策支持")
+    assert at.chat_input[0].placeholder == "描述患者情况或提出临床问题"
+    assert at.sidebar.button[0].label == "新会诊"
+    answer = _ask(at, "胸痛伴大汗，疼痛放射到左臂").turns[-1]
+    assert answer.red_flags
+    assert at.chat_message[-1].error[0].value.startswith("**危险信号：可能为急症**")
+
+
+def test_case_form_calls_diagnose(live_server, ui_app):
+    """The tiny model rarely writes the JSON schema; either way the page must show a table or a clear error."""
+    at = _open(ui_app, live_server)
+    at.sidebar.radio(key="mode").set_value("case").run()
+    at.text_input(key="case_complaint").input("fever and hypotension")
+    at.number_input(key="case_age").set_value(70)
+    at.selectbox(key="case_sex").set_value("female")
+    at.number_input(key="case_temp").set_value(39.2)
+    at.text_input(key="case_bp").input("85/50")
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    diagnosis = at.session_state["consultation"].diagnosis
+    if diagnosis is None:
+        assert "did not match the requested JSON schema" in at.error[0].value
+    else:
+        table = at.dataframe[0].value
+        assert list(table["condition"]) == [c.condition for c in diagnosis.differential]
+        assert [e.label for e in at.expander][: len(table)] == [
+            f"{i}. {c.condition} ({c.probability:.0%})" for i, c in enumerate(diagnosis.differential, 1)]
+
+
+def test_api_down_shows_the_url(ui_app):
+    url = f"http://127.0.0.1:{free_port()}"
+    at = ui_app(url).run()
+    assert not at.exception
+    assert at.error[0].value.startswith(f"Cannot reach the medassist API at {url}.")
+    assert at.chat_input[0].disabled
+
+
+def test_wrong_api_key_shows_401(live_server, ui_app):
+    at = ui_app(live_server.url, "not-the-key").run()
+    assert not at.exception
+    assert at.error[0].value.startswith(f"The API at {live_server.url} refused the request (401)")
+
+
+def test_silent_server_shows_timeout(ui_app):
+    """A real socket that accepts connections and never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        accepted = []
+        threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        at = ui_app(url, timeout=1.0).run()
+    assert not at.exception
+    assert at.error[0].value.startswith(f"The API at {url} did not answer within 1 seconds.")
