@@ -73,8 +73,14 @@ def load_model(
     adapter: str | Path | None = None,
     quantization: Quantization = "none",
     dtype: Any = None,
+    device_map: Any = None,
+    attn_implementation: str | None = None,
 ) -> Any:
-    """A causal LM ready for generation, optionally with a PEFT adapter on top."""
+    """A causal LM ready for generation, optionally with a PEFT adapter on top.
+
+    ``device_map`` overrides the default placement (training under ``accelerate launch`` puts
+    each process's copy on its own GPU: ``{"": local_rank}``).
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -86,6 +92,10 @@ def load_model(
     elif has_cuda():
         kwargs["device_map"] = "auto"
     kwargs["dtype"] = dtype or (torch.bfloat16 if has_cuda() else torch.float32)
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    if attn_implementation is not None:
+        kwargs["attn_implementation"] = attn_implementation
     try:
         model = AutoModelForCausalLM.from_pretrained(str(name_or_path), **kwargs)
     except (OSError, ValueError) as exc:

@@ -1,0 +1,156 @@
+"""What the trainer reports besides the loss: a cheap generation metric and the run report.
+
+Validation loss says little about whether the model answers in the format serving parses, so
+each evaluation also generates greedily on a few held-out MedQA items (is the answer letter
+right?) and DDXPlus cases (is the top condition of the JSON differential the true pathology?).
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from medassist.data.prompts import parse_differential
+from transformers import TrainerCallback
+
+_ANSWER = re.compile(r"answer\s*:?\s*\(?([A-J])\b", re.IGNORECASE)
+
+
+@dataclass
+class Probe:
+    """A held-out prompt (system + user turns) and what a right answer contains."""
+
+    kind: Literal["mcq", "ddx"]
+    messages: list[dict[str, str]]
+    target: str  # the answer letter, or the true pathology
+
+
+def answer_letter(text: str) -> str | None:
+    """The letter of the trained answer form ``Answer: C. <option>`` (``data.prompts.mcq_answer``)."""
+    match = _ANSWER.search(text)
+    return match.group(1).upper() if match else None
+
+
+def top_condition(text: str) -> str | None:
+    """First condition of the ``{"differential": [...]}`` answer, or None if it does not parse."""
+    ranked = parse_differential(text)
+    return ranked[0][0] if ranked else None
+
+
+def generate(model: Any, tokenizer: Any, conversations: list[list[dict]], max_new_tokens: int) -> list[str]:
+    """Greedy answers to a batch of conversations, using the tokenizer's chat template."""
+    import torch
+
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        batch = tokenizer.apply_chat_template(
+            conversations, add_generation_prompt=True, return_dict=True, return_tensors="pt", padding=True
+        ).to(model.device)
+    finally:
+        tokenizer.padding_side = side
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model.generate(
+            **batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+        )
+    if was_training:
+        model.train()
+    return tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def probe_scores(model: Any, tokenizer: Any, probes: list[Probe], max_new_tokens: int) -> dict[str, float]:
+    """``mcq_letter_em`` and ``ddx_top1`` over the probes of each kind (absent kinds are left out)."""
+    scores: dict[str, float] = {}
+    for kind, name, parse in (("mcq", "mcq_letter_em", answer_letter), ("ddx", "ddx_top1", top_condition)):
+        chosen = [p for p in probes if p.kind == kind]
+        if not chosen:
+            continue
+        answers = generate(model, tokenizer, [p.messages for p in chosen], max_new_tokens)
+        hits = [
+            (parse(a) or "").strip().lower() == p.target.strip().lower() for a, p in zip(answers, chosen, strict=True)
+        ]
+        scores[name] = sum(hits) / len(hits)
+    return scores
+
+
+class GenerationEvalCallback(TrainerCallback):
+    """After each evaluation, adds ``eval_mcq_letter_em`` / ``eval_ddx_top1`` to the metrics and logs."""
+
+    def __init__(self, probes: list[Probe], tokenizer: Any, max_new_tokens: int) -> None:
+        self.probes = probes
+        self.tokenizer = tokenizer
+        self.max_new_tokens = max_new_tokens
+
+    def on_evaluate(self, args, state, control, model=None, metrics=None, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.probes or model is None:
+            return
+        scores = {f"eval_{k}": round(v, 4) for k, v in probe_scores(
+            model, self.tokenizer, self.probes, self.max_new_tokens).items()}
+        if metrics is not None:
+            metrics.update(scores)
+        state.log_history.append({**scores, "epoch": state.epoch, "step": state.global_step})
+
+
+def peak_memory_mib() -> dict[str, float]:
+    import torch
+
+    # ru_maxrss is KiB on Linux, bytes on macOS
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    peak = {"process_rss_mib": round(rss, 1)}
+    if torch.cuda.is_available():
+        peak["cuda_allocated_mib"] = round(torch.cuda.max_memory_allocated() / (1 << 20), 1)
+    return peak
+
+
+def eval_curve(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per evaluation step: the loss metrics and the generation metrics merged."""
+    rows: dict[int, dict[str, Any]] = {}
+    for entry in history:
+        metrics = {k: round(v, 4) for k, v in entry.items() if k.startswith("eval_") and "runtime" not in k
+                   and "per_second" not in k}
+        if metrics:
+            rows.setdefault(entry["step"], {"step": entry["step"]}).update(metrics)
+    return list(rows.values())
+
+
+class TrainingReportCallback(TrainerCallback):
+    """Collects steps, tokens, speed and memory of this session for ``training_report.json``."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first_step = 0
+        self.first_tokens = 0
+        self.report: dict[str, Any] = {}
+
+    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self.started = time.perf_counter()
+        self.first_step = state.global_step
+        self.first_tokens = state.num_input_tokens_seen
+
+    def on_train_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        seconds = time.perf_counter() - self.started
+        tokens = state.num_input_tokens_seen - self.first_tokens
+        history = state.log_history
+        self.report = {
+            "global_steps": state.global_step,
+            "max_steps": state.max_steps,
+            "epochs": round(state.epoch or 0.0, 3),
+            "steps_this_session": state.global_step - self.first_step,
+            "resumed_from_step": self.first_step or None,
+            "tokens_seen": state.num_input_tokens_seen,
+            "tokens_this_session": tokens,
+            "train_seconds_this_session": round(seconds, 2),
+            "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else None,
+            "peak_memory": peak_memory_mib(),
+            "best_checkpoint": state.best_model_checkpoint,
+            "train_loss_curve": [
+                {"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h and "step" in h
+            ],
+            "eval_curve": eval_curve(history),
+        }

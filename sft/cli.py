@@ -1,0 +1,39 @@
+"""``medassist sft`` (train, the default command) and ``medassist sft merge``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from medassist.clitools import OVERRIDES, sub_app
+
+app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge.",
+              default_command=True)
+
+
+@app.command("train", context_settings=OVERRIDES)
+def train(
+    ctx: typer.Context,
+    config: Path = typer.Option(Path("configs/sft-tiny-cpu.yaml"), help="Recipe YAML (configs/sft-*.yaml)."),
+) -> None:
+    """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora.r 8."""
+    from medassist.sft.config import SFTRunConfig
+    from medassist.sft.train import train as run
+
+    from medassist.config import parse_config
+
+    out = run(parse_config(SFTRunConfig, config, ctx.args))
+    typer.echo(f"adapter written to {out}")
+
+
+@app.command("merge")
+def merge(
+    adapter: Path = typer.Option(..., help="Adapter folder written by `medassist sft`."),
+    out: Path = typer.Option(..., help="Folder for the merged full model (replaced atomically)."),
+    base: str = typer.Option(None, help="Base model path or hub id (default: the one the adapter records)."),
+) -> None:
+    """Merge the LoRA adapter into its base model and save a full model with the tokenizer."""
+    from medassist.sft.merge import merge as run
+
+    typer.echo(f"merged model written to {run(adapter, out, base)}")

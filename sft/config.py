@@ -1,0 +1,132 @@
+"""The one config object of a training run, read from a recipe in ``configs/sft-*.yaml``.
+
+Shaped like TRL's ``ScriptArguments`` + ``ModelConfig`` + ``SFTConfig`` folded into one
+dataclass, so a recipe is one YAML file and any key can be overridden on the command line
+(``--max-steps 5``, ``--lora.r 16``). ``validate`` catches what would otherwise fail minutes
+into a run (missing paths, GPU-only options on a CPU machine) before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from medassist.errors import MedassistError
+
+SourceKind = Literal["medqa", "medmcqa", "pubmedqa", "ddxplus", "custom"]
+
+
+@dataclass
+class SourceConfig:
+    """One dataset of the mixture.
+
+    ``weight`` rescales the source after ``cap``: 2.0 repeats every example twice, 0.5 keeps a
+    random half. ``conditions``/``evidences`` are the DDXPlus knowledge-base files (default:
+    ``release_conditions.json`` / ``release_evidences.json`` beside the patients CSV).
+    """
+
+    kind: SourceKind
+    path: str
+    weight: float = 1.0
+    cap: int | None = None
+    conditions: str | None = None
+    evidences: str | None = None
+
+
+@dataclass
+class LoraSection:
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    )
+
+
+@dataclass
+class SFTRunConfig:
+    # model
+    model: str = "artifacts/base-tiny"
+    quantization: Literal["4bit", "none"] = "4bit"
+    attn_implementation: str | None = None
+    bf16: bool = False
+    gradient_checkpointing: bool = True
+    lora: LoraSection = field(default_factory=LoraSection)
+    # data
+    data: list[SourceConfig] = field(default_factory=list)
+    eval_sets: list[SourceConfig] = field(default_factory=list)
+    validation_fraction: float = 0.1
+    max_length: int = 512
+    packing: bool = False
+    padding_free: bool = False
+    # optimisation
+    learning_rate: float = 2e-4
+    lr_scheduler_type: str = "cosine"
+    warmup_ratio: float = 0.03
+    num_train_epochs: float = 1.0
+    max_steps: int = -1
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    weight_decay: float = 0.0
+    # evaluation, checkpoints, logging
+    eval_steps: int = 50
+    save_steps: int = 50
+    save_total_limit: int | None = 2
+    logging_steps: int = 10
+    early_stopping_patience: int | None = None
+    generation_eval_items: int = 8
+    generation_max_new_tokens: int = 96
+    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+    resume_from_checkpoint: str | None = None
+    seed: int = 42
+    output_dir: str = "artifacts/sft-tiny"
+
+
+def _model_reachable(name: str) -> bool:
+    """A local folder, a cached hub id, or (online) any hub id."""
+    import os
+
+    if Path(name).expanduser().is_dir():
+        return True
+    if name.startswith((".", "/", "~")) or name.count("/") != 1:
+        return False
+    if os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false"):
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "config.json"), str)
+
+
+def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
+    """Refuse a run that cannot work here, with one message saying what to change."""
+    if not _model_reachable(cfg.model):
+        raise MedassistError(
+            f"model: {cfg.model!r} is neither a local model folder nor a cached hub model (HF_HUB_OFFLINE=1); "
+            "build the embedded one with `medassist model init --preset tiny --out artifacts/base-tiny`, "
+            "or pass --model /path/to/a/save_pretrained/folder"
+        )
+    if not cfg.data:
+        raise MedassistError("data: the mixture is empty; list at least one source (kind, path)")
+    for section, sources in (("data", cfg.data), ("eval_sets", cfg.eval_sets)):
+        for i, source in enumerate(sources):
+            for key in ("path", "conditions", "evidences"):
+                value = getattr(source, key)
+                if value is not None and not Path(value).expanduser().exists():
+                    raise MedassistError(f"{section}[{i}].{key}: {source.kind} file {value!r} does not exist")
+            if source.weight <= 0:
+                raise MedassistError(f"{section}[{i}].weight: expected a positive number, got {source.weight}")
+    if not 0 < cfg.validation_fraction < 1:
+        raise MedassistError(f"validation_fraction: expected a number in (0, 1), got {cfg.validation_fraction}")
+    if cfg.max_steps <= 0 and cfg.num_train_epochs <= 0:
+        raise MedassistError("max_steps / num_train_epochs: set one of them to a positive value")
+    if not has_cuda:
+        gpu_only = []
+        if cfg.bf16:
+            gpu_only.append("bf16: true (use --bf16 false)")
+        if cfg.attn_implementation and cfg.attn_implementation.startswith("flash_attention"):
+            gpu_only.append(f"attn_implementation: {cfg.attn_implementation} (use --attn-implementation sdpa)")
+        if gpu_only:
+            raise MedassistError(
+                "this machine has no CUDA GPU, but the recipe asks for GPU-only options: " + "; ".join(gpu_only)
+            )

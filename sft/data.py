@@ -1,0 +1,159 @@
+"""The training mixture: every source through the data layer's builders, decontaminated
+against the evaluation sets, held out per source, capped and weighted, with statistics.
+
+Validation examples are split off each source before weighting, so an up-weighted
+(repeated) example never lands on both sides. A few held-out MedQA items and DDXPlus
+cases become the generation probes scored during evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from medassist.sft.callbacks import Probe
+from medassist.sft.config import SFTRunConfig, SourceConfig
+
+from medassist.errors import MedassistError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceExamples:
+    """One source's chat examples (builder output: ``messages``, ``source``, ``id``, ``target``)."""
+
+    name: str
+    train: list[dict[str, Any]]
+    validation: list[dict[str, Any]]
+    probe_kind: str | None = None
+    weight: float = 1.0
+    cap: int | None = None
+    files: list[str] = field(default_factory=list)
+    removed_as_contaminated: int = 0
+
+
+@dataclass
+class Mixture:
+    train: Any  # datasets.Dataset with a "messages" column
+    validation: Any
+    probes: list[Probe]
+    stats: dict[str, Any]
+    files: list[str]
+
+
+def _weighted(examples: list[dict], weight: float, rng: random.Random) -> list[dict]:
+    whole, fraction = int(weight), weight - int(weight)
+    out = examples * whole
+    out += rng.sample(examples, round(len(examples) * fraction))
+    return out
+
+
+def _token_stats(examples: list[dict], tokenizer: Any, max_length: int) -> tuple[int, int]:
+    """(tokens after truncation, examples longer than max_length)."""
+    lengths = [
+        len(tokenizer.apply_chat_template(e["messages"], tokenize=True, return_dict=True)["input_ids"])
+        for e in examples
+    ]
+    return sum(min(n, max_length) for n in lengths), sum(n > max_length for n in lengths)
+
+
+def mix(sources: list[SourceExamples], cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
+    """Weight and shuffle the sources into train/validation datasets, probes and statistics."""
+    from datasets import Dataset
+
+    rng = random.Random(cfg.seed)
+    train: list[dict] = []
+    validation: list[dict] = []
+    probes: list[Probe] = []
+    stats: dict[str, Any] = {"sources": {}}
+    for source in sources:
+        chosen = _weighted([_clean(e) for e in source.train], source.weight, rng)
+        if source.probe_kind:
+            probes += [
+                Probe(source.probe_kind, [m for m in e["messages"] if m["role"] != "assistant"], str(e["target"]))
+                for e in source.validation[: cfg.generation_eval_items]
+            ]
+        tokens, truncated = _token_stats(chosen, tokenizer, cfg.max_length)
+        stats["sources"][source.name] = {
+            "examples": len(chosen),
+            "unique_examples": len(source.train),
+            "validation_examples": len(source.validation),
+            "tokens": tokens,
+            "truncated_to_max_length": truncated,
+            "removed_as_contaminated": source.removed_as_contaminated,
+            "weight": source.weight,
+            "cap": source.cap,
+        }
+        log.info("source %s: %s", source.name, stats["sources"][source.name])
+        train += chosen
+        validation += [_clean(e) for e in source.validation]
+    if not train:
+        raise MedassistError("data: no training examples left after the validation split and decontamination")
+    rng.shuffle(train)
+    stats["train_examples"] = len(train)
+    stats["validation_examples"] = len(validation)
+    stats["train_tokens"] = sum(s["tokens"] for s in stats["sources"].values())
+    stats["probes"] = dict(Counter(p.kind for p in probes))
+    return Mixture(
+        train=Dataset.from_list(train),
+        validation=Dataset.from_list(validation) if validation else None,
+        probes=probes,
+        stats=stats,
+        files=sorted({f for s in sources for f in s.files}),
+    )
+
+
+def _clean(example: dict) -> dict:
+    """Only what the trainer reads: keeps the dataset columns uniform across sources."""
+    return {"messages": example["messages"]}
+
+
+PROBE_KINDS = {"medqa": "mcq", "medmcqa": "mcq", "ddxplus": "ddx"}
+
+
+def _load(source: SourceConfig) -> Any:
+    from medassist.data import load
+
+    return load(source.kind, source.path, conditions=source.conditions, evidences=source.evidences)
+
+
+def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
+    """Load every source with the data layer, hold out validation, decontaminate, build, mix.
+
+    Training records are decontaminated against the configured ``eval_sets`` and against every
+    source's validation records, so the validation loss and probes are not inflated either.
+    """
+    from medassist.data import build_examples, decontaminate, label_of, stratified_split
+    from tqdm.auto import tqdm
+
+    loaded = [_load(s) for s in tqdm(cfg.data, desc="loading sources", unit="source")]
+    evaluation = [r for s in cfg.eval_sets for r in _load(s).records]
+    splits = [
+        stratified_split(ld.records, lambda r, kind=s.kind: label_of(kind, r), cfg.validation_fraction, cfg.seed)
+        for s, ld in zip(cfg.data, loaded, strict=True)
+    ]
+    evaluation += [r for _, held_out in splits for r in held_out]
+    rng = random.Random(cfg.seed)
+    sources: list[SourceExamples] = []
+    names = Counter(s.kind for s in cfg.data)
+    for i, (source, ld, (train_records, val_records)) in enumerate(zip(cfg.data, loaded, splits, strict=True)):
+        kept, report = decontaminate(train_records, evaluation) if evaluation else (train_records, None)
+        if source.cap is not None and len(kept) > source.cap:
+            kept = rng.sample(kept, source.cap)
+        train_examples = build_examples(source.kind, kept, kb=ld.kb)
+        val_examples = build_examples(source.kind, val_records, kb=ld.kb)
+        sources.append(SourceExamples(
+            name=source.kind if names[source.kind] == 1 else f"{source.kind}[{i}]",
+            train=train_examples,
+            validation=val_examples,
+            probe_kind=PROBE_KINDS.get(source.kind),
+            files=[str(f) for f in ld.files],
+            weight=source.weight,
+            cap=source.cap,
+            removed_as_contaminated=report.removed if report else 0,
+        ))
+    return mix(sources, cfg, tokenizer)

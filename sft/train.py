@@ -1,0 +1,192 @@
+"""``medassist sft``: parse → build data → build model → train → save, like TRL's ``sft.py``.
+
+TRL's ``SFTTrainer`` does the work (chat template, assistant-only loss, packing, checkpoints);
+this script chooses the model (QLoRA: 4-bit NF4 base + LoRA, or plain LoRA), feeds it the data
+mixture, adds the generation metric and report callbacks and writes the run's outputs:
+adapter + tokenizer + chat template, ``training_report.json``, ``manifest.json``, model card.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from medassist.sft.card import model_card
+from medassist.sft.config import SFTRunConfig, validate
+from medassist.sft.data import Mixture, build_mixture
+
+from medassist.config import to_dict
+from medassist.errors import MedassistError
+from medassist.hub import has_cuda, load_model, load_tokenizer
+from medassist.io import atomic_write_json, atomic_write_text
+from medassist.manifest import write_manifest
+
+log = logging.getLogger(__name__)
+
+
+def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
+    """The base model ready for k-bit training, and the LoRA config TRL wraps it with."""
+    import torch
+    from peft import LoraConfig, prepare_model_for_kbit_training
+
+    device_map: Any = "cpu"
+    if has_cuda():
+        from accelerate import PartialState
+
+        device_map = {"": PartialState().local_process_index}
+    model = load_model(
+        cfg.model,
+        quantization=cfg.quantization,
+        dtype=torch.bfloat16 if cfg.bf16 else torch.float32,
+        device_map=device_map,
+        attn_implementation=cfg.attn_implementation,
+    )
+    if cfg.quantization == "4bit":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    peft_config = LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=cfg.lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return model, peft_config
+
+
+def training_args(cfg: SFTRunConfig) -> Any:
+    from trl import SFTConfig
+
+    early_stopping = cfg.early_stopping_patience is not None
+    return SFTConfig(
+        output_dir=cfg.output_dir,
+        max_length=cfg.max_length,
+        packing=cfg.packing,
+        padding_free=cfg.padding_free,
+        assistant_only_loss=True,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_ratio,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        per_device_eval_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        weight_decay=cfg.weight_decay,
+        eval_strategy="steps",
+        eval_steps=cfg.eval_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        load_best_model_at_end=early_stopping,
+        metric_for_best_model="eval_loss" if early_stopping else None,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        report_to=cfg.report_to,
+        seed=cfg.seed,
+        bf16=cfg.bf16,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        use_cpu=not has_cuda(),
+        include_num_input_tokens_seen="non_padding",
+    )
+
+
+def resume_checkpoint(cfg: SFTRunConfig) -> str | None:
+    """``resume_from_checkpoint``: a checkpoint folder, or ``last`` for the newest in ``output_dir``."""
+    if cfg.resume_from_checkpoint in (None, "", "false"):
+        return None
+    if cfg.resume_from_checkpoint in ("last", "true"):
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(cfg.output_dir) if Path(cfg.output_dir).is_dir() else None
+        if last is None:
+            raise MedassistError(f"resume_from_checkpoint: no checkpoint-* folder in {cfg.output_dir}")
+        return last
+    if not Path(cfg.resume_from_checkpoint).is_dir():
+        raise MedassistError(f"resume_from_checkpoint: {cfg.resume_from_checkpoint!r} is not a checkpoint folder")
+    return cfg.resume_from_checkpoint
+
+
+def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[Any, Any]:
+    from medassist.sft.callbacks import GenerationEvalCallback, TrainingReportCallback
+    from transformers import EarlyStoppingCallback
+    from trl import SFTTrainer
+
+    model, peft_config = build_model(cfg)
+    report = TrainingReportCallback()
+    callbacks = [GenerationEvalCallback(mixture.probes, tokenizer, cfg.generation_max_new_tokens), report]
+    if cfg.early_stopping_patience is not None:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    trainer = SFTTrainer(
+        model=model,
+        args=training_args(cfg),
+        train_dataset=mixture.train,
+        eval_dataset=mixture.validation,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=callbacks,
+    )
+    if cfg.quantization == "4bit" and not cfg.bf16:
+        # TRL casts QLoRA adapters to bf16 (the paper's GPU recipe); with fp32 compute (CPU) that
+        # only costs speed and precision, so keep the trainable weights in fp32.
+        import torch
+
+        for param in trainer.model.parameters():
+            if param.requires_grad:
+                param.data = param.data.to(torch.float32)
+    return trainer, report
+
+
+def _save_adapter(trainer: Any, out_dir: Path) -> None:
+    """Adapter + tokenizer + chat template, swapped in file by file so a crash leaves the old ones."""
+    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=".adapter-"))
+    try:
+        trainer.save_model(str(tmp))
+        for file in tmp.iterdir():
+            if file.is_file() and file.name != "training_args.bin":
+                os.replace(file, out_dir / file.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def train(cfg: SFTRunConfig) -> Path:
+    """Run one training job; returns the output folder (the adapter with everything beside it)."""
+    from transformers import set_seed
+
+    validate(cfg, has_cuda())
+    if Path(cfg.model).expanduser().is_dir():  # the adapter records its base: keep it valid from anywhere
+        cfg.model = str(Path(cfg.model).expanduser().resolve())
+    resume = resume_checkpoint(cfg)
+    set_seed(cfg.seed)
+    tokenizer = load_tokenizer(cfg.model)
+    mixture = build_mixture(cfg, tokenizer)
+    trainer, report = make_trainer(cfg, mixture, tokenizer)
+    trainer.train(resume_from_checkpoint=resume)
+    curve = report.report["eval_curve"]
+    if curve and curve[-1]["step"] == trainer.state.global_step:
+        final_eval = curve[-1]
+    else:
+        final_eval = trainer.evaluate() if mixture.validation is not None else {}
+    final_eval = {k: round(v, 4) for k, v in final_eval.items() if k.startswith("eval_") and isinstance(v, float)}
+
+    out_dir = Path(cfg.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _save_adapter(trainer, out_dir)
+    training_report = {**report.report, "final_eval": final_eval, "mixture": mixture.stats}
+    atomic_write_json(out_dir / "training_report.json", training_report)
+    atomic_write_text(out_dir / "README.md", model_card(cfg, mixture.stats, training_report))
+    write_manifest(
+        out_dir,
+        "sft",
+        to_dict(cfg),
+        seed=cfg.seed,
+        data_files=mixture.files,
+        mixture=mixture.stats,
+        final_eval=final_eval,
+        global_steps=report.report.get("global_steps"),
+    )
+    log.info("adapter, tokenizer, report, card and manifest written to %s", out_dir)
+    return out_dir
