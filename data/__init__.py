@@ -15,7 +15,7 @@ from medassist.data.medqa import load_medmcqa, load_medqa
 from medassist.data.phi import PHIFilter, scrub
 from medassist.data.pubmed import iter_pubmed
 from medassist.data.pubmedqa import load_pubmedqa
-from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, PubMedQAItem
+from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, PubMedQAItem, to_dataset
 from medassist.data.split import stratified_split
 from medassist.data.validation import Problem, Problems
 
@@ -26,5 +26,5 @@ __all__ = [
     "Problems", "PubMedQAItem", "build_examples", "comparison_key", "custom_example", "ddx_example", "decontaminate",
     "deduplicate", "item_text", "iter_patients", "iter_pubmed", "label_of", "load", "load_custom", "load_ddxplus",
     "load_kb", "load_medmcqa", "load_medqa", "load_pubmedqa", "mcq_example", "normalise_whitespace",
-    "pubmedqa_example", "scrub", "stratified_split",
+    "pubmedqa_example", "scrub", "stratified_split", "to_dataset",
 ]

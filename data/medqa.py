@@ -24,6 +24,8 @@ def _options(obj: dict[str, Any], where: str, check: Checker) -> dict[str, str] 
     raw = obj.get("options")
     if isinstance(raw, list) and all(isinstance(o, dict) and {"key", "value"} <= o.keys() for o in raw):
         raw = {str(o["key"]): o["value"] for o in raw}
+    if isinstance(raw, dict):  # Arrow structs give 4-option rows an "E": None
+        raw = {k: v for k, v in raw.items() if v is not None}
     if raw is None:
         check.fail(where, "options", "missing (required)", "missing field")
         return None

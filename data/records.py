@@ -70,3 +70,16 @@ class CustomItem:
 
 def to_dict(record: Any) -> dict[str, Any]:
     return asdict(record)
+
+
+def to_dataset(records: list[Any]) -> Any:
+    """Records as a ``datasets.Dataset`` (differential pairs become ``{"condition", "probability"}``)."""
+    from datasets import Dataset
+
+    rows = []
+    for record in records:
+        row = asdict(record)
+        if isinstance(record, DDXPatient):
+            row["differential"] = [{"condition": c, "probability": p} for c, p in record.differential]
+        rows.append(row)
+    return Dataset.from_list(rows)

@@ -15,6 +15,7 @@ from medassist.data import (
     load_medmcqa,
     load_medqa,
     load_pubmedqa,
+    to_dataset,
 )
 
 from medassist.errors import MedassistError
@@ -168,3 +169,19 @@ def test_real_ddxplus(shared_data):
     assert all(kb.normalise_condition(name) == name for name in kb.condition_names)
     assert kb.normalise_condition("I20.0") == "Unstable angina"
     assert kb.severity("Possible NSTEMI / STEMI") == 1
+
+
+def test_hf_saved_dataset_and_parquet_round_trip(samples_dir, sample_ddxplus, tmp_path):
+    """The Hugging Face path (``datasets``) on local copies: save_to_disk folders and parquet files."""
+    items = load_medqa(samples_dir / "medqa_sample.jsonl")
+    dataset = to_dataset(items)
+    assert dataset.num_rows == 40 and set(dataset.column_names) >= {"question", "options", "answer_idx"}
+    dataset.save_to_disk(str(tmp_path / "saved"))
+    dataset.to_parquet(str(tmp_path / "medqa.parquet"))
+    for source in (tmp_path / "saved", tmp_path / "medqa.parquet"):
+        again = load_medqa(source)
+        assert [(i.question, i.answer_idx, i.answer) for i in again] == [
+            (i.question, i.answer_idx, i.answer) for i in items]
+    patients, _ = sample_ddxplus
+    rows = to_dataset(patients)
+    assert rows[0]["differential"][0]["condition"] == patients[0].differential[0][0]
