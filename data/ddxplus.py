@@ -95,13 +95,14 @@ def finding_phrase(question: str) -> str:
     phrase = None
     if m := re.match(r"(?i)^do you have (.+)$", q):
         phrase = m[1]
-    elif (m := re.match(r"(?i)^do you (\w+) (.+)$", q)) and not m[1].endswith("ly") and m[1].isalpha():
-        phrase = f"{_third_person(m[1].lower())} {m[2]}"
+    elif m := re.match(r"(?i)^do you ((?:(?:\w+ly|ever|often|still|also) )*)([a-z]+) (.+)$", q):
+        phrase = f"{m[1]}{_third_person(m[2].lower())} {m[3]}"
     elif m := re.match(r"(?i)^(?:have you|are you) (.+)$", q):
         phrase = ("has " if q.lower().startswith("have") else "is ") + m[1]
     if phrase is None:
         return f"{q}? yes"
     phrase = re.sub(r"\byourself\b", "themselves", phrase)
+    phrase = re.sub(r"\b(wake|wakes|keeping|keep|make|makes|help|helps) you\b", r"\1 them", phrase)
     phrase = re.sub(r"\byour\b", "their", phrase)
     return re.sub(r"\byou\b", "they", phrase)
 
