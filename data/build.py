@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medassist.data.builders import build_examples
+from medassist.data.builders import BUILD_SOURCES, build_examples
 from medassist.data.clean import decontaminate, deduplicate, normalise_whitespace
 from medassist.data.formats import label_of, load
 from medassist.data.records import MCQItem, PubMedQAItem
 from medassist.data.split import stratified_split
 
+from medassist.errors import MedassistError
 from medassist.io import atomic_directory
 from medassist.manifest import write_manifest
 
@@ -54,6 +55,9 @@ def build(cfg: BuildConfig) -> dict[str, Any]:
     """Write ``train.jsonl`` (and ``validation.jsonl``), ``stats.json`` and ``manifest.json`` to ``cfg.out``."""
     from tqdm import tqdm
 
+    if cfg.source not in BUILD_SOURCES:
+        raise MedassistError(f"--source {cfg.source!r} cannot be built into chat examples; "
+                             f"expected one of {', '.join(BUILD_SOURCES)} (PubMed abstracts go to `medassist rag`)")
     loaded = load(cfg.source, cfg.path, conditions=cfg.conditions, evidences=cfg.evidences)
     records = [_normalise(r) for r in loaded.records]
     stats: dict[str, Any] = {"source": cfg.source, "loaded": len(records)}

@@ -24,6 +24,8 @@ from medassist.data.records import CustomItem, DDXPatient, MCQItem, PubMedQAItem
 
 from medassist.errors import MedassistError
 
+BUILD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "custom")
+
 
 def _example(source: str, item_id: str, user: str, assistant: str, target: str) -> dict[str, Any]:
     return {
@@ -94,4 +96,4 @@ def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = N
         records = list(records)
         labels = sorted({r.label for r in records if r.label})
         return [custom_example(r, labels) for r in records]
-    raise MedassistError(f"unknown source {source!r}; expected medqa, medmcqa, pubmedqa, ddxplus or custom")
+    raise MedassistError(f"unknown source {source!r}; expected one of {', '.join(BUILD_SOURCES)}")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from medassist.data.records import CustomItem, DDXPatient, MCQItem, PubMedQAItem
+from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, PubMedQAItem
 
 T = TypeVar("T")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028\u2029\u2060\ufeff\u00ad]")
@@ -55,6 +55,8 @@ def item_text(item: Any) -> str:
     """The text that identifies an item for dedup/decontamination: a question, a case, a user turn."""
     if isinstance(item, MCQItem | PubMedQAItem):
         return item.question
+    if isinstance(item, Abstract):
+        return f"{item.title} {item.abstract}"
     if isinstance(item, CustomItem):
         return item.text or " ".join(m["content"] for m in item.messages or [] if m["role"] == "user")
     if isinstance(item, DDXPatient):
