@@ -1,0 +1,198 @@
+"""``make demo``: the embedded default end to end, as a newcomer would run it by hand.
+
+Each stage is the same ``medassist`` command a user would type (so the demo exercises the real
+CLI), timed and skipped when its artefact already exists. The server is served by vLLM (its CPU
+build here) unless ``--engine local`` is asked for; the consultation goes through the official
+``openai`` client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "data" / "samples"
+console = Console()
+
+QUESTION = "What is the first-line treatment for community-acquired pneumonia in adults, and what evidence supports it?"
+CASE = (
+    "A 34-year-old woman has had fever, productive cough and right-sided pleuritic chest pain for three days. "
+    "Temperature 38.9 C, respiratory rate 24, crackles at the right base. No recent travel."
+)
+
+
+def medassist(*args: str, log: Path) -> None:
+    """Run one ``medassist`` sub-command; its output goes to a log file and the terminal tail."""
+    cmd = [sys.executable, "-m", "medassist.cli", *args]
+    console.print(f"  [dim]$ medassist {' '.join(args)}[/dim]")
+    with log.open("a") as handle:
+        handle.write(f"\n$ {' '.join(cmd)}\n")
+        handle.flush()
+        proc = subprocess.run(cmd, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-15:])
+        raise SystemExit(f"medassist {args[0]} failed (exit {proc.returncode}); log: {log}\n{tail}")
+
+
+def stage(name: str, done: bool, work: Callable[[], None]) -> None:
+    started = time.perf_counter()
+    console.rule(f"[bold]{name}")
+    if done:
+        console.print("  reusing the existing artefact (delete it to rebuild)")
+    else:
+        work()
+    console.print(f"  [green]done[/green] in {time.perf_counter() - started:.1f}s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    with console.status(f"waiting for {url}/health (vLLM on CPU takes a minute or two)"):
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"the server exited (code {proc.returncode}); log: {log}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(2)
+    raise SystemExit(f"the server did not become healthy in {timeout_s:.0f}s; log: {log}")
+
+
+def consult(base_url: str) -> None:
+    """One free-text consultation and one structured case, through the official openai client."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{base_url}/v1", api_key=os.environ.get("MEDASSIST_API_KEY", "EMPTY"))
+    reply = client.chat.completions.create(
+        model="medassist", messages=[{"role": "user", "content": QUESTION}], max_tokens=96, temperature=0
+    )
+    extra = reply.model_extra or {}
+    body = reply.choices[0].message.content or ""
+    sources = "\n".join(f"  [{c['pmid']}] {c['title']} (score {c['score']:.2f})" for c in extra.get("citations", []))
+    console.print(Panel(f"{body}\n\nSources:\n{sources or '  (none retrieved)'}",
+                        title=f"Q: {QUESTION}", subtitle="grounded answer"))
+    diagnosis = client.post("/diagnose", body={"case": CASE, "max_conditions": 5}, cast_to=object)
+    rows = "\n".join(f"  {i}. {d['condition']:<40} p={d['probability']:.2f}"
+                     for i, d in enumerate(diagnosis["differential"], 1))
+    flags = ", ".join(diagnosis.get("red_flags", [])) or "none"
+    console.print(Panel(f"{rows}\n\nRed flags: {flags}\n{diagnosis['notice']}",
+                        title="Structured case -> ranked differential"))
+
+
+# Real datasets added to the bundled samples by ``make demo DATA=../shared/data`` (capped so the
+# demo stays within minutes on a CPU). PubMedQA is left out: ori_pqal.json holds its test split.
+REAL_SOURCES = (
+    ("ddxplus", "ddxplus/release_validate_patients_subset_en.csv", 1500),
+    ("medqa", "medqa/us_4options_train_subset_1030.json", 500),
+)
+
+
+def recipe_with_real_data(data_dir: Path, work: Path) -> Path:
+    """configs/sft-tiny-cpu.yaml plus every real dataset present under ``data_dir``."""
+    import yaml
+
+    from medassist.config import read_yaml
+
+    recipe = read_yaml(REPO / "configs" / "sft-tiny-cpu.yaml")
+    found = [(kind, data_dir / rel, cap) for kind, rel, cap in REAL_SOURCES if (data_dir / rel).is_file()]
+    if not found:
+        raise SystemExit(f"DATA={data_dir}: none of {', '.join(rel for _, rel, _ in REAL_SOURCES)} found there")
+    recipe["data"] += [{"kind": kind, "path": str(path), "cap": cap} for kind, path, cap in found]
+    recipe["max_steps"] = max(recipe.get("max_steps", 40), 150)
+    out = work / "sft-with-data.yaml"
+    out.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workdir", type=Path, default=REPO / "artifacts", help="Where artefacts go.")
+    parser.add_argument("--data", type=Path, help="Also train on the real datasets in this folder (../shared/data).")
+    parser.add_argument("--engine", default="vllm", choices=["vllm", "local"], help="Serving engine.")
+    parser.add_argument("--quick", action="store_true", help="Few training steps and eval items (for tests).")
+    args = parser.parse_args(argv)
+
+    work = args.workdir.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "demo.log"
+    base, adapter, merged = work / "base-tiny", work / "sft-tiny", work / "merged-tiny"
+    index, eval_dir = work / "index-sample", work / "demo-eval"
+    started = time.perf_counter()
+    console.print(Panel("medassist demo: embedded tiny model, end to end, on this CPU.\n"
+                        f"Artefacts: {work}   Log: {log}", title="medassist"))
+
+    preset = ["--preset", "test"] if args.quick else []
+    stage("1. Build the tiny base model", (base / "config.json").is_file(),
+          lambda: medassist("model", "init", "--out", str(base), *preset, log=log))
+
+    sft_args = ["--model", str(base), "--output-dir", str(adapter)]
+    if args.quick:
+        sft_args += ["--max-steps", "4", "--eval-steps", "2", "--save-steps", "2", "--generation-eval-items", "1"]
+    if args.data:
+        sft_args += ["--config", str(recipe_with_real_data(args.data, work))]
+    stage("2. Fine-tune with QLoRA (TRL SFTTrainer, 4-bit on CPU)", (adapter / "adapter_config.json").is_file(),
+          lambda: medassist("sft", *sft_args, log=log))
+    stage("3. Merge the adapter (vLLM serves the merged model on CPU)", (merged / "config.json").is_file(),
+          lambda: medassist("sft", "merge", "--adapter", str(adapter), "--out", str(merged), log=log))
+    stage("4. Build the retrieval index over the bundled abstracts", (index / "manifest.json").is_file(),
+          lambda: medassist("rag", "build", "--corpus", str(SAMPLES / "pubmed_sample.jsonl"),
+                            str(SAMPLES / "pubmed_sample.xml"), "--out", str(index), log=log))
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    console.rule(f"[bold]5. Serve on {url} ({args.engine} engine) and consult through the openai client")
+    server_log = work / "server.log"
+    cmd = [sys.executable, "-m", "medassist.cli", "serve", "--engine", args.engine, "--model", str(merged),
+           "--index", str(index), "--port", str(port)]
+    with server_log.open("w") as handle:
+        server = subprocess.Popen(cmd, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        t0 = time.perf_counter()
+        wait_healthy(url, server, server_log, timeout_s=600)
+        console.print(f"  server ready in {time.perf_counter() - t0:.1f}s (log: {server_log})")
+        consult(url)
+        limit = "5" if args.quick else "30"
+        stage("6. Evaluate the differential on the sample DDXPlus patients", False,
+              lambda: medassist("eval", "ddx", "--endpoint", f"{url}/v1", "--data",
+                                str(SAMPLES / "ddxplus" / "patients_sample.csv"), "--out", str(eval_dir),
+                                "--limit", limit, log=log))
+        report = json.loads((eval_dir / "report.json").read_text())
+        console.print(f"  report: {eval_dir / 'report.md'}")
+        console.print(f"  headline: {json.dumps(report.get('headline', {}))[:400]}")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    console.print(Panel(
+        "Open the chat UI:   make ui   (or: .venv/bin/medassist serve ... & .venv/bin/medassist ui)\n"
+        "Real model + GPU:   see README 'Real models, real data, a GPU' "
+        "(configs/sft-qwen2.5-7b-qlora.yaml, medassist serve --engine vllm)\n"
+        f"Whole demo: {time.perf_counter() - started:.0f}s",
+        title="next steps"))
+
+
+if __name__ == "__main__":
+    main()
