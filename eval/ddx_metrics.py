@@ -77,7 +77,8 @@ def ddx_summary(
     for case, scores in zip(cases, per_case, strict=True):
         by_pathology[case.pathology].append(scores["gtpa@1"])
     summary["per_pathology_recall"] = {
-        p: {"recall": sum(v) / len(v), "n": len(v), "severity": severity.get(p)} for p, v in sorted(by_pathology.items())
+        p: {"recall": sum(v) / len(v), "n": len(v), "severity": severity.get(p)}
+        for p, v in sorted(by_pathology.items())
     }
     summary["severity"] = severity_view(cases, severity, threshold, severe_max)
     return summary

@@ -23,7 +23,7 @@ from typing import Any
 from medassist.errors import MedassistError
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(\"'A-Z0-9])")
-_CITATION = re.compile(r"\[(?:PMID:?\s*)?(\d{4,9}(?:\s*[,;]\s*(?:PMID:?\s*)?\d{4,9})*)\]", re.IGNORECASE)
+_CITATION = re.compile(r"\[\s*(?:PMID[:\s]*)?\d{1,9}(?:\s*[,;]\s*(?:PMID[:\s]*)?\d{1,9})*\s*\]", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -40,8 +40,10 @@ def split_statements(text: str) -> list[str]:
 
 
 def cited_ids(statement: str) -> list[str]:
-    """PMIDs a statement cites: ``[12345678]``, ``[PMID: 123, 456]``."""
-    return [pmid for group in _CITATION.findall(statement) for pmid in re.findall(r"\d{4,9}", group)]
+    """PMIDs a statement cites (``[12345678]``, ``[PMID: 123, 456]``), as the gateway reads them."""
+    from medassist.rag.grounding import extract_citations
+
+    return extract_citations(statement)
 
 
 def content_words(text: str) -> set[str]:

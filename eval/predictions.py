@@ -49,10 +49,8 @@ class PredictionLog:
             previous = json.loads(spec_path.read_text())
             changed = sorted(k for k in set(spec) | set(previous) if k != "limit" and spec.get(k) != previous.get(k))
             if changed:
-                raise MedassistError(
-                    f"{run_dir} holds a different run ({', '.join(f'{k}: {previous.get(k)!r} -> {spec.get(k)!r}' for k in changed)}); "
-                    "use a new --out directory to start another run"
-                )
+                diff = ", ".join(f"{k}: {previous.get(k)!r} -> {spec.get(k)!r}" for k in changed)
+                raise MedassistError(f"{run_dir} holds a different run ({diff}); use a new --out directory")
         atomic_write_json(spec_path, spec)
         self._drop_partial_line()
         self.done = {r["id"] for r in read_predictions(run_dir)} if self.path.is_file() else set()

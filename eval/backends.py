@@ -1,0 +1,189 @@
+"""Where answers come from: an OpenAI-compatible endpoint, vLLM's offline batch API, or
+transformers in-process. Each backend takes items holding chat ``messages`` and yields
+``(item, answer)`` as answers complete, so the runner can log every one at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from medassist.errors import MedassistError
+
+log = logging.getLogger(__name__)
+
+Item = dict[str, Any]
+Answer = dict[str, Any]  # {"text": str, "citations": list[dict], "error": str | None, "latency_s": float}
+
+
+class Backend(Protocol):
+    name: str
+
+    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]: ...
+
+
+@dataclass
+class EndpointBackend:
+    """Concurrent chat completions with the official ``openai`` client against any compatible server.
+
+    ``rag`` is sent as medassist's ``extra_body`` field only when set, so plain vLLM or other
+    servers are asked exactly the standard request. A request the server rejects (e.g. a prompt
+    over its context) is logged as an answer with ``error`` and scored as unparseable.
+    """
+
+    base_url: str
+    api_key: str = "EMPTY"
+    model: str | None = None
+    concurrency: int = 4
+    max_tokens: int = 128
+    rag: bool | None = None
+    timeout_s: float = 300.0
+
+    @property
+    def name(self) -> str:
+        return f"endpoint:{self.base_url}"
+
+    def _client(self) -> Any:
+        from openai import OpenAI
+
+        return OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout_s, max_retries=2)
+
+    def resolve_model(self) -> str:
+        """The model to ask: as configured, else the first one the server lists."""
+        import openai
+
+        if self.model:
+            return self.model
+        try:
+            listed = [m.id for m in self._client().models.list().data]
+        except openai.OpenAIError as exc:
+            raise MedassistError(f"endpoint {self.base_url}: cannot list models ({exc}); pass --model-name") from exc
+        if not listed:
+            raise MedassistError(f"endpoint {self.base_url} lists no models; pass --model-name")
+        self.model = listed[0]
+        return self.model
+
+    def _ask(self, client: Any, item: Item) -> Answer:
+        import openai
+
+        started = time.perf_counter()
+        extra = {"rag": self.rag} if self.rag is not None else None
+        try:
+            completion = client.chat.completions.create(
+                model=self.model, messages=item["messages"], max_tokens=self.max_tokens, temperature=0.0,
+                extra_body=extra,
+            )
+        except openai.BadRequestError as exc:
+            return {"text": "", "citations": [], "error": f"400: {exc.message}",
+                    "latency_s": time.perf_counter() - started}
+        except openai.OpenAIError as exc:
+            raise MedassistError(f"endpoint {self.base_url}: request for item {item['id']} failed: {exc}") from exc
+        extras = completion.model_extra or {}
+        return {"text": completion.choices[0].message.content or "", "citations": extras.get("citations") or [],
+                "error": None, "latency_s": time.perf_counter() - started}
+
+    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]:
+        self.resolve_model()
+        client = self._client()
+        pool = ThreadPoolExecutor(max_workers=max(1, self.concurrency))
+        try:
+            futures = {pool.submit(self._ask, client, item): item for item in items}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class TransformersBackend:
+    """Greedy batched ``generate`` in this process (the model's own chat template, left padding)."""
+
+    model_path: str
+    adapter: str | None = None
+    batch_size: int = 8
+    max_tokens: int = 128
+
+    @property
+    def name(self) -> str:
+        return f"transformers:{self.model_path}" + (f"+{self.adapter}" if self.adapter else "")
+
+    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]:
+        import torch
+
+        from medassist.hub import load_model, load_tokenizer
+
+        tokenizer = load_tokenizer(self.adapter if self.adapter and _has_tokenizer(self.adapter) else self.model_path)
+        tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
+        model = load_model(self.model_path, adapter=self.adapter)
+        context = getattr(model.config, "max_position_embeddings", 2048)
+        for start in range(0, len(items), self.batch_size):
+            batch = items[start : start + self.batch_size]
+            started = time.perf_counter()
+            prompts = [tokenizer.apply_chat_template(i["messages"], add_generation_prompt=True, tokenize=False)
+                       for i in batch]
+            # over-long prompts keep their end (the question and the instruction to answer)
+            inputs = tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
+                               max_length=context - self.max_tokens, add_special_tokens=False).to(model.device)
+            with torch.inference_mode():
+                output = model.generate(**inputs, max_new_tokens=self.max_tokens, do_sample=False,
+                                        pad_token_id=tokenizer.pad_token_id)
+            texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+            latency = (time.perf_counter() - started) / len(batch)
+            for item, text in zip(batch, texts, strict=True):
+                yield item, {"text": text.strip(), "citations": [], "error": None, "latency_s": latency}
+
+
+def _has_tokenizer(folder: str) -> bool:
+    return (Path(folder) / "tokenizer_config.json").is_file()
+
+
+@dataclass
+class VLLMBackend:
+    """vLLM's offline batch API (``vllm.LLM.chat``), used for ``--model`` when vLLM is importable."""
+
+    model_path: str
+    adapter: str | None = None
+    max_tokens: int = 128
+
+    @property
+    def name(self) -> str:
+        return f"vllm:{self.model_path}" + (f"+{self.adapter}" if self.adapter else "")
+
+    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]:
+        from vllm import LLM, SamplingParams
+        from vllm.lora.request import LoRARequest
+
+        llm = LLM(model=self.model_path, enable_lora=self.adapter is not None)
+        lora = LoRARequest("adapter", 1, self.adapter) if self.adapter else None
+        started = time.perf_counter()
+        outputs = llm.chat([i["messages"] for i in items], SamplingParams(temperature=0.0, max_tokens=self.max_tokens),
+                           lora_request=lora)
+        latency = (time.perf_counter() - started) / max(1, len(items))
+        for item, output in zip(items, outputs, strict=True):
+            yield item, {"text": output.outputs[0].text.strip(), "citations": [], "error": None, "latency_s": latency}
+
+
+def vllm_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+def make_backend(
+    *, model: str | None, adapter: str | None, endpoint: str | None, api_key: str, model_name: str | None,
+    concurrency: int, max_tokens: int, rag: bool | None, engine: str = "auto",
+) -> Backend:
+    if (model is None) == (endpoint is None):
+        raise MedassistError("give exactly one of --model PATH (in-process) or --endpoint URL (OpenAI-compatible)")
+    if endpoint is not None:
+        if adapter:
+            raise MedassistError("--adapter applies to --model only; an endpoint serves its own adapter")
+        return EndpointBackend(endpoint, api_key, model_name, concurrency, max_tokens, rag)
+    if engine == "vllm" or (engine == "auto" and vllm_available()):
+        return VLLMBackend(model, adapter, max_tokens)
+    return TransformersBackend(model, adapter, max_tokens=max_tokens)

@@ -1,0 +1,112 @@
+"""``medassist eval``: run a suite (medqa, pubmedqa, ddx, faithfulness), re-score a run, compare two.
+
+Every suite takes the same model options: ``--model PATH [--adapter DIR]`` runs in-process
+(vLLM's batch API when importable, else transformers), ``--endpoint URL`` asks any
+OpenAI-compatible server (medassist's gateway, vLLM, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from medassist.clitools import OVERRIDES, sub_app
+from medassist.errors import MedassistError
+
+app = sub_app("Offline benchmarks: MedQA/MedMCQA, PubMedQA, DDXPlus differentials, faithfulness; reports.")
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "eval-default.yaml"
+
+
+def _config(config: Path | None, overrides: list[str]):  # -> EvalConfig
+    from medassist.eval.config import EvalConfig
+
+    from medassist.config import parse_config
+
+    path = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    return parse_config(EvalConfig, path, overrides)
+
+
+def _on_off(value: str | None, flag: str) -> bool | None:
+    if value is None:
+        return None
+    if value not in ("on", "off"):
+        raise MedassistError(f"{flag} {value!r}: expected on or off")
+    return value == "on"
+
+
+def run_command(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., help="Dataset file (DDXPlus: the patients CSV, KB JSON files beside it)."),
+    out: Path = typer.Option(..., help="Run directory (resumed when it holds the same run)."),
+    model: str = typer.Option(None, help="Model folder or hub id, evaluated in-process."),
+    adapter: str = typer.Option(None, help="PEFT adapter folder on top of --model."),
+    endpoint: str = typer.Option(None, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1."),
+    api_key: str = typer.Option("EMPTY", envvar="MEDASSIST_API_KEY", help="API key for --endpoint."),
+    model_name: str = typer.Option(None, help="Model name to request from --endpoint (default: first listed)."),
+    rag: str = typer.Option(None, help="on|off: retrieval (endpoint: sent as extra_body rag; --model: needs --index)."),
+    index: Path = typer.Option(None, help="RAG index folder for in-process --rag on."),
+    limit: int = typer.Option(None, help="Evaluate only the first N items."),
+    concurrency: int = typer.Option(None, help="Parallel requests to --endpoint."),
+    fmt: str = typer.Option("medqa", "--format", help="medqa suite: medqa or medmcqa file layout."),
+    context: bool = typer.Option(True, help="pubmedqa suite: give the abstract (--no-context = PubMedQA*)."),
+    config: Path = typer.Option(None, help="EvalConfig YAML (default configs/eval-default.yaml)."),
+) -> None:
+    """Answer every item into OUT/predictions.jsonl, then score it into OUT/report.{json,md} + plots.
+
+    Extra ``--key value`` pairs override the config (e.g. --max-tokens 64 --judge-endpoint URL)."""
+    from medassist.eval.backends import make_backend
+    from medassist.eval.runner import run_suite
+    from medassist.eval.suites import RunSpec
+
+    suite = ctx.info_name
+    cfg = _config(config, list(ctx.args))
+    if concurrency is not None:
+        cfg.concurrency = concurrency
+    use_rag = _on_off(rag, "--rag")
+    backend = make_backend(model=model, adapter=adapter, endpoint=endpoint, api_key=api_key, model_name=model_name,
+                           concurrency=cfg.concurrency, max_tokens=cfg.max_tokens, rag=use_rag, engine=cfg.engine)
+    spec = RunSpec(suite=suite, data=str(data), backend=backend.name, format=fmt, context=context, rag=use_rag,
+                   index=str(index) if index else None, limit=limit)
+    report = run_suite(spec, cfg, backend, out, in_process=endpoint is None)
+    _print_headline(report, out)
+
+
+def _print_headline(report: dict, out: Path) -> None:
+    from medassist.eval.report import _fmt
+
+    typer.echo(f"{report['spec']['suite']}: {report['n_items']} items -> {out}/report.md")
+    for name, row in report["headline"].items():
+        typer.echo(f"  {name}: {_fmt(row)}")
+
+
+for _suite in ("medqa", "pubmedqa", "ddx", "faithfulness"):
+    app.command(_suite, context_settings=OVERRIDES)(run_command)
+
+
+@app.command("score", context_settings=OVERRIDES)
+def score(ctx: typer.Context, run_dir: Path = typer.Argument(..., help="A run directory."),
+          config: Path = typer.Option(None, help="EvalConfig YAML.")) -> None:
+    """Re-score a run from its predictions.jsonl (no model needed)."""
+    from medassist.eval.runner import score_run
+
+    _print_headline(score_run(run_dir, _config(config, list(ctx.args))), run_dir)
+
+
+@app.command("compare")
+def compare(run_a: Path = typer.Argument(..., help="Run A (e.g. base model)."),
+            run_b: Path = typer.Argument(..., help="Run B (e.g. tuned model)."),
+            out: Path = typer.Option(None, help="Also write comparison.md/json into this folder.")) -> None:
+    """Headline metrics side by side, B - A deltas, and a paired bootstrap interval."""
+    from medassist.eval.report import compare as compare_runs
+    from medassist.eval.report import render_comparison
+
+    from medassist.io import atomic_write_json, atomic_write_text
+
+    result = compare_runs(run_a, run_b)
+    text = render_comparison(result)
+    typer.echo(text)
+    if out:
+        atomic_write_json(out / "comparison.json", result)
+        atomic_write_text(out / "comparison.md", text)
