@@ -1,0 +1,74 @@
+"""QLoRA training of the embedded model on the bundled mixture, end to end: train, save,
+reload with PEFT, merge, generate with the saved chat template; and the assistant-only loss mask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from tests.fixtures.sft import quick_config
+
+
+def test_outputs_report_and_card(tuned_adapter_dir: Path) -> None:
+    for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "chat_template.jinja",
+                 "training_report.json", "manifest.json", "README.md"):
+        assert (tuned_adapter_dir / name).is_file(), name
+    report = json.loads((tuned_adapter_dir / "training_report.json").read_text())
+    assert report["global_steps"] == 3 and report["tokens_seen"] > 0 and report["tokens_per_s"] > 0
+    assert report["peak_memory"]["process_rss_mib"] > 0
+    assert {"eval_loss", "eval_mcq_letter_em", "eval_ddx_top1"} <= set(report["eval_curve"][-1])
+    sources = report["mixture"]["sources"]
+    assert {"medqa", "pubmedqa", "ddxplus"} <= set(sources)
+    assert all(s["examples"] > 0 and s["tokens"] > 0 for s in sources.values())
+    manifest = json.loads((tuned_adapter_dir / "manifest.json").read_text())
+    assert manifest["kind"] == "sft" and manifest["config"]["quantization"] == "4bit"
+    assert manifest["mixture"] == report["mixture"] and manifest["data_sha256"]
+    card = (tuned_adapter_dir / "README.md").read_text()
+    assert "Not a doctor" in card and "ddxplus" in card and "eval_loss" in card
+    assert (tuned_adapter_dir / "runs").is_dir()  # TensorBoard logs by default
+
+
+def test_reload_merge_generate(tuned_adapter_dir: Path, merged_model_dir: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    config = json.loads((tuned_adapter_dir / "adapter_config.json").read_text())
+    base = AutoModelForCausalLM.from_pretrained(config["base_model_name_or_path"], dtype=torch.float32)
+    peft_model = PeftModel.from_pretrained(base, str(tuned_adapter_dir)).eval()
+    merged = AutoModelForCausalLM.from_pretrained(merged_model_dir, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(merged_model_dir)
+    assert tokenizer.chat_template == AutoTokenizer.from_pretrained(tuned_adapter_dir).chat_template
+    assert "{% generation %}" in tokenizer.chat_template
+
+    messages = [{"role": "user", "content": "A 60-year-old man has chest pain. Differential?"}]
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True,
+                                           return_tensors="pt")
+    assert tokenizer.decode(inputs["input_ids"][0]).endswith("<|assistant|>\n")
+    with torch.no_grad():
+        torch.testing.assert_close(merged(**inputs).logits, peft_model(**inputs).logits, atol=1e-4, rtol=1e-4)
+        out = merged.generate(**inputs, max_new_tokens=8, do_sample=False)
+    assert out.shape[1] > inputs["input_ids"].shape[1]
+    assert json.loads((merged_model_dir / "manifest.json").read_text())["kind"] == "sft-merge"
+
+
+def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from medassist.sft.data import build_mixture
+    from medassist.sft.train import make_trainer
+
+    from medassist.hub import load_tokenizer
+
+    cfg = quick_config(tiny_model_dir, tmp_path / "out", "--max-length", "1024")
+    tokenizer = load_tokenizer(cfg.model)
+    mixture = build_mixture(cfg, tokenizer)
+    trainer, _ = make_trainer(cfg, mixture, tokenizer)
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["labels"].shape == batch["input_ids"].shape
+    assistant_texts = {m["content"] for ex in mixture.train for m in ex["messages"] if m["role"] == "assistant"}
+    for ids, labels in zip(batch["input_ids"], batch["labels"], strict=True):
+        trained = tokenizer.decode(ids[labels != -100])
+        ignored = tokenizer.decode(ids[(labels == -100) & (ids != tokenizer.pad_token_id)])
+        assert trained.endswith("<|end|>") and trained.removesuffix("<|end|>") in assistant_texts
+        assert "<|user|>" in ignored and "<|system|>" in ignored and "<|assistant|>" in ignored
+        assert trained.removesuffix("<|end|>") not in ignored
