@@ -113,9 +113,13 @@ def load_medqa(path: str | Path, *, problems: Problems | None = None, split: str
     return _load(path, parse_medqa, problems, split, None)
 
 
-def load_medmcqa(path: str | Path, *, problems: Problems | None = None, split: str = "validation") -> list[MCQItem]:
+def load_medmcqa(path: str | Path, *, problems: Problems | None = None, split: str = "validation",
+                 cop_base: int | None = None) -> list[MCQItem]:
     """MedMCQA from the release JSON lines, the MedAgentsBench JSONL, or a hub id such as
-    ``openlifescienceai/medmcqa`` (whose ``cop`` is 0-based)."""
+    ``openlifescienceai/medmcqa``. ``cop`` is 1-based in the release files and 0-based (a
+    ClassLabel) in the hub dataset; by default files are read as 1-based and hub/parquet/saved
+    datasets as 0-based, pass ``cop_base`` for a JSON export of hub rows."""
     local, _hub = resolve(path)
-    cop_base = 1 if local is not None and local.is_file() and local.suffix != ".parquet" else 0
+    if cop_base is None:
+        cop_base = 1 if local is not None and local.is_file() and local.suffix != ".parquet" else 0
     return _load(path, parse_medmcqa, problems, split, None, cop_base=cop_base)
