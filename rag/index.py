@@ -1,0 +1,96 @@
+"""The FAISS index, chosen by corpus size, and what each choice costs in memory.
+
+All vectors are L2-normalised, so every index uses inner product (= cosine similarity).
+Memory per vector, d = embedding dimension (384 for MiniLM, 768 for MedCPT), ids are positions:
+
+* ``flat`` — ``IndexFlatIP``: ``4·d`` bytes (1,536 B at d=384). Exact; one query scans every
+  vector (about 1 ms per 10k vectors on 2 cores), fine up to ~100k chunks.
+* ``hnsw`` — ``IndexHNSWFlat(M)``: ``4·d + ~2·M·4·1.05`` bytes (about 1,810 B at d=384, M=32):
+  the raw vectors plus the level-0 graph links. Sub-millisecond, recall@10 ≈ 0.99 at efSearch 128,
+  but it keeps full vectors: 36M PubMed abstracts would need ~65 GB (d=384) / ~120 GB (d=768).
+* ``ivfpq`` — ``IVF{nlist},PQ{m}``: ``m`` bytes of code + 8 bytes of id (56 B at m=48) plus the
+  coarse centroids (``nlist·d·4`` bytes, 50 MB at nlist=32k). 36M abstracts fit in ~2 GB at d=384,
+  m=48 (~2.3 GB at d=768, m=64): the choice for full PubMed. Lossy: recall vs exact depends on m
+  and nprobe, measured by ``bench/bench_rag.py``.
+
+``auto`` picks flat up to ``flat_max`` vectors, HNSW up to ``hnsw_max``, IVF-PQ above.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from medassist.errors import MedassistError
+from medassist.rag.config import RagConfig
+
+ID_BYTES = 8
+
+
+def choose_kind(count: int, config: RagConfig) -> str:
+    if config.index != "auto":
+        return config.index
+    if count <= config.flat_max:
+        return "flat"
+    return "hnsw" if count <= config.hnsw_max else "ivfpq"
+
+
+def ivf_nlist(count: int, config: RagConfig) -> int:
+    """About 4·sqrt(n) lists (a power of two), with at least 39 training points per list."""
+    if config.ivf_nlist:
+        return config.ivf_nlist
+    target = 2 ** round(math.log2(max(1.0, 4 * math.sqrt(count))))
+    return max(1, min(target, count // 39))
+
+
+def bytes_per_vector(kind: str, dim: int, config: RagConfig) -> float:
+    """Steady-state memory of one vector in the index (the table in this module's docstring)."""
+    if kind == "flat":
+        return 4 * dim
+    if kind == "hnsw":
+        return 4 * dim + 2 * config.hnsw_m * 4 * 1.05
+    if kind == "ivfpq":
+        return config.pq_m + ID_BYTES
+    raise MedassistError(f"unknown index kind {kind!r}; expected flat, hnsw or ivfpq")
+
+
+def new_index(kind: str, dim: int, count: int, config: RagConfig) -> Any:
+    import faiss
+
+    if kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = config.hnsw_ef_construction
+        return index
+    if kind == "ivfpq":
+        if dim % config.pq_m:
+            raise MedassistError(f"config pq_m={config.pq_m} must divide the embedding dimension {dim}")
+        if count < 1000:
+            raise MedassistError(f"index ivfpq needs at least 1,000 vectors to train, got {count}; use flat")
+        return faiss.index_factory(dim, f"IVF{ivf_nlist(count, config)},PQ{config.pq_m}", faiss.METRIC_INNER_PRODUCT)
+    raise MedassistError(f"unknown index kind {kind!r}; expected auto, flat, hnsw or ivfpq")
+
+
+def configure_search(index: Any, config: RagConfig) -> Any:
+    """Search-time knobs are not all persisted by ``write_index``; set them from the config on load."""
+    import faiss
+
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = config.hnsw_ef_search
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.nprobe = min(config.ivf_nprobe, ivf.nlist)
+    return index
+
+
+def build_index(vectors: np.ndarray, config: RagConfig) -> Any:
+    kind = choose_kind(len(vectors), config)
+    index = new_index(kind, vectors.shape[1], len(vectors), config)
+    if not index.is_trained:
+        index.train(vectors)
+    index.add(vectors)
+    return configure_search(index, config)
+
