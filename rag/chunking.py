@@ -42,5 +42,7 @@ def chunk_abstracts(abstracts: Iterable[Any], splitter: Any) -> list[Chunk]:
     for doc in abstracts:
         pieces = splitter.split_text(doc.abstract) or [doc.abstract]
         for position, piece in enumerate(pieces):
-            chunks.append(Chunk(doc.pmid, position, doc.title or "", piece, doc.year, doc.journal, list(doc.mesh or [])))
+            chunks.append(
+                Chunk(doc.pmid, position, doc.title or "", piece, doc.year, doc.journal, list(doc.mesh or []))
+            )
     return chunks

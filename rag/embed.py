@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from medassist.rag.config import DEFAULT_MODEL, RagConfig
 
-from medassist.errors import MedassistError
 from medassist.hub import _not_available
 from medassist.io import sha256_text
-from medassist.rag.config import DEFAULT_MODEL, RagConfig
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class EmbeddingCache:
         with self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                [(model, h, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for h, v in zip(hashes, vectors)],
+                [(model, h, v.astype(np.float32).tobytes()) for h, v in zip(hashes, vectors, strict=True)],
             )
 
     def close(self) -> None:
@@ -122,12 +121,12 @@ class Embedder:
         cache_key = f"{self.document_model}|{self.config.pooling}"
         hashes = [sha256_text(t) for t in texts]
         cached = self.cache.get(cache_key, sorted(set(hashes))) if self.cache else {}
-        missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
+        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}
         log.info("embedding %d texts: %d cached, %d to encode", len(texts), len(texts) - len(missing), len(missing))
         if missing:
             new = self._encode(self.document_encoder, list(missing.values()), progress)
             self.texts_encoded += len(missing)
-            cached.update(zip(missing, new))
+            cached.update(zip(missing, new, strict=True))
             if self.cache:
                 self.cache.put(cache_key, list(missing), new)
         if not texts:

@@ -42,7 +42,8 @@ def _cut(text: str, max_chars: int) -> str:
 
 def format_source(number: int, passage: Any, max_chars: int) -> str:
     about = ", ".join(str(x) for x in (passage.journal, passage.year) if x)
-    head = f"{number}. [{passage.pmid}]" + (f" {passage.title}" if passage.title else "") + (f" ({about})" if about else "")
+    head = f"{number}. [{passage.pmid}]" + (f" {passage.title}" if passage.title else "")
+    head += f" ({about})" if about else ""
     return f"{head}\n{_cut(passage.text, max_chars)}"
 
 

@@ -22,9 +22,9 @@ import math
 from typing import Any
 
 import numpy as np
+from medassist.rag.config import RagConfig
 
 from medassist.errors import MedassistError
-from medassist.rag.config import RagConfig
 
 ID_BYTES = 8
 

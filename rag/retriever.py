@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from medassist.errors import MedassistError
 from medassist.rag.bm25 import BM25Index
 from medassist.rag.config import Mode, RagConfig
 from medassist.rag.embed import Embedder
 from medassist.rag.index import configure_search
 from medassist.rag.store import BM25_DIR, CHUNKS_FILE, FAISS_FILE, model_config, read_manifest
+
+from medassist.errors import MedassistError
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -40,7 +40,7 @@ class Passage:
 def best_chunk_per_pmid(ids: np.ndarray, scores: np.ndarray, pmids: dict[int, str]) -> dict[str, tuple[int, float]]:
     """PMID -> (chunk id, score) of its best chunk, in ranking order."""
     ranked: dict[str, tuple[int, float]] = {}
-    for chunk_id, score in zip(ids.tolist(), scores.tolist()):
+    for chunk_id, score in zip(ids.tolist(), scores.tolist(), strict=True):
         if chunk_id >= 0:
             ranked.setdefault(pmids[chunk_id], (chunk_id, float(score)))
     return ranked
