@@ -53,3 +53,19 @@ def test_logging_filter_scrubs_messages(caplog):
     finally:
         logger.removeFilter(phi_filter)
     assert caplog.messages == ["user [EMAIL] wrote: call me at [PHONE]"]
+
+
+def test_scrub_cli_file_and_stdin(tmp_path, capsys, monkeypatch):
+    import io
+
+    from medassist.cli import main
+
+    source = tmp_path / "notes.txt"
+    source.write_text("Seen by Dr. Grey on 04/05/2025, call 555-123-4567.\n")
+    out = tmp_path / "clean.txt"
+    main(["data", "scrub", str(source), "--out", str(out)])
+    assert out.read_text() == "Seen by Dr. [NAME] on [DATE], call [PHONE].\n"
+    assert "scrubbed: DATE=1, NAME=1, PHONE=1" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("mail me: a.b@c.org"))
+    main(["data", "scrub"])
+    assert capsys.readouterr().out == "mail me: [EMAIL]"
