@@ -17,7 +17,7 @@ st.set_page_config(page_title="medassist", page_icon="🩺", layout="wide")
 if "consultation" not in st.session_state:
     st.session_state["consultation"] = Consultation()
 settings = sidebar.render()
-if st.sidebar.button(t(settings.lang, "new_consultation"), icon="➕", width="stretch"):
+if st.sidebar.button(t(settings.lang, "new_consultation"), icon=":material/add:", width="stretch"):
     st.session_state["consultation"] = Consultation()
 consultation: Consultation = st.session_state["consultation"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(APP_FILE),
         "--server.port", str(port), "--server.address", address, "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
     ]
 
 
@@ -48,11 +47,9 @@ def run(
     if not api.startswith(("http://", "https://")):
         raise MedassistError(f"--api: expected an http(s) URL such as http://127.0.0.1:8000, got {api!r}")
     print(f"medassist ui: http://{address}:{port} (API {api})", flush=True)
-    try:
-        code = subprocess.call(streamlit_command(port, address), env=streamlit_env(api, feedback_db, timeout))
-    except KeyboardInterrupt:
-        code = 130
-    raise typer.Exit(code)
+    # Become Streamlit, so Ctrl-C and SIGTERM reach it directly and no parent is left behind.
+    command = streamlit_command(port, address)
+    os.execve(command[0], command, streamlit_env(api, feedback_db, timeout))
 
 
 @app.command("export-feedback")

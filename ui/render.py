@@ -12,20 +12,21 @@ from medassist.ui.i18n import t
 
 
 def notice(lang: str) -> None:
-    st.info(t(lang, "notice"), icon="⚕️")
+    st.info(t(lang, "notice"), icon=":material/info:")
 
 
 def red_flag_banner(flags: list[str], lang: str) -> None:
     """Above the answer; the server's flag codes (``cardiac_chest_pain``) are shown as words."""
     if flags:
         names = ", ".join(flag.replace("_", " ") for flag in flags)
-        st.error(f"**{t(lang, 'red_flag_title')}**  \n{t(lang, 'red_flag_body', flags=names)}", icon="🚨")
+        body = t(lang, "red_flag_body", flags=names)
+        st.error(f"**{t(lang, 'red_flag_title')}**  \n{body}", icon=":material/emergency:")
 
 
 def api_error(err: ApiError, lang: str, timeout: float) -> None:
     """The in-page message for a failed call: what happened, at which URL, what to do."""
     st.error(t(lang, f"err_{err.kind}", url=err.url, detail=err.detail or "-",
-               retry_after=err.retry_after or "a few", timeout=timeout), icon="⚠️")
+               retry_after=err.retry_after or "a few", timeout=timeout), icon=":material/error:")
 
 
 def citation_line(citation: Citation) -> str:
@@ -34,13 +35,18 @@ def citation_line(citation: Citation) -> str:
 
 
 def sources(citations: list[Citation], rag: bool, lang: str) -> None:
-    """The sources panel under an answer; says so plainly when there is nothing to show."""
+    """Under an answer: the cited PMIDs as links at a glance, titles and snippets on expanding.
+
+    Says so plainly when retrieval was off or came back empty."""
     if not rag:
         st.caption(t(lang, "retrieval_off"))
         return
-    with st.expander(f"{t(lang, 'sources')} ({len(citations)})", expanded=bool(citations)):
-        if not citations:
-            st.markdown(t(lang, "no_source"))
+    if not citations:
+        st.caption(t(lang, "no_source"))
+        return
+    links = " · ".join(f"[PMID {c.pmid}]({c.url})" for c in citations)
+    st.markdown(f"**{t(lang, 'sources')}:** {links}")
+    with st.expander(f"{t(lang, 'sources')} ({len(citations)})"):
         for citation in citations:
             st.markdown(citation_line(citation))
             if citation.snippet:

@@ -1,0 +1,109 @@
+"""The real page in a real browser: ``medassist ui`` (Streamlit) against the live gateway, driven by
+Playwright in Debian's chromium (installed with apt-get when missing; skipped when that fails)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.serve import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium, plus a CJK font so the Chinese labels render in screenshots."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.skip(f"{CHROMIUM} is missing and apt-get cannot install it here (needs Debian and root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "fonts-wqy-zenhei"]
+    proc = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    if proc.returncode != 0:  # stale package lists: refresh once and retry
+        subprocess.run(["apt-get", "update"], capture_output=True, env=env, timeout=600)
+        proc = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    if proc.returncode != 0 or not Path(CHROMIUM).exists():
+        pytest.skip(f"could not install chromium with apt-get: {(proc.stderr or proc.stdout)[-500:]}")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def ui_url(live_server, tmp_path_factory) -> Iterator[str]:
+    """``medassist ui`` on a free loopback port, in its own process group (ended with it)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp("ui")
+    log_path = tmp / "streamlit.log"
+    env = {**os.environ, "MEDASSIST_API_KEY": live_server.api_key}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "medassist.cli", "ui", "--api", live_server.url, "--port", str(port),
+             "--feedback-db", str(tmp / "feedback.sqlite")],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"medassist ui exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit not ready in 120 s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_ask_in_the_browser(chromium, ui_url, test_output):
+    from playwright.sync_api import expect, sync_playwright
+
+    question = "Fever, cough and pleuritic chest pain in a 60-year-old smoker: what is likely?"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page.goto(ui_url)
+            max_tokens = page.get_by_label("Max answer tokens")
+            max_tokens.fill("48")
+            max_tokens.press("Enter")
+            box = page.get_by_placeholder("Describe the patient or ask a clinical question")
+            expect(box).to_be_enabled(timeout=60_000)
+            box.fill(question)
+            box.press("Enter")
+            # the feedback form is drawn once the streamed answer is complete
+            expect(page.get_by_role("button", name="Send feedback")).to_be_visible(timeout=240_000)
+            messages = page.get_by_test_id("stChatMessage")
+            expect(messages).to_have_count(2)
+            answer = messages.nth(1)
+            expect(answer).to_contain_text("decision support")
+            links = answer.locator('a[href^="https://pubmed.ncbi.nlm.nih.gov/"]')
+            expect(links.first).to_be_visible()
+            page.screenshot(path=str(test_output / "ui.png"), full_page=True)
+            assert question in messages.nth(0).inner_text()
+        finally:
+            browser.close()
