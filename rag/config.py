@@ -37,8 +37,9 @@ class RagConfig:
     ivf_nlist: int = 0  # 0: about 4*sqrt(n), a power of two
     ivf_nprobe: int = 64
     pq_m: int = 48  # bytes per vector code; must divide the embedding dimension
+    # IVF-PQ re-ranks its shortlist (k x refine_k_factor) with finer codes: SQ8 (d bytes), Flat (4d) or "" (none).
+    pq_refine: str = "SQ8"
+    refine_k_factor: int = 8
     # Retrieval: each retriever proposes ``candidates`` chunks; reciprocal-rank fusion constant ``rrf_k``.
     candidates: int = 100
     rrf_k: int = 60
-    mode: Mode = "hybrid"
-    k: int = 5

@@ -8,10 +8,11 @@ Memory per vector, d = embedding dimension (384 for MiniLM, 768 for MedCPT), ids
 * ``hnsw`` — ``IndexHNSWFlat(M)``: ``4·d + ~2·M·4·1.05`` bytes (about 1,810 B at d=384, M=32):
   the raw vectors plus the level-0 graph links. Sub-millisecond, recall@10 ≈ 0.99 at efSearch 128,
   but it keeps full vectors: 36M PubMed abstracts would need ~65 GB (d=384) / ~120 GB (d=768).
-* ``ivfpq`` — ``IVF{nlist},PQ{m}``: ``m`` bytes of code + 8 bytes of id (56 B at m=48) plus the
-  coarse centroids (``nlist·d·4`` bytes, 50 MB at nlist=32k). 36M abstracts fit in ~2 GB at d=384,
-  m=48 (~2.3 GB at d=768, m=64): the choice for full PubMed. Lossy: recall vs exact depends on m
-  and nprobe, measured by ``bench/bench_rag.py``.
+* ``ivfpq`` — ``IVF{nlist},PQ{m},Refine(SQ8)``: an ``m``-byte PQ code + 8-byte id per vector finds a
+  shortlist of ``k·refine_k_factor``, re-ranked with 8-bit scalar codes (``d`` bytes), plus the
+  coarse centroids (``nlist·d·4`` bytes, 50 MB at nlist=32k). At d=384, m=48: 440 B/vector, so 36M
+  abstracts need ~16 GB; without the refine step (``pq_refine: ""``) 56 B/vector, ~2 GB, at a recall
+  cost. The choice for full PubMed; recall vs exact is measured by ``bench/bench_rag.py``.
 
 ``auto`` picks flat up to ``flat_max`` vectors, HNSW up to ``hnsw_max``, IVF-PQ above.
 """
@@ -27,6 +28,7 @@ from medassist.rag.config import RagConfig
 from medassist.errors import MedassistError
 
 ID_BYTES = 8
+REFINE_BYTES_PER_DIM = {"": 0, "SQ4": 0.5, "SQ8": 1, "SQfp16": 2, "Flat": 4}
 
 
 def choose_kind(count: int, config: RagConfig) -> str:
@@ -52,7 +54,7 @@ def bytes_per_vector(kind: str, dim: int, config: RagConfig) -> float:
     if kind == "hnsw":
         return 4 * dim + 2 * config.hnsw_m * 4 * 1.05
     if kind == "ivfpq":
-        return config.pq_m + ID_BYTES
+        return config.pq_m + ID_BYTES + REFINE_BYTES_PER_DIM[config.pq_refine] * dim
     raise MedassistError(f"unknown index kind {kind!r}; expected flat, hnsw or ivfpq")
 
 
@@ -70,7 +72,11 @@ def new_index(kind: str, dim: int, count: int, config: RagConfig) -> Any:
             raise MedassistError(f"config pq_m={config.pq_m} must divide the embedding dimension {dim}")
         if count < 1000:
             raise MedassistError(f"index ivfpq needs at least 1,000 vectors to train, got {count}; use flat")
-        return faiss.index_factory(dim, f"IVF{ivf_nlist(count, config)},PQ{config.pq_m}", faiss.METRIC_INNER_PRODUCT)
+        if config.pq_refine not in REFINE_BYTES_PER_DIM:
+            raise MedassistError(f"config pq_refine={config.pq_refine!r}: expected one of {list(REFINE_BYTES_PER_DIM)}")
+        spec = f"IVF{ivf_nlist(count, config)},PQ{config.pq_m}"
+        spec += f",Refine({config.pq_refine})" if config.pq_refine else ""
+        return faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
     raise MedassistError(f"unknown index kind {kind!r}; expected auto, flat, hnsw or ivfpq")
 
 
@@ -80,6 +86,8 @@ def configure_search(index: Any, config: RagConfig) -> Any:
 
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = config.hnsw_ef_search
+    if isinstance(faiss.downcast_index(index), faiss.IndexRefine):
+        faiss.downcast_index(index).k_factor = config.refine_k_factor
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
         ivf.nprobe = min(config.ivf_nprobe, ivf.nlist)

@@ -1,0 +1,37 @@
+"""Acceptance: hybrid retrieval finds the source abstract of PubMedQA questions (real data, 1,000 abstracts).
+
+The index holds the abstract bodies only (no question-as-title), see ``medassist.rag.evaluate``.
+About 1 minute on an idle 2-core machine (embedding 1,000 abstracts), once per session.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def pubmedqa_retriever(shared_data, tmp_path_factory, rag_cache):
+    from medassist.data import load_pubmedqa
+    from medassist.rag import store
+    from medassist.rag.config import RagConfig
+    from medassist.rag.evaluate import pubmedqa_abstracts
+    from medassist.rag.retriever import Retriever
+
+    items = load_pubmedqa(shared_data / "pubmedqa" / "ori_pqal.json")
+    out = tmp_path_factory.mktemp("rag-pubmedqa") / "index"
+    store.build(pubmedqa_abstracts(items), out, RagConfig(embedding_cache=rag_cache))
+    retriever = Retriever.load(out)
+    yield retriever, items
+    retriever.close()
+
+
+def test_hybrid_recall_at_10(pubmedqa_retriever):
+    from medassist.rag.evaluate import recall_metrics
+
+    retriever, items = pubmedqa_retriever
+    assert len(items) == 1000 and retriever.manifest["documents"] == 1000
+    metrics = recall_metrics(retriever, items, "hybrid", k=10)
+    assert metrics["recall_at_10"] >= 0.9, metrics
+    assert metrics["recall_at_1"] <= metrics["recall_at_10"]
