@@ -1,0 +1,50 @@
+"""The differential view on its own (AppTest of the real renderer with a parsed diagnosis).
+
+The live gateway's tiny model cannot write the differential JSON schema (the local engine does
+not constrain decoding), so ``test_ui_app`` sees the error state; this test covers the table.
+"""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+
+def _page(lang: str) -> None:
+    import streamlit as st
+    from medassist.ui import render
+    from medassist.ui.client import Candidate, Citation, Diagnosis
+
+    cite = Citation("98000001", "Early antibiotics in pneumonia", "Fever and crackles...", 0.7, 2014)
+    diagnosis = Diagnosis(
+        [Candidate("Community-acquired pneumonia", 0.62, "fever, cough, crackles [98000001]", [cite]),
+         Candidate("Pulmonary embolism", 0.25), Candidate("Acute bronchitis", 0.13, "cough only")],
+        ["sepsis_signs"], [cite])
+    render.differential(diagnosis, st.session_state.get("lang", lang))
+
+
+def test_differential_table_bars_and_expanders():
+    at = AppTest.from_function(_page, kwargs={"lang": "en"}, default_timeout=60).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["rank"]) == [1, 2, 3] and list(table["sources"]) == [1, 0, 0]
+    assert list(table["probability"]) == [0.62, 0.25, 0.13]
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["probability"]["type_config"] == {"type": "progress", "format": "percent", "min_value": 0.0,
+                                                     "max_value": 1.0}
+    assert [e.label for e in at.expander] == ["1. Community-acquired pneumonia (62%)", "2. Pulmonary embolism (25%)",
+                                              "3. Acute bronchitis (13%)"]
+    first, second = at.expander[0], at.expander[1]
+    assert first.markdown[0].value == "**Rationale:** fever, cough, crackles [98000001]"
+    assert "[PMID 98000001](https://pubmed.ncbi.nlm.nih.gov/98000001/)" in first.markdown[1].value
+    assert second.markdown[0].value == "**Rationale:** No rationale given."
+    assert second.caption[0].value == "No supporting source found."
+    assert at.error[0].value.endswith("(sepsis signs). Consider urgent or emergency care before anything else.")
+
+
+def test_differential_in_chinese():
+    at = AppTest.from_function(_page, kwargs={"lang": "zh"}, default_timeout=60).run()
+    assert at.subheader[0].value == "鉴别诊断"
+    assert at.expander[1].caption[0].value == "未找到支持性文献。"
+    assert at.error[0].value.startswith("**危险信号：可能为急症**")
