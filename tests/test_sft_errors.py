@@ -1,0 +1,62 @@
+"""Recipes that cannot work fail before training, with one ``error:`` line saying what to change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medassist.cli import main
+from tests.fixtures.sft import RECIPE
+
+
+def _error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sft", "--config", str(RECIPE), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    return err
+
+
+def test_unknown_key(capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--max-stepz", "5")
+    assert "max_stepz" in err and "max_steps" in err
+
+
+def test_unknown_key_in_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(RECIPE.read_text() + "\nlora_rank: 8\n")
+    with pytest.raises(SystemExit):
+        main(["sft", "--config", str(recipe)])
+    err = capsys.readouterr().err
+    assert str(recipe) in err and "lora_rank" in err
+
+
+def test_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--model", str(tmp_path / "no-model"), "--output-dir", str(tmp_path / "o"))
+    assert "no-model" in err and "medassist model init" in err
+
+
+def test_missing_dataset(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"model: {tiny_model_dir}\ndata:\n  - {{kind: medqa, path: {tmp_path}/missing.jsonl}}\n")
+    with pytest.raises(SystemExit):
+        main(["sft", "--config", str(recipe)])
+    err = capsys.readouterr().err
+    assert "data[0].path" in err and "missing.jsonl" in err
+
+
+def test_gpu_only_options_on_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU refusal; this machine has a GPU")
+    err = _error(capsys, "--model", str(tiny_model_dir), "--bf16", "true",
+                 "--attn-implementation", "flash_attention_2")
+    assert "bf16" in err and "flash_attention_2" in err and "no CUDA GPU" in err
+
+
+def test_bad_value_type(capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--quantization", "3bit")
+    assert "quantization" in err and "4bit" in err
