@@ -54,8 +54,8 @@ def _ask(prompt: str, consultation: Consultation, settings: Settings, store: Fee
         except ApiError as err:
             render.api_error(err, lang, settings.client.timeout)
             return
-        answer = Turn("assistant", str(text), stream.citations, stream.red_flags, stream.model or settings.model,
-                      settings.rag)
+        answer = Turn("assistant", str(text).strip(), stream.citations, stream.red_flags,
+                      stream.model or settings.model, settings.rag)
         consultation.turns += [question, answer]
         with banner.container():
             render.red_flag_banner(answer.red_flags, lang)
