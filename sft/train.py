@@ -57,10 +57,10 @@ def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
     return model, peft_config
 
 
-def training_args(cfg: SFTRunConfig) -> Any:
+def training_args(cfg: SFTRunConfig, evaluate: bool = True) -> Any:
     from trl import SFTConfig
 
-    early_stopping = cfg.early_stopping_patience is not None
+    early_stopping = evaluate and cfg.early_stopping_patience is not None
     return SFTConfig(
         output_dir=cfg.output_dir,
         max_length=cfg.max_length,
@@ -76,7 +76,7 @@ def training_args(cfg: SFTRunConfig) -> Any:
         per_device_eval_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         weight_decay=cfg.weight_decay,
-        eval_strategy="steps",
+        eval_strategy="steps" if evaluate else "no",
         eval_steps=cfg.eval_steps,
         save_strategy="steps",
         save_steps=cfg.save_steps,
@@ -85,7 +85,7 @@ def training_args(cfg: SFTRunConfig) -> Any:
         metric_for_best_model="eval_loss" if early_stopping else None,
         logging_steps=cfg.logging_steps,
         logging_first_step=True,
-        report_to=cfg.report_to,
+        report_to=cfg.report_to or "none",
         seed=cfg.seed,
         bf16=cfg.bf16,
         gradient_checkpointing=cfg.gradient_checkpointing,
@@ -118,11 +118,11 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[A
     model, peft_config = build_model(cfg)
     report = TrainingReportCallback()
     callbacks = [GenerationEvalCallback(mixture.probes, tokenizer, cfg.generation_max_new_tokens), report]
-    if cfg.early_stopping_patience is not None:
+    if cfg.early_stopping_patience is not None and mixture.validation is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     trainer = SFTTrainer(
         model=model,
-        args=training_args(cfg),
+        args=training_args(cfg, evaluate=mixture.validation is not None),
         train_dataset=mixture.train,
         eval_dataset=mixture.validation,
         processing_class=tokenizer,

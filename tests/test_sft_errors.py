@@ -60,3 +60,17 @@ def test_gpu_only_options_on_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFix
 def test_bad_value_type(capsys: pytest.CaptureFixture[str]) -> None:
     err = _error(capsys, "--quantization", "3bit")
     assert "quantization" in err and "4bit" in err
+
+
+def test_merge_needs_an_adapter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sft", "merge", "--adapter", str(tmp_path), "--out", str(tmp_path / "merged")])
+    assert exit_info.value.code == 2
+    assert "adapter_config.json" in capsys.readouterr().err
+    assert not (tmp_path / "merged").exists()
+
+
+def test_resume_without_checkpoint(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--model", str(tiny_model_dir), "--output-dir", str(tmp_path / "fresh"),
+                 "--resume-from-checkpoint", "last")
+    assert "checkpoint" in err and "fresh" in err

@@ -63,6 +63,11 @@ def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> 
     tokenizer = load_tokenizer(cfg.model)
     mixture = build_mixture(cfg, tokenizer)
     trainer, _ = make_trainer(cfg, mixture, tokenizer)
+    import bitsandbytes as bnb
+
+    assert any(isinstance(m, bnb.nn.Linear4bit) for m in trainer.model.modules())  # real QLoRA on CPU
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
     batch = next(iter(trainer.get_train_dataloader()))
     assert batch["labels"].shape == batch["input_ids"].shape
     assistant_texts = {m["content"] for ex in mixture.train for m in ex["messages"] if m["role"] == "assistant"}
