@@ -8,6 +8,8 @@ and writes WhatsApp markup from the syntax tree: ``*bold*``, ``_italic_``, ``~st
 
 from __future__ import annotations
 
+import functools
+
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 from medassist.ui.consultation import Consultation
@@ -95,8 +97,11 @@ def _block(node: SyntaxTreeNode) -> str:
     return _blocks(node.children)
 
 
+@functools.lru_cache(maxsize=64)
 def markdown_to_whatsapp(md: str) -> str:
-    """Rewrite Markdown as WhatsApp-formatted text (also used by ``medassist guide --format whatsapp``)."""
+    """Rewrite Markdown as WhatsApp-formatted text (also used by ``medassist guide --format whatsapp``).
+
+    Cached: the page re-exports the consultation on every rerun and parsing is the slow part."""
     tree = SyntaxTreeNode(_PARSER.parse(md))
     return _blocks(tree.children).strip() + "\n"
 
