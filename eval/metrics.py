@@ -19,13 +19,13 @@ AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 200, "6
 
 def bootstrap_ci(
     values: Sequence[float], statistic: Callable[..., float] = np.mean, seed: int = 0
-) -> tuple[float, float]:
+) -> tuple[float, float] | None:
     """Percentile bootstrap 95% interval of ``statistic`` over items (scipy.stats.bootstrap)."""
     from scipy.stats import bootstrap
 
     data = np.asarray(values, dtype=float)
     if len(data) == 0:
-        return (float("nan"), float("nan"))
+        return None
     if len(data) == 1 or np.all(data == data[0]):
         value = float(statistic(data))
         return (value, value)
@@ -38,7 +38,7 @@ def bootstrap_ci(
 
 def mean_with_ci(values: Sequence[float]) -> dict[str, Any]:
     data = [float(v) for v in values]
-    return {"value": float(np.mean(data)) if data else float("nan"), "ci95": bootstrap_ci(data), "n": len(data)}
+    return {"value": float(np.mean(data)) if data else None, "ci95": bootstrap_ci(data), "n": len(data)}
 
 
 def accuracy(correct: Sequence[bool], groups: Sequence[str | None] | None = None) -> dict[str, Any]:
@@ -91,11 +91,12 @@ def calibration(confidences: Sequence[float], correct: Sequence[bool], n_bins: i
     """Expected calibration error (equal-width bins, weighted by bin size) and the diagram's bins.
 
     ``confidences`` are the probabilities the model stated for its own top answer.
+    Without any, ECE is ``None`` (reported as n/a), never NaN.
     """
     conf = np.clip(np.asarray(confidences, dtype=float), 0.0, 1.0)
     hit = np.asarray(correct, dtype=float)
     if len(conf) == 0:
-        return {"ece": float("nan"), "n": 0, "bins": []}
+        return {"ece": None, "n": 0, "bins": []}  # no stated probabilities to calibrate
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # right-closed bins, with 0.0 in the first one
     index = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)

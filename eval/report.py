@@ -104,7 +104,8 @@ def write_plots(run_dir: Path, suite: str, scores: dict[str, Any]) -> list[str]:
             ax.bar([(b["low"] + b["high"]) / 2 for b in bins], [b["accuracy"] for b in bins], width=0.09,
                    alpha=0.7, label="accuracy per bin")
         ax.set_xlabel("stated top-1 probability"), ax.set_ylabel("top-1 accuracy")
-        ax.set_title(f"reliability (ECE {scores['calibration']['ece']:.3f})"), ax.legend()
+        ece = scores["calibration"]["ece"]
+        ax.set_title("reliability (ECE " + ("n/a" if ece is None else f"{ece:.3f}") + ")"), ax.legend()
         written.append(_save(fig, run_dir / "reliability.png"))
         curve = scores["top_k_curve"]
         fig, ax = plt.subplots(figsize=(4.5, 3.5))
