@@ -25,6 +25,8 @@ def start(
     port: int = typer.Option(None, help="Port (default 8000)."),
 ) -> None:
     """Start the gateway; other settings as --key value (e.g. --limits.max_concurrency 8)."""
+    import logging
+
     import uvicorn
     from medassist.serve.app import create_app
     from medassist.serve.settings import ServeSettings
@@ -35,5 +37,8 @@ def start(
              "host": host, "port": port}
     overrides = [arg for key, value in named.items() if value is not None for arg in (f"--{key}", str(value))]
     settings = parse_config(ServeSettings, config, [*overrides, *ctx.args])
+    logging.getLogger("medassist.serve").info("settings: engine=%s model=%s adapter=%s index=%s limits=%s",
+                                              settings.engine, settings.model, settings.adapter, settings.index,
+                                              settings.limits)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 timeout_graceful_shutdown=settings.limits.shutdown_grace_s, log_level="info")

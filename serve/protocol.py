@@ -85,6 +85,7 @@ class ChatCompletionRequest(_Lenient):
     # medassist extras (OpenAI clients send them through extra_body)
     rag: bool | None = None
     k: int | None = Field(default=None, ge=1, le=20)
+    ignore_eos: bool = False  # vLLM's extension: generate exactly max_tokens (benchmarks)
 
     @field_validator("messages")
     @classmethod

@@ -44,7 +44,8 @@ RULES: dict[str, list[str]] = {
     ],
     "anaphylaxis": [
         r"throat (?:is )?(?:swell|swelling|closing|tight)|tongue (?:is )?swell|swollen (?:tongue|throat|lips)"
-        r"|lips? (?:are |is )?swelling|anaphyla|(?:hives|rash).{0,40}(?:can't|cannot|trouble|difficulty) breath"
+        r"|lips? (?:are |is )?swelling|(?:having|in|into) anaphyla|anaphylactic (?:shock|reaction)"
+        r"|(?:hives|rash).{0,40}(?:can't|cannot|trouble|difficulty) breath"
         r"|喉咙(?:肿|发紧|紧)|喉头水肿|舌头(?:肿|发肿)|嘴唇(?:肿|发肿)|过敏性休克|严重过敏"
     ],
     "suicidal_ideation": [

@@ -65,9 +65,9 @@ def differential_schema(max_conditions: int) -> dict[str, Any]:
             "items": {
                 "type": "object",
                 "properties": {
-                    "condition": {"type": "string", "minLength": 1, "maxLength": 120},
+                    "condition": {"type": "string", "minLength": 1, "maxLength": 80},
                     "probability": {"type": "number", "minimum": 0, "maximum": 1},
-                    "rationale": {"type": "string", "maxLength": 400},
+                    "rationale": {"type": "string", "maxLength": 300},
                 },
                 "required": ["condition", "probability"],
             },
@@ -165,7 +165,8 @@ class ChatService:
             self.metrics.retrieval.observe(time.perf_counter() - started)
         messages, passages, prompt_tokens, max_tokens = self._fit(req.messages, passages, grounded, asked)
         params = GenerationParams(max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
-                                  stop=req.stop_list, seed=req.seed, json_schema=json_schema)
+                                  stop=req.stop_list, seed=req.seed, ignore_eos=req.ignore_eos,
+                                  json_schema=json_schema)
         for flag in assessment.red_flags:
             self.metrics.red_flags.labels(flag).inc()
         return Prepared(messages, params, [to_citation(p) for p in passages], assessment, grounded, prompt_tokens)

@@ -14,6 +14,7 @@ class GenerationParams:
     top_p: float = 1.0
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
+    ignore_eos: bool = False
     json_schema: dict[str, Any] | None = None  # honoured only by engines with structured outputs
 
 

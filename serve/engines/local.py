@@ -37,8 +37,9 @@ class _Job:
     cancelled: bool = False
 
     @property
-    def batch_key(self) -> tuple[float, float]:
-        return (self.params.temperature, self.params.top_p if self.params.temperature > 0 else 1.0)
+    def batch_key(self) -> tuple[float, float, bool]:
+        p = self.params
+        return (p.temperature, p.top_p if p.temperature > 0 else 1.0, p.ignore_eos)
 
     def emit(self, event: StreamEvent | Exception) -> None:
         self.loop.call_soon_threadsafe(self.events.put_nowait, event)
@@ -210,6 +211,8 @@ class LocalEngine:
             sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
             if params.seed is not None:
                 torch.manual_seed(params.seed)
+        if params.ignore_eos:  # EOS is masked until every row has its max_tokens
+            sampling["min_new_tokens"] = max(j.params.max_tokens for j in jobs)
         streamer = _BatchStreamer(jobs, self.tokenizer, self.eos_ids)
         with torch.inference_mode():
             self.model.generate(

@@ -66,6 +66,8 @@ class UpstreamEngine:
         }
         if params.stop:
             payload["stop"] = params.stop
+        if params.ignore_eos:
+            payload["ignore_eos"] = True
         if params.seed is not None:
             payload["seed"] = params.seed
         if params.json_schema is not None:

@@ -70,6 +70,8 @@ class VllmEngine(UpstreamEngine):
             str(self.python), "-m", "vllm.entrypoints.openai.api_server", "--model", s.model,
             "--served-model-name", BASE_NAME, "--max-model-len", str(s.max_model_len),
             "--host", "127.0.0.1", "--port", str(self.port), "--disable-uvicorn-access-log",
+            # JSON answers without free whitespace: small models otherwise pad until max_tokens
+            "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
         ]
         if s.adapter:
             cmd += ["--enable-lora", "--lora-modules", f"{LORA_NAME}={s.adapter}"]

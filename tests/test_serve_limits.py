@@ -1,0 +1,77 @@
+"""Concurrency cap (429 + Retry-After), graceful shutdown and upstream mode, on real gateways."""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+import pytest
+from medassist.serve.protocol import MODEL_PLAIN
+from openai import OpenAI
+
+from tests.fixtures.serve import run_gateway
+
+LONG = {"model": MODEL_PLAIN, "max_tokens": 128, "stream": True, "ignore_eos": True,
+        "messages": [{"role": "user", "content": "Describe the workup of anaemia."}]}
+
+
+@pytest.fixture(scope="module")
+def capped_server(tiny_model_dir, tmp_path_factory):
+    """Cap of one request in flight; the last test of this module shuts it down."""
+    args = ["--engine", "local", "--model", str(tiny_model_dir), "--limits.max_concurrency", "1",
+            "--limits.retry_after_s", "3", "--max_model_len", "1024"]
+    with run_gateway(args, tmp_path_factory.mktemp("serve-capped") / "gateway.log") as server:
+        yield server
+
+
+def _auth(server) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.api_key}"}
+
+
+def test_concurrency_cap_returns_429_with_retry_after(capped_server) -> None:
+    with httpx.Client(base_url=capped_server.url, headers=_auth(capped_server), timeout=120) as http:
+        with http.stream("POST", "/v1/chat/completions", json=LONG) as first:
+            assert first.status_code == 200
+            lines = first.iter_lines()  # kept open: dropping the iterator would close the stream
+            next(lines)  # the first request now holds the only slot
+            second = http.post("/v1/chat/completions", json={**LONG, "stream": False, "max_tokens": 4})
+            assert second.status_code == 429
+            assert second.headers["Retry-After"] == "3"
+            assert second.json()["error"]["code"] == "max_concurrency"
+            assert "limits.max_concurrency" in second.json()["error"]["message"]
+            rest = [line for line in lines if line]
+        assert rest[-1] == "data: [DONE]"
+        # the slot is free again
+        assert http.post("/v1/chat/completions", json={**LONG, "stream": False, "max_tokens": 4}).status_code == 200
+
+
+def test_graceful_shutdown_finishes_in_flight_stream(capped_server) -> None:
+    with httpx.Client(base_url=capped_server.url, headers=_auth(capped_server), timeout=120) as http, \
+            http.stream("POST", "/v1/chat/completions", json=LONG) as stream:
+        lines = stream.iter_lines()
+        assert next(lines).startswith("data: ")
+        capped_server.process.send_signal(signal.SIGTERM)
+        rest = [line for line in lines if line]
+    assert rest[-1] == "data: [DONE]"
+    assert any('"finish_reason"' in line for line in rest)
+    assert capped_server.process.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
+
+
+def test_upstream_mode_forwards_streaming(live_server, tmp_path) -> None:
+    """A second gateway forwarding to the first one (any OpenAI-compatible server would do)."""
+    args = ["--engine", "upstream", "--upstream", live_server.base_url, "--upstream_model", MODEL_PLAIN,
+            "--upstream_api_key", live_server.api_key, "--model", "upstream"]
+    with run_gateway(args, tmp_path / "upstream.log", api_key=None) as front:
+        client = OpenAI(base_url=front.base_url, api_key="unused", max_retries=0, timeout=120)
+        chunks = list(client.chat.completions.create(
+            model=MODEL_PLAIN, max_tokens=16, stream=True,
+            messages=[{"role": "user", "content": "What causes anaemia?"}]))
+        texts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+        assert len(texts) > 1 and "decision support" in "".join(texts)
+        whole = client.chat.completions.create(model=MODEL_PLAIN, max_tokens=8,
+                                               messages=[{"role": "user", "content": "fever"}])
+        assert whole.usage.completion_tokens > 0
+        bad = httpx.post(f"{front.base_url}/chat/completions", timeout=30, json={
+            "model": MODEL_PLAIN, "messages": [{"role": "user", "content": "fever " * 3000}], "max_tokens": 256})
+        assert bad.status_code == 400  # the upstream's context check comes back as a client error
+        assert "context" in bad.json()["error"]["message"]
