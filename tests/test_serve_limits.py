@@ -9,7 +9,7 @@ import pytest
 from medassist.serve.protocol import MODEL_PLAIN
 from openai import OpenAI
 
-from tests.fixtures.serve import run_gateway
+from tests.fixtures.serve import gateway
 
 LONG = {"model": MODEL_PLAIN, "max_tokens": 128, "stream": True, "ignore_eos": True,
         "messages": [{"role": "user", "content": "Describe the workup of anaemia."}]}
@@ -20,7 +20,7 @@ def capped_server(tiny_model_dir, tmp_path_factory):
     """Cap of one request in flight; the last test of this module shuts it down."""
     args = ["--engine", "local", "--model", str(tiny_model_dir), "--limits.max_concurrency", "1",
             "--limits.retry_after_s", "3", "--max_model_len", "1024"]
-    with run_gateway(args, tmp_path_factory.mktemp("serve-capped") / "gateway.log") as server:
+    with gateway(args, tmp_path_factory.mktemp("serve-capped") / "gateway.log") as server:
         yield server
 
 
@@ -61,7 +61,7 @@ def test_upstream_mode_forwards_streaming(live_server, tmp_path) -> None:
     """A second gateway forwarding to the first one (any OpenAI-compatible server would do)."""
     args = ["--engine", "upstream", "--upstream", live_server.base_url, "--upstream_model", MODEL_PLAIN,
             "--upstream_api_key", live_server.api_key, "--model", "upstream"]
-    with run_gateway(args, tmp_path / "upstream.log", api_key=None) as front:
+    with gateway(args, tmp_path / "upstream.log", api_key=None) as front:
         client = OpenAI(base_url=front.base_url, api_key="unused", max_retries=0, timeout=120)
         chunks = list(client.chat.completions.create(
             model=MODEL_PLAIN, max_tokens=16, stream=True,
