@@ -97,7 +97,7 @@ class ChatStream:
         self.model: str | None = None
 
     def __iter__(self) -> Iterator[str]:
-        with _translated(self._url):
+        with api_errors(self._url):
             for chunk in self._chunks:
                 extra = chunk.model_extra or {}
                 if extra.get("citations"):
@@ -110,7 +110,7 @@ class ChatStream:
                         yield choice.delta.content
 
 
-class _translated:
+class api_errors:
     """Context manager turning openai/httpx exceptions into ``ApiError``."""
 
     def __init__(self, url: str):
@@ -174,12 +174,12 @@ class ApiClient:
 
     def health(self) -> dict[str, Any]:
         """``/health`` (outside ``/v1``): engine name and whether a retrieval index is loaded."""
-        with _translated(self.base_url):
+        with api_errors(self.base_url):
             raw = self._client.get(f"{self.base_url}/health", cast_to=object)
         return raw if isinstance(raw, dict) else {}
 
     def models(self) -> list[ModelInfo]:
-        with _translated(self.base_url):
+        with api_errors(self.base_url):
             listing = self._client.models.list()
             return [ModelInfo(m.id, dict(m.model_extra or {})) for m in listing.data]
 
@@ -187,7 +187,7 @@ class ApiClient:
         self, messages: list[dict[str, str]], *, model: str, rag: bool = True, k: int = 5,
         temperature: float = 0.2, max_tokens: int | None = None,
     ) -> ChatStream:
-        with _translated(self.base_url):
+        with api_errors(self.base_url):
             chunks = self._client.chat.completions.create(
                 model=model, messages=messages, stream=True, temperature=temperature,
                 max_tokens=max_tokens, extra_body={"rag": rag, "k": k},
@@ -197,7 +197,7 @@ class ApiClient:
     def diagnose(self, case: str, *, model: str, rag: bool = True, k: int = 5,
                  max_tokens: int | None = None) -> Diagnosis:
         """Ask ``/v1/diagnose`` for a ranked differential of a free-text case."""
-        with _translated(self.base_url):
+        with api_errors(self.base_url):
             body = {"case": case, "model": model, "rag": rag, "k": k}
             if max_tokens:
                 body["max_tokens"] = max_tokens
