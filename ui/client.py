@@ -8,6 +8,7 @@ shows a stack trace. The extra fields medassist adds to OpenAI's schema (``citat
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Iterator
@@ -110,27 +111,19 @@ class ChatStream:
                         yield choice.delta.content
 
 
-class api_errors:
-    """Context manager turning openai/httpx exceptions into ``ApiError``."""
-
-    def __init__(self, url: str):
-        self.url = url
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:  # type: ignore[no-untyped-def]
-        if exc is None or isinstance(exc, ApiError):
-            return False
-        if isinstance(exc, openai.APITimeoutError):
-            raise ApiError("timeout", self.url) from exc
-        if isinstance(exc, openai.APIConnectionError):
-            raise ApiError("unreachable", self.url, str(exc.__cause__ or exc)) from exc
-        if isinstance(exc, openai.APIStatusError):
-            raise _status_error(exc, self.url) from exc
-        if isinstance(exc, openai.APIError):  # e.g. an error event inside a stream
-            raise ApiError("server", self.url, exc.message) from exc
-        return False
+@contextlib.contextmanager
+def api_errors(url: str) -> Iterator[None]:
+    """Turn the openai client's exceptions into ``ApiError`` for the page to explain."""
+    try:
+        yield
+    except openai.APITimeoutError as exc:
+        raise ApiError("timeout", url) from exc
+    except openai.APIConnectionError as exc:
+        raise ApiError("unreachable", url, str(exc.__cause__ or exc)) from exc
+    except openai.APIStatusError as exc:
+        raise _status_error(exc, url) from exc
+    except openai.APIError as exc:  # e.g. an error event inside a stream
+        raise ApiError("server", url, exc.message) from exc
 
 
 def _status_error(exc: openai.APIStatusError, url: str) -> ApiError:
