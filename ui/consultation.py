@@ -24,6 +24,7 @@ class Turn:
     red_flags: list[str] = field(default_factory=list)
     model: str | None = None
     rag: bool = True
+    k: int = 5  # sources asked for when this answer was produced
     id: str = field(default_factory=_new_id)
 
 

@@ -75,14 +75,14 @@ class FeedbackStore:
     def _connect(self, create: bool) -> Iterator[sqlite3.Connection]:
         if not create and not self.path.is_file():
             raise MedassistError(f"feedback database not found: {self.path}")
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
                 if create:
                     conn.execute(_SCHEMA)
                 yield conn
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise MedassistError(f"{self.path}: not a usable feedback database ({exc})") from exc
 
     def add(self, row: FeedbackRow) -> int:

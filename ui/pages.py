@@ -11,6 +11,8 @@ from medassist.ui.feedback import FeedbackRow, FeedbackStore
 from medassist.ui.i18n import t
 from medassist.ui.sidebar import Settings
 
+from medassist.errors import MedassistError
+
 
 def feedback_widget(turn: Turn, consultation: Consultation, settings: Settings, store: FeedbackStore) -> None:
     """Thumbs up/down and an optional comment under an answer, saved (PHI-scrubbed) to SQLite."""
@@ -27,11 +29,15 @@ def feedback_widget(turn: Turn, consultation: Consultation, settings: Settings, 
     if rating is None:
         st.warning(t(lang, "feedback_need_rating"))
         return
-    store.add(FeedbackRow(
-        consultation_id=consultation.id, answer_id=turn.id, rating=int(rating), comment=comment,
-        question=consultation.question_for(turn.id), answer=turn.content, model=turn.model or "",
-        rag=turn.rag, k=settings.k, pmids=[c.pmid for c in turn.citations], lang=lang,
-    ))
+    try:
+        store.add(FeedbackRow(
+            consultation_id=consultation.id, answer_id=turn.id, rating=int(rating), comment=comment,
+            question=consultation.question_for(turn.id), answer=turn.content, model=turn.model or "",
+            rag=turn.rag, k=turn.k, pmids=[c.pmid for c in turn.citations], lang=lang,
+        ))
+    except MedassistError as err:  # e.g. the configured database path is not writable
+        st.error(str(err), icon=":material/error:")
+        return
     st.session_state[done_key] = True
     st.caption(t(lang, "feedback_thanks"))
 
@@ -55,7 +61,7 @@ def _ask(prompt: str, consultation: Consultation, settings: Settings, store: Fee
             render.api_error(err, lang, settings.client.timeout)
             return
         answer = Turn("assistant", str(text).strip(), stream.citations, stream.red_flags,
-                      stream.model or settings.model, settings.rag)
+                      stream.model or settings.model, settings.rag, settings.k)
         consultation.turns += [question, answer]
         with banner.container():
             render.red_flag_banner(answer.red_flags, lang)
