@@ -98,7 +98,9 @@ def scale(sizes: list[int]) -> dict[str, Any]:
     centers = rng.standard_normal((2000, 32))
     projection = rng.standard_normal((32, DIM))
     config = RagConfig()
-    results: dict[str, Any] = {"dim": DIM, "queries": QUERIES, "threads": faiss.omp_get_max_threads()}
+    build_threads = faiss.omp_get_max_threads()
+    results: dict[str, Any] = {"dim": DIM, "queries": QUERIES, "build_threads": build_threads,
+                               "search_threads": config.search_threads}
     for n in sizes:
         data = synthetic(n, rng, centers, projection)
         queries = synthetic(QUERIES, rng, centers, projection)
@@ -115,10 +117,12 @@ def scale(sizes: list[int]) -> dict[str, Any]:
             index.add(data)
             configure_search(index, config)
             build_s = time.perf_counter() - started
+            faiss.omp_set_num_threads(config.search_threads)  # as the Retriever searches
             with tempfile.NamedTemporaryFile() as f:
                 faiss.write_index(index, f.name)
                 size = os.path.getsize(f.name)
             stats, found = measure(index, queries, exact)
+            faiss.omp_set_num_threads(build_threads)
             if kind == "flat":
                 exact = found
             row[kind] = {"build_s": round(build_s, 2), "index_bytes": size, "bytes_per_vector": round(size / n, 1),

@@ -42,4 +42,7 @@ class RagConfig:
     refine_k_factor: int = 8
     # Retrieval: each retriever proposes ``candidates`` chunks; reciprocal-rank fusion constant ``rrf_k``.
     candidates: int = 100
+    # FAISS OpenMP threads per search. One query is too small to split: extra threads only spin and,
+    # on a busy machine, turn 1 ms searches into 100 ms ones. Concurrency comes from parallel requests.
+    search_threads: int = 1
     rrf_k: int = 60
