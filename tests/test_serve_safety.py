@@ -105,3 +105,4 @@ def test_emergency_message_matches_language() -> None:
 def test_fingerprint_does_not_contain_text() -> None:
     fp = fingerprint("John Smith, MRN 123456, chest pain")
     assert len(fp) == 12 and "Smith" not in fp and fp == fingerprint("John Smith, MRN 123456, chest pain")
+

@@ -1,0 +1,181 @@
+"""Serving throughput and time-to-first-token, engine direct vs through the gateway.
+
+For each engine (local transformers, vLLM CPU) and 1/4/16 concurrent streaming clients:
+tokens/s over the whole run and p50/p95 TTFT (first non-empty content). "Direct" is the
+engine without the gateway: the in-process ``LocalEngine``, or vLLM's own OpenAI port.
+Reports the speed-up at 16 clients over 1 and the gateway overhead (tokens/s lost, TTFT added).
+
+    .venv/bin/python bench/bench_serve.py --out bench-serve.json [--quick] [--model DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from medassist.serve.launch import free_port, run_gateway
+
+from medassist.io import atomic_write_json
+from medassist.manifest import machine, package_versions
+
+PROMPT = [{"role": "user", "content": "A 54-year-old with fever, cough and pleuritic chest pain. Next steps?"}]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+async def http_client_run(url: str, model: str, key: str | None, tokens: int) -> tuple[float, int]:
+    """One streaming request: (seconds to first content, completion tokens)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = {"model": model, "messages": PROMPT, "max_tokens": tokens, "stream": True, "ignore_eos": True,
+            "stream_options": {"include_usage": True}, "rag": False}
+    started, first, used = time.perf_counter(), None, 0
+    async with httpx.AsyncClient(timeout=600) as client, \
+            client.stream("POST", f"{url}/chat/completions", json=body, headers=headers) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if first is None and any((c.get("delta") or {}).get("content") for c in chunk.get("choices", [])):
+                first = time.perf_counter() - started
+            if chunk.get("usage"):
+                used = chunk["usage"]["completion_tokens"]
+    return first or time.perf_counter() - started, used
+
+
+async def engine_run(engine, tokens: int) -> tuple[float, int]:
+    from medassist.serve.engines.base import GenerationParams
+
+    started, first, used = time.perf_counter(), None, 0
+    async for event in engine.stream(PROMPT, GenerationParams(max_tokens=tokens, ignore_eos=True)):
+        if first is None and event.text:
+            first = time.perf_counter() - started
+        used = event.completion_tokens or used
+    return first or time.perf_counter() - started, used
+
+
+async def load(run, clients: int, requests_per_client: int) -> dict[str, float]:
+    ttfts: list[float] = []
+    total = 0
+
+    async def client() -> None:
+        nonlocal total
+        for _ in range(requests_per_client):
+            ttft, used = await run()
+            ttfts.append(ttft)
+            total += used
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.perf_counter() - started
+    return {"clients": clients, "requests": len(ttfts), "tokens": total, "seconds": round(wall, 3),
+            "tokens_per_s": round(total / wall, 1), "ttft_p50_ms": round(1000 * percentile(ttfts, 50), 1),
+            "ttft_p95_ms": round(1000 * percentile(ttfts, 95), 1)}
+
+
+def sweep(run, levels: list[int], requests_per_client: int) -> dict[str, dict]:
+    asyncio.run(run_warmup(run))
+    return {str(n): asyncio.run(load(run, n, requests_per_client)) for n in levels}
+
+
+async def run_warmup(run) -> None:
+    await run()
+
+
+def local_direct(model: str, levels: list[int], tokens: int, per_client: int) -> dict[str, dict]:
+    from medassist.serve.engines.local import LocalEngine
+    from medassist.serve.settings import ServeSettings
+
+    settings = ServeSettings(model=model, engine="local")
+
+    async def all_levels() -> dict[str, dict]:
+        engine = LocalEngine(settings)
+        await engine.start()
+        try:
+            await engine_run(engine, tokens)
+            return {str(n): await load(lambda: engine_run(engine, tokens), n, per_client) for n in levels}
+        finally:
+            await engine.stop()
+
+    return asyncio.run(all_levels())
+
+
+def compare(direct: dict[str, dict], gateway: dict[str, dict]) -> dict[str, dict]:
+    out = {}
+    for n in direct:
+        d, g = direct[n], gateway[n]
+        out[n] = {"tokens_per_s_ratio": round(g["tokens_per_s"] / d["tokens_per_s"], 3),
+                  "tokens_per_s_lost_pct": round(100 * (1 - g["tokens_per_s"] / d["tokens_per_s"]), 1),
+                  "ttft_p50_added_ms": round(g["ttft_p50_ms"] - d["ttft_p50_ms"], 1)}
+    return out
+
+
+def speedup(results: dict[str, dict], levels: list[int]) -> float:
+    lo, hi = str(levels[0]), str(levels[-1])
+    return round(results[hi]["tokens_per_s"] / results[lo]["tokens_per_s"], 2)
+
+
+def ensure_model(model: str | None, work: Path) -> str:
+    if model:
+        return model
+    from medassist.tiny import PRESETS, build_tiny, default_corpus
+
+    cfg = dataclasses.replace(PRESETS["test"], corpus=[str(p) for p in default_corpus()])
+    return str(build_tiny(work / "base-tiny", cfg))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--quick", action="store_true", help="local engine only, 1 and 4 clients, short answers")
+    parser.add_argument("--model", help="model folder (default: build the tiny test model)")
+    parser.add_argument("--engines", default=None, help="comma list of local,vllm (default: both; quick: local)")
+    args = parser.parse_args()
+    levels = [1, 4] if args.quick else [1, 4, 16]
+    tokens, per_client = (16, 1) if args.quick else (128, 2)
+    engines = (args.engines or ("local" if args.quick else "local,vllm")).split(",")
+    results: dict[str, dict] = {"levels": levels, "max_tokens": tokens, "requests_per_client": per_client}
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        work = Path(tmp)
+        model = ensure_model(args.model, work)
+        common = ["--model", model, "--limits.max_concurrency", "64", "--max_model_len", "1024"]
+        if "local" in engines:
+            direct = local_direct(model, levels, tokens, per_client)
+            with run_gateway(["--engine", "local", *common], work / "local.log") as gw:
+                gateway = sweep(lambda: http_client_run(gw.base_url, "medassist-norag", None, tokens),
+                                levels, per_client)
+            results["local"] = {"direct": direct, "gateway": gateway, "overhead": compare(direct, gateway),
+                                "speedup_direct": speedup(direct, levels), "speedup_gateway": speedup(gateway, levels)}
+        if "vllm" in engines:
+            port = free_port()
+            with run_gateway(["--engine", "vllm", "--vllm_port", str(port), *common], work / "vllm.log",
+                             ready_timeout_s=900) as gw:
+                direct = sweep(lambda: http_client_run(f"http://127.0.0.1:{port}/v1", "medassist-base", None,
+                                                       tokens), levels, per_client)
+                gateway = sweep(lambda: http_client_run(gw.base_url, "medassist-norag", None, tokens),
+                                levels, per_client)
+            results["vllm"] = {"direct": direct, "gateway": gateway, "overhead": compare(direct, gateway),
+                               "speedup_direct": speedup(direct, levels), "speedup_gateway": speedup(gateway, levels)}
+            results["vllm"]["gateway_keeps_speedup_ratio"] = round(
+                results["vllm"]["speedup_gateway"] / results["vllm"]["speedup_direct"], 3)
+    with contextlib.suppress(KeyError):
+        results["local_vs_vllm_gateway_tokens_per_s_at_max"] = round(
+            results["local"]["gateway"][str(levels[-1])]["tokens_per_s"]
+            / results["vllm"]["gateway"][str(levels[-1])]["tokens_per_s"], 3)
+    atomic_write_json(args.out, {"benchmark": "serve", "results": results, "machine": machine(),
+                                 "versions": package_versions()})
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Serve settings: shipped configs parse, unsafe binds are refused, keys come from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["serve-vllm.yaml", "serve-local.yaml"])
+def test_shipped_configs_parse(name: str) -> None:
+    from pathlib import Path
+
+    from medassist.serve.settings import ServeSettings
+
+    from medassist.config import parse_config
+
+    settings = parse_config(ServeSettings, Path(__file__).resolve().parents[1] / "configs" / name)
+    assert settings.host == "127.0.0.1" and settings.limits.max_concurrency == 16
+
+
+def test_settings_refuse_public_bind_without_keys(monkeypatch) -> None:
+    from medassist.serve.settings import ServeSettings
+
+    from medassist.errors import MedassistError
+
+    monkeypatch.delenv("MEDASSIST_API_KEYS", raising=False)
+    with pytest.raises(MedassistError, match="MEDASSIST_API_KEYS"):
+        ServeSettings(host="0.0.0.0")
+    monkeypatch.setenv("MEDASSIST_API_KEYS", "a, b")
+    assert ServeSettings(host="0.0.0.0").api_keys == ["a", "b"]
+    with pytest.raises(MedassistError, match="--upstream"):
+        ServeSettings(engine="upstream")
