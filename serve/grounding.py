@@ -48,7 +48,8 @@ class CitationFilter:
     """Removes ``[PMID]`` citations of unretrieved sources from streamed text.
 
     Text after an unclosed ``[`` is held back (up to a short bound) until the bracket closes,
-    so a citation split across chunks is still checked.
+    so a citation split across chunks is still checked, and the result matches filtering the
+    whole answer at once.
     """
 
     HOLD_LIMIT = 48
@@ -65,7 +66,10 @@ class CitationFilter:
             ready, self.held = self.held[:cut], self.held[cut:]
         else:
             ready, self.held = self.held, ""
-        return self._clean(ready)
+        # trailing blanks wait too: a removed citation may take the space before it along
+        kept = ready.rstrip(" \t")
+        self.held = ready[len(kept) :] + self.held
+        return self._clean(kept)
 
     def flush(self) -> str:
         ready, self.held = self.held, ""

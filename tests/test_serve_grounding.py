@@ -1,0 +1,41 @@
+"""Citation filtering while streaming: a [PMID] split across chunks is still checked."""
+
+from __future__ import annotations
+
+import pytest
+from medassist.serve.grounding import CitationFilter
+from medassist.serve.serving import differential_schema, parse_json_answer
+
+
+def stream_through(chunks: list[str], allowed: set[str]) -> tuple[str, int]:
+    cite = CitationFilter(allowed)
+    text = "".join(cite.feed(c) for c in chunks) + cite.flush()
+    return text, cite.removed
+
+
+def test_split_citations_are_checked() -> None:
+    text, removed = stream_through(["Aspirin helps [123", "45] but not [99", "9].", " See [12345, 777]"], {"12345"})
+    assert text == "Aspirin helps [12345] but not. See [12345]"
+    assert removed == 2
+
+
+def test_plain_brackets_pass_through() -> None:
+    text, removed = stream_through(["Dose [", "in mg] is ", "low [see table]"], {"1"})
+    assert text == "Dose [in mg] is low [see table]" and removed == 0
+
+
+def test_unclosed_bracket_is_released_at_the_end() -> None:
+    text, _ = stream_through(["value [", "unfinished"], set())
+    assert text == "value [unfinished"
+
+
+def test_differential_answer_validation() -> None:
+    schema = differential_schema(3)
+    good = 'Answer: {"differential": [{"condition": "Pneumonia", "probability": 0.7}]}'
+    assert parse_json_answer(good, schema)["differential"][0]["condition"] == "Pneumonia"
+    with pytest.raises(ValueError, match="differential/0/probability"):
+        parse_json_answer('{"differential": [{"condition": "X", "probability": 7}]}', schema)
+    with pytest.raises(ValueError, match="no JSON object"):
+        parse_json_answer("pneumonia, probably", schema)
+    with pytest.raises(ValueError, match="invalid JSON"):
+        parse_json_answer('{"differential": [}', schema)
