@@ -8,6 +8,8 @@ import typer
 
 from medassist.clitools import OVERRIDES, sub_app
 
+DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "sft-tiny-cpu.yaml"
+
 app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge.",
               default_command=True)
 
@@ -15,7 +17,7 @@ app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default comm
 @app.command("train", context_settings=OVERRIDES)
 def train(
     ctx: typer.Context,
-    config: Path = typer.Option(Path("configs/sft-tiny-cpu.yaml"), help="Recipe YAML (configs/sft-*.yaml)."),
+    config: Path = typer.Option(DEFAULT_RECIPE, help="Recipe YAML (configs/sft-*.yaml)."),
 ) -> None:
     """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora.r 8."""
     from medassist.sft.config import SFTRunConfig
