@@ -17,6 +17,7 @@ from typing import Any, Literal
 from medassist.data.prompts import parse_differential
 from transformers import TrainerCallback
 
+_FIRST_CONDITION = re.compile(r'"condition"\s*:\s*"([^"]+)"')
 _ANSWER = re.compile(r"answer\s*:?\s*\(?([A-J])\b", re.IGNORECASE)
 
 
@@ -36,9 +37,16 @@ def answer_letter(text: str) -> str | None:
 
 
 def top_condition(text: str) -> str | None:
-    """First condition of the ``{"differential": [...]}`` answer, or None if it does not parse."""
+    """First condition of the ``{"differential": [...]}`` answer, or None if there is none.
+
+    Probes generate few tokens, so the JSON is often cut after the first entries: then the first
+    ``"condition": "..."`` pair counts, as the ranking is already decided.
+    """
     ranked = parse_differential(text)
-    return ranked[0][0] if ranked else None
+    if ranked:
+        return ranked[0][0]
+    match = _FIRST_CONDITION.search(text)
+    return match.group(1) if match else None
 
 
 def generate(model: Any, tokenizer: Any, conversations: list[list[dict]], max_new_tokens: int) -> list[str]:
