@@ -43,8 +43,10 @@ def test_approximate_kinds_recall_and_round_trip(vectors, tmp_path, kind, min_re
     _, found = index.search(queries, 10)
     recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
     assert recall >= min_recall, recall
-    per_vector = (tmp_path / "x.index").stat().st_size / 2000
-    assert per_vector == pytest.approx(bytes_per_vector(kind, DIM, config), rel=0.25)
+    # File size = n x the documented bytes per vector + fixed parts (IVF centroids, PQ codebooks, SQ ranges).
+    fixed = (config.ivf_nlist * DIM + 256 * DIM + 2 * DIM) * 4 if kind == "ivfpq" else 0
+    per_vector = ((tmp_path / "x.index").stat().st_size - fixed) / 2000
+    assert per_vector == pytest.approx(bytes_per_vector(kind, DIM, config), rel=0.1)
 
 
 def test_ivfpq_needs_enough_vectors_and_valid_m(vectors):
