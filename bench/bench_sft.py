@@ -68,12 +68,11 @@ def throughput(model: Path, work: Path, steps: int) -> dict[str, Any]:
     return results
 
 
-def ddxplus(model: Path, work: Path, quick: bool) -> dict[str, Any]:
+def ddxplus(model: Path, work: Path, fraction: float, held_out: int, steps: int) -> dict[str, Any]:
     from medassist.data import label_of, load, stratified_split
     from medassist.sft.train import train
 
     csv = next(DDX.glob("*patients*.csv"))
-    fraction, held_out, steps = (0.01, 32, 12) if quick else (0.03, 200, 400)
     cfg = parse_config(SFTRunConfig, RECIPE, [
         "--model", str(model), "--output-dir", str(work / "ddxplus"), "--max-steps", str(steps),
         "--validation-fraction", str(fraction), "--eval-steps", "1000000", "--save-steps", str(steps),
@@ -116,7 +115,7 @@ def main() -> None:
         model = base_model(work / "base", args.quick, kb)
         results["throughput"] = throughput(model, work, 3 if args.quick else 20)
         if DDX.is_dir():
-            results["ddxplus"] = ddxplus(model, work, args.quick)
+            results["ddxplus"] = ddxplus(model, work, *((0.01, 32, 12) if args.quick else (0.03, 200, 400)))
         else:
             results["ddxplus"] = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
     atomic_write_json(args.out, {"benchmark": "sft", "results": results, "machine": machine(),
