@@ -74,9 +74,9 @@ def tiny_model(model: str | None, workdir: Path) -> str:
     return str(build_tiny(workdir / "base-tiny", cfg))
 
 
-def model_figures(model: str, n: int, workdir: Path) -> dict[str, Any]:
+def model_figures(model: str, n: int, workdir: Path, quick: bool) -> dict[str, Any]:
     results: dict[str, Any] = {"model": model, "items_per_suite": n, "path": "in-process transformers, greedy"}
-    budgets = {"medqa": 32, "pubmedqa": 32, "ddx": 96}
+    budgets = {"medqa": 16, "pubmedqa": 16, "ddx": 48} if quick else {"medqa": 32, "pubmedqa": 32, "ddx": 96}
     for suite, data in REAL.items():
         if not data.is_file():
             results[suite] = {"skipped": f"{data} not present"}
@@ -100,8 +100,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         work = Path(tmp)
         results = {
-            "faithfulness_scorer_pubmedqa": faithfulness_auc(20 if args.quick else 200),
-            "tiny_model": model_figures(tiny_model(args.model, work), 3 if args.quick else 30, work),
+            "faithfulness_scorer_pubmedqa": faithfulness_auc(12 if args.quick else 200),
+            "tiny_model": model_figures(tiny_model(args.model, work), 2 if args.quick else 10, work, args.quick),
         }
     atomic_write_json(args.out, {"benchmark": "eval", "quick": args.quick, "results": results,
                                  "machine": machine(), "versions": package_versions()})

@@ -27,9 +27,9 @@ SAMPLE_DATA = {
 FAST = ["--max-tokens", "24"]
 
 
-def run_cli(suite: str, server, data: Path, out: Path, *extra: str) -> dict:
+def run_cli(suite: str, server, data: Path, out: Path, *extra: str, model: str = "medassist-norag") -> dict:
     main([
-        "eval", suite, "--endpoint", server.base_url, "--api-key", server.api_key, "--model-name", "medassist-norag",
+        "eval", suite, "--endpoint", server.base_url, "--api-key", server.api_key, "--model-name", model,
         "--data", str(data), "--out", str(out), *extra, *FAST,
     ])
     return json.loads((out / "report.json").read_text())
@@ -125,6 +125,26 @@ def test_in_process_transformers_run(tiny_model_dir, tmp_path) -> None:
           "--out", str(tmp_path), "--limit", "2", "--engine", "transformers", *FAST])
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["spec"]["backend"].startswith("transformers:") and report["n_items"] == 2
+
+
+def test_faithfulness_with_retrieval_in_process_and_through_gateway(
+    live_server, tiny_model_dir, sample_index_dir, tmp_path
+) -> None:
+    """--rag on: in-process the suite retrieves from --index; through the gateway it scores the
+    answer against the citations the server returns."""
+    if not httpx.get(f"{live_server.url}/health").json().get("index"):
+        pytest.skip("the live gateway was started without a RAG index")
+    data = SAMPLE_DATA["faithfulness"]
+    main(["eval", "faithfulness", "--model", str(tiny_model_dir), "--rag", "on", "--index", str(sample_index_dir),
+          "--data", str(data), "--out", str(tmp_path / "local"), "--limit", "1", "--engine", "transformers", *FAST])
+    (local,) = read_predictions(tmp_path / "local")
+    assert len(local["sources"]) >= 1 and all(text for text in local["sources"].values())
+
+    report = run_cli("faithfulness", live_server, data, tmp_path / "gateway", "--limit", "1", "--rag", "on",
+                     model="medassist")
+    (served,) = read_predictions(tmp_path / "gateway")
+    assert served["citations"] and {"pmid", "snippet"} <= set(served["citations"][0])
+    assert 0.0 <= report["scores"]["offline"]["mean_support"]["value"] <= 1.0
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path, capsys) -> None:
