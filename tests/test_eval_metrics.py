@@ -1,7 +1,6 @@
 """Metric code against cases computed by hand."""
 
 import pytest
-
 from medassist.eval import metrics
 
 
