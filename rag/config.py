@@ -29,7 +29,7 @@ class RagConfig:
     chunk_overlap_tokens: int = 32
     # FAISS index: ``auto`` picks flat up to ``flat_max`` vectors, HNSW up to ``hnsw_max``, IVF-PQ above.
     index: IndexKind = "auto"
-    flat_max: int = 100_000
+    flat_max: int = 20_000
     hnsw_max: int = 5_000_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 64

@@ -4,7 +4,7 @@ All vectors are L2-normalised, so every index uses inner product (= cosine simil
 Memory per vector, d = embedding dimension (384 for MiniLM, 768 for MedCPT), ids are positions:
 
 * ``flat`` — ``IndexFlatIP``: ``4·d`` bytes (1,536 B at d=384). Exact; one query scans every
-  vector (about 1 ms per 10k vectors on 2 cores), fine up to ~100k chunks.
+  vector (memory-bound: ~150 MB read per query at 100k vectors), so auto uses it up to 20k chunks.
 * ``hnsw`` — ``IndexHNSWFlat(M)``: ``4·d + ~2·M·4·1.05`` bytes (about 1,810 B at d=384, M=32):
   the raw vectors plus the level-0 graph links. Sub-millisecond, recall@10 ≈ 0.99 at efSearch 128,
   but it keeps full vectors: 36M PubMed abstracts would need ~65 GB (d=384) / ~120 GB (d=768).
