@@ -78,9 +78,6 @@ class EmbeddingCache:
                 [(model, h, v.astype(np.float32).tobytes()) for h, v in zip(hashes, vectors, strict=True)],
             )
 
-    def close(self) -> None:
-        self.db.close()
-
 
 class Embedder:
     """Document and query encoders of one config; ``texts_encoded`` counts texts that missed the cache."""
