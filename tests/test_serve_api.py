@@ -54,6 +54,7 @@ def test_chat_completion_with_openai_client(client, has_index) -> None:
 def test_streaming_arrives_in_chunks(client) -> None:
     stream = client.chat.completions.create(
         model=MODEL_PLAIN, max_tokens=16, stream=True, stream_options={"include_usage": True},
+        temperature=1.0, seed=0, extra_body={"ignore_eos": True},  # the tiny tuned model may stop at once
         messages=[{"role": "user", "content": "List causes of chronic cough."}],
     )
     chunks = list(stream)
@@ -99,7 +100,7 @@ def test_langchain_chat_openai(live_server) -> None:
     from langchain_openai import ChatOpenAI
 
     llm = ChatOpenAI(base_url=live_server.base_url, api_key=live_server.api_key, model=MODEL_PLAIN,
-                     max_tokens=12, temperature=0, max_retries=0)
+                     max_tokens=12, temperature=1.0, max_retries=0, extra_body={"ignore_eos": True})
     answer = llm.invoke("What causes iron deficiency anaemia?")
     assert isinstance(answer.content, str) and "decision support" in answer.content
     pieces = [chunk.content for chunk in llm.stream("What causes iron deficiency anaemia?")]

@@ -37,7 +37,9 @@ def vllm_gateway(request, tiny_model_dir, tmp_path_factory):
 def test_grounded_streaming_through_gateway(vllm_gateway) -> None:
     client = OpenAI(base_url=vllm_gateway.base_url, api_key=vllm_gateway.api_key, max_retries=0, timeout=300)
     chunks = list(client.chat.completions.create(
-        model=MODEL_GROUNDED, max_tokens=32, stream=True, extra_body={"k": 3, "ignore_eos": True},
+        # sampled and past EOS: the few-step tuned adapter otherwise emits mostly special tokens
+        model=MODEL_GROUNDED, max_tokens=32, stream=True, temperature=1.0, seed=0,
+        extra_body={"k": 3, "ignore_eos": True},
         messages=[{"role": "user", "content": "Does aspirin prevent myocardial infarction?"}]))
     texts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     final = next(c for c in chunks if c.choices and c.choices[0].finish_reason)

@@ -32,6 +32,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     events: asyncio.Queue
     tokens: list[int] = field(default_factory=list)
+    generated: int = 0  # tokens sampled, EOS included (as vLLM counts completion tokens)
     sent: str = ""
     done: bool = False
     cancelled: bool = False
@@ -61,6 +62,7 @@ class _BatchStreamer:
                 self._advance(job, token)
 
     def _advance(self, job: _Job, token: int) -> None:
+        job.generated += 1
         if token in self.eos_ids:
             self._finish(job, "stop", self._text(job))
             return
@@ -87,7 +89,7 @@ class _BatchStreamer:
     def _finish(self, job: _Job, reason: str, text: str) -> None:
         job.done = True
         rest = text[len(job.sent) :] if text.startswith(job.sent) else ""
-        job.emit(StreamEvent(rest, reason, len(job.prompt_ids), len(job.tokens)))
+        job.emit(StreamEvent(rest, reason, len(job.prompt_ids), job.generated))
 
     def end(self) -> None:
         for job in self.jobs:
