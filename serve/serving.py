@@ -65,14 +65,16 @@ def differential_schema(max_conditions: int) -> dict[str, Any]:
             "items": {
                 "type": "object",
                 "properties": {
-                    "condition": {"type": "string", "minLength": 1, "maxLength": 80},
+                    "condition": {"type": "string", "minLength": 1, "maxLength": 60},
                     "probability": {"type": "number", "minimum": 0, "maximum": 1},
-                    "rationale": {"type": "string", "maxLength": 300},
+                    "rationale": {"type": "string", "maxLength": 200},
                 },
                 "required": ["condition", "probability"],
+                "additionalProperties": False,
             },
         }},
         "required": ["differential"],
+        "additionalProperties": False,
     }
 
 
