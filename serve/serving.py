@@ -245,6 +245,8 @@ class ChatService:
                 return parse_json_answer(gen.text, schema), gen, attempt
             except ValueError as exc:
                 error = str(exc)
+                if gen.finish_reason == "length":
+                    error += f" (the answer was cut at max_tokens={prep.params.max_tokens}: raise max_tokens)"
                 log.warning("structured answer attempt %d/%d invalid: %s", attempt, attempts, error)
         raise ApiError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
                        f"attempt(s): {error}", type="server_error", code="invalid_model_output")
