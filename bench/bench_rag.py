@@ -98,7 +98,8 @@ def scale(sizes: list[int]) -> dict[str, Any]:
     centers = rng.standard_normal((2000, 32))
     projection = rng.standard_normal((32, DIM))
     config = RagConfig()
-    build_threads = faiss.omp_get_max_threads()
+    build_threads = os.cpu_count() or 1  # a Retriever loaded earlier sets FAISS to search_threads
+    faiss.omp_set_num_threads(build_threads)
     results: dict[str, Any] = {"dim": DIM, "queries": QUERIES, "build_threads": build_threads,
                                "search_threads": config.search_threads}
     for n in sizes:
