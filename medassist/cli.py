@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
 
+import click
 import typer
 
 from medassist.errors import MedassistError
@@ -49,29 +51,31 @@ def _register() -> None:
             app.command(name)(part.app)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _register()
+    # Our progress at INFO; libraries (torch, httpx, ...) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("medassist").setLevel(logging.INFO)
+    # SIGTERM unwinds like Ctrl-C, so atomic writers remove their temporary files and the
+    # previous outputs stay as they were (servers install their own handlers on top).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
+        _register()
         code = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
         if isinstance(code, int) and code:
             sys.exit(code)
     except MedassistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except typer.Exit as exc:
+    except (KeyboardInterrupt, click.exceptions.Abort):  # click turns Ctrl-C into Abort
+        print("interrupted: finished outputs are intact; re-run the command to resume", file=sys.stderr)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:  # usage errors
+        exc.show()
         sys.exit(exc.exit_code)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
 
 
 if __name__ == "__main__":

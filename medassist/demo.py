@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
           lambda: medassist("sft", "merge", "--adapter", str(adapter), "--out", str(merged), log=log))
     stage("4. Build the retrieval index over the bundled abstracts", (index / "manifest.json").is_file(),
           lambda: medassist("rag", "build", "--corpus", str(SAMPLES / "pubmed_sample.jsonl"),
-                            str(SAMPLES / "pubmed_sample.xml"), "--out", str(index), log=log))
+                            "--corpus", str(SAMPLES / "pubmed_sample.xml"), "--out", str(index), log=log))
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,81 @@
+"""Interrupting ``medassist rag build`` and ``medassist eval`` with SIGINT or SIGTERM at a random
+point never corrupts their outputs, and re-running the same command completes the work.
+
+(``medassist sft`` is covered by tests/test_sft_resume.py: killed after a checkpoint, it resumes
+to the same total number of steps.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from medassist.data import SAMPLES
+
+SEED = int(os.environ.get("MEDASSIST_INTERRUPT_SEED", "0"))
+
+
+def run_and_interrupt(argv: list[str], sig: signal.Signals, delay_s: float, cwd: Path) -> subprocess.CompletedProcess:
+    """Start ``medassist ARGV``; after ``delay_s`` send ``sig`` (if still running); wait for it."""
+    proc = subprocess.Popen([sys.executable, "-m", "medassist.cli", *argv], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + delay_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def medassist(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "medassist.cli", *argv], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, check=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_rag_build_keeps_old_index_and_rebuilds(sample_index_dir, rag_cache, tmp_path, sig):
+    from medassist.rag.retriever import Retriever
+
+    index = tmp_path / "index"
+    subprocess.run(["cp", "-r", str(sample_index_dir), str(index)], check=True)
+    before = json.loads((index / "manifest.json").read_text())["count"]
+    argv = ["rag", "build", "--corpus", str(SAMPLES / "pubmed_sample.jsonl"),
+            "--corpus", str(SAMPLES / "pubmed_sample.xml"), "--out", str(index),
+            "--embedding-cache", str(tmp_path / "cache.sqlite")]
+    delay = random.Random(f"{SEED}-{sig.name}").uniform(2.0, 12.0)
+    interrupted = run_and_interrupt(argv, sig, delay, tmp_path)
+    # 130: our handler unwound it; -2/-15: the signal came before the CLI installed its handler.
+    assert interrupted.returncode in (0, 130, -2, -15), interrupted.stderr[-2000:]
+    if interrupted.returncode != 0:
+        assert json.loads((index / "manifest.json").read_text())["count"] == before, "old index untouched"
+    assert len(Retriever.load(index).search("pneumonia", k=3)) == 3, "index loadable after the interrupt"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".index.")], "no temporary leftovers"
+    medassist(argv, tmp_path)
+    assert Retriever.load(index).search("pneumonia", k=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_eval_resumes_without_duplicates(live_server, tmp_path, sig):
+    run = tmp_path / "run"
+    argv = ["eval", "medqa", "--endpoint", live_server.base_url, "--api-key", live_server.api_key,
+            "--data", str(SAMPLES / "medqa_sample.jsonl"), "--out", str(run), "--limit", "10",
+            "--max-tokens", "8", "--concurrency", "2"]
+    delay = random.Random(f"{SEED}-{sig.name}").uniform(3.0, 12.0)
+    interrupted = run_and_interrupt(argv, sig, delay, tmp_path)
+    assert interrupted.returncode in (0, 130, -2, -15), interrupted.stderr[-2000:]
+    medassist(argv, tmp_path)
+    lines = (run / "predictions.jsonl").read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in lines]
+    assert len(ids) == len(set(ids)) == 10
+    report = json.loads((run / "report.json").read_text())
+    assert report["n_items"] == 10
