@@ -22,7 +22,7 @@ def has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def _not_available(name: str, exc: Exception) -> MedassistError:
+def unavailable_model_error(name: str, exc: Exception) -> MedassistError:
     if Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
         return MedassistError(
             f"model path {name!r} is not a loadable model folder ({exc.__class__.__name__}: {exc}); "
@@ -62,7 +62,7 @@ def load_tokenizer(name_or_path: str | Path) -> Any:
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
     except (OSError, ValueError) as exc:
-        raise _not_available(str(name_or_path), exc) from exc
+        raise unavailable_model_error(str(name_or_path), exc) from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -99,7 +99,7 @@ def load_model(
     try:
         model = AutoModelForCausalLM.from_pretrained(str(name_or_path), **kwargs)
     except (OSError, ValueError) as exc:
-        raise _not_available(str(name_or_path), exc) from exc
+        raise unavailable_model_error(str(name_or_path), exc) from exc
     if adapter is not None:
         from peft import PeftModel
 

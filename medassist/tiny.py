@@ -56,7 +56,7 @@ class TinyConfig:
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
     max_position_embeddings: int = 1024
-    pretrain_steps: int = 150
+    pretrain_steps: int = 100
     pretrain_batch_size: int = 16
     pretrain_block_size: int = 128
     learning_rate: float = 3e-3

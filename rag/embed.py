@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from medassist.rag.config import DEFAULT_MODEL, RagConfig
 
-from medassist.hub import _not_available
+from medassist.hub import unavailable_model_error
 from medassist.io import sha256_text
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def load_encoder(model_id: str, device: str = "cpu", pooling: str = "") -> Any:
             return SentenceTransformer(modules=[word, pool], device=device)
         return SentenceTransformer(path, device=device)
     except (OSError, ValueError) as exc:
-        raise _not_available(path, exc) from exc
+        raise unavailable_model_error(path, exc) from exc
 
 
 class EmbeddingCache:
