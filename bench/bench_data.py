@@ -30,7 +30,6 @@ from medassist.data import (
     load_pubmedqa,
     scrub,
 )
-
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
 

@@ -25,7 +25,6 @@ from medassist.eval.config import EvalConfig
 from medassist.eval.faithfulness import OfflineScorer
 from medassist.eval.runner import run_suite
 from medassist.eval.suites import RunSpec
-
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
 

@@ -91,6 +91,7 @@ def measure(index: Any, queries: np.ndarray, exact: np.ndarray | None) -> tuple[
 
 def scale(sizes: list[int]) -> dict[str, Any]:
     import faiss
+
     from medassist.rag.config import RagConfig
     from medassist.rag.index import bytes_per_vector, configure_search, new_index
 

@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 import httpx
-from medassist.serve.launch import free_port, run_gateway
 
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
+from medassist.serve.launch import free_port, run_gateway
 
 PROMPT = [{"role": "user", "content": "A 54-year-old with fever, cough and pleuritic chest pain. Next steps?"}]
 

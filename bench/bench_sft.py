@@ -22,11 +22,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from medassist.sft.config import SFTRunConfig
-
 from medassist.config import parse_config
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
+from medassist.sft.config import SFTRunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "configs" / "sft-tiny-cpu.yaml"
@@ -43,10 +42,9 @@ def base_model(out: Path, quick: bool, extra_corpus: list[Path]) -> Path:
 
 
 def throughput(model: Path, work: Path, steps: int) -> dict[str, Any]:
+    from medassist.hub import load_tokenizer
     from medassist.sft.data import build_mixture
     from medassist.sft.train import make_trainer
-
-    from medassist.hub import load_tokenizer
 
     results: dict[str, Any] = {}
     for packing in (False, True):

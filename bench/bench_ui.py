@@ -18,15 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from medassist.ui.client import Candidate, Citation, Diagnosis
-from medassist.ui.consultation import Consultation, Turn
-from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
-from medassist.ui.feedback import FeedbackRow, FeedbackStore
 from streamlit.testing.v1 import AppTest
 from tqdm import tqdm
 
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
+from medassist.ui.client import Candidate, Citation, Diagnosis
+from medassist.ui.consultation import Consultation, Turn
+from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
+from medassist.ui.feedback import FeedbackRow, FeedbackStore
 
 APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
 

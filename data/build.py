@@ -12,7 +12,6 @@ from medassist.data.clean import decontaminate, deduplicate, normalise_whitespac
 from medassist.data.formats import label_of, load
 from medassist.data.records import MCQItem, PubMedQAItem
 from medassist.data.split import stratified_split
-
 from medassist.errors import MedassistError
 from medassist.io import atomic_directory
 from medassist.manifest import write_manifest

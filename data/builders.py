@@ -21,7 +21,6 @@ from medassist.data.prompts import (
     pubmedqa_user_prompt,
 )
 from medassist.data.records import CustomItem, DDXPatient, MCQItem, PubMedQAItem
-
 from medassist.errors import MedassistError
 
 BUILD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "custom")

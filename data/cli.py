@@ -100,7 +100,6 @@ def scrub(
     """Replace e-mails, phones, record numbers, dates, URLs and titled names with [PLACEHOLDERS]."""
     from medassist.data.phi import scrub_with_counts
     from medassist.data.validation import open_text
-
     from medassist.io import atomic_write_text
 
     if path is None:

@@ -12,7 +12,6 @@ from medassist.data.medqa import load_medmcqa, load_medqa
 from medassist.data.pubmed import iter_pubmed
 from medassist.data.pubmedqa import load_pubmedqa
 from medassist.data.validation import Problems
-
 from medassist.errors import MedassistError
 
 FORMATS = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom")

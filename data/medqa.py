@@ -16,7 +16,6 @@ from typing import Any
 
 from medassist.data.records import MCQItem
 from medassist.data.validation import Checker, Problems, hub_rows, iter_dict_records, resolve
-
 from medassist.io import sha256_text
 
 

@@ -20,9 +20,8 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "eval-default
 
 
 def _config(config: Path | None, overrides: list[str]):  # -> EvalConfig
-    from medassist.eval.config import EvalConfig
-
     from medassist.config import parse_config
+    from medassist.eval.config import EvalConfig
 
     path = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
     return parse_config(EvalConfig, path, overrides)
@@ -101,7 +100,6 @@ def compare(run_a: Path = typer.Argument(..., help="Run A (e.g. base model)."),
     """Headline metrics side by side, B - A deltas, and a paired bootstrap interval."""
     from medassist.eval.report import compare as compare_runs
     from medassist.eval.report import render_comparison
-
     from medassist.io import atomic_write_json, atomic_write_text
 
     result = compare_runs(run_a, run_b)

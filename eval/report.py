@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from medassist.eval.metrics import bootstrap_ci
-
 from medassist.errors import MedassistError
+from medassist.eval.metrics import bootstrap_ci
 from medassist.io import atomic_write_json, atomic_write_text
 
 REPORT_JSON, REPORT_MD = "report.json", "report.md"

@@ -10,15 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from medassist.config import to_dict
+from medassist.errors import MedassistError
 from medassist.eval.backends import Backend
 from medassist.eval.config import EvalConfig
 from medassist.eval.predictions import RUN_SPEC, PredictionLog, read_predictions
 from medassist.eval.report import headline, write_report
 from medassist.eval.scoring import SCORERS
 from medassist.eval.suites import RunSpec, build_items, record_of
-
-from medassist.config import to_dict
-from medassist.errors import MedassistError
 from medassist.manifest import write_manifest
 
 log = logging.getLogger(__name__)

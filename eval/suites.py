@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medassist.eval.config import EvalConfig
-
 from medassist.errors import MedassistError
+from medassist.eval.config import EvalConfig
 
 SUITES = ("medqa", "pubmedqa", "ddx", "faithfulness")
 

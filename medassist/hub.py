@@ -37,6 +37,29 @@ def unavailable_model_error(name: str, exc: Exception) -> MedassistError:
     return MedassistError(f"model {name!r} is not available: {state}. To use it, {how}.")
 
 
+def model_reachable(name: str) -> bool:
+    """A local folder, a cached hub id, or (online) any hub id: checked before any heavy work."""
+    if Path(name).expanduser().is_dir():
+        return True
+    if name.startswith((".", "/", "~")) or name.count("/") != 1:
+        return False
+    if os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false"):
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "config.json"), str)
+
+
+def require_model(name: str, field: str) -> None:
+    """Fail before training or serving starts when ``name`` cannot be loaded here."""
+    if not model_reachable(name):
+        raise MedassistError(
+            f"{field}: {name!r} is neither a local model folder nor a cached hub model (HF_HUB_OFFLINE=1); "
+            "build the embedded one with `medassist model init --preset tiny --out artifacts/base-tiny`, "
+            "or pass a folder written by save_pretrained"
+        )
+
+
 def quantization_config(mode: Quantization, compute_dtype: Any = None) -> Any:
     """QLoRA's bitsandbytes config: NF4 with double quantisation (bf16 compute on CUDA)."""
     if mode == "none":

@@ -19,9 +19,8 @@ BAD_LINE_HELP = "skip: report each bad record (file, line, field) and go on; err
 
 
 def _config(config: Path | None, overrides: list[str]) -> Any:
-    from medassist.rag.config import RagConfig
-
     from medassist.config import parse_config
+    from medassist.rag.config import RagConfig
 
     return parse_config(RagConfig, config, overrides)
 
@@ -29,7 +28,6 @@ def _config(config: Path | None, overrides: list[str]) -> Any:
 def _read(corpus: list[Path], on_bad_line: str) -> tuple[list[Any], Any]:
     """Abstracts of every corpus file; bad records raise (``error``) or are collected (``skip``)."""
     from medassist.data import Problems, iter_pubmed
-
     from medassist.errors import MedassistError
 
     if on_bad_line not in ("skip", "error"):

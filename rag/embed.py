@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from medassist.rag.config import DEFAULT_MODEL, RagConfig
 
 from medassist.hub import unavailable_model_error
 from medassist.io import sha256_text
+from medassist.rag.config import DEFAULT_MODEL, RagConfig
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import math
 from typing import Any
 
 import numpy as np
-from medassist.rag.config import RagConfig
 
 from medassist.errors import MedassistError
+from medassist.rag.config import RagConfig
 
 ID_BYTES = 8
 REFINE_BYTES_PER_DIM = {"": 0, "SQ4": 0.5, "SQ8": 1, "SQfp16": 2, "Flat": 4}

@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+
 from medassist.rag.config import Mode
 from medassist.rag.retriever import Retriever
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from medassist.errors import MedassistError
 from medassist.rag.bm25 import BM25Index
 from medassist.rag.config import Mode, RagConfig
 from medassist.rag.embed import Embedder
 from medassist.rag.index import configure_search
 from medassist.rag.store import BM25_DIR, CHUNKS_FILE, FAISS_FILE, model_config, read_manifest
-
-from medassist.errors import MedassistError
 
 MODES = ("dense", "bm25", "hybrid")
 

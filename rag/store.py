@@ -24,16 +24,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from medassist.config import to_dict
+from medassist.errors import MedassistError
+from medassist.io import atomic_directory
+from medassist.manifest import write_manifest
 from medassist.rag.bm25 import build_bm25
 from medassist.rag.chunking import Chunk, chunk_abstracts, make_splitter
 from medassist.rag.config import RagConfig
 from medassist.rag.embed import Embedder
 from medassist.rag.index import build_index, bytes_per_vector, choose_kind, configure_search
-
-from medassist.config import to_dict
-from medassist.errors import MedassistError
-from medassist.io import atomic_directory
-from medassist.manifest import write_manifest
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,20 @@ from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from medassist.serve.engines import Engine, build_engine
 from medassist.serve.grounding import RetrievalService
 from medassist.serve.metrics import Metrics
 from medassist.serve.protocol import (
     MODELS,
     ChatCompletionRequest,
+    ChatCompletionResponse,
     DiagnoseRequest,
+    DiagnoseResponse,
     ErrorInfo,
     ErrorResponse,
     ModelCard,
@@ -29,9 +36,6 @@ from medassist.serve.protocol import (
 )
 from medassist.serve.serving import ApiError, ChatService, requested_schema
 from medassist.serve.settings import ServeSettings
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -94,6 +98,27 @@ class MetricsMiddleware:
 ROUTES = {"/v1/chat/completions", "/v1/diagnose", "/v1/models", "/health", "/metrics"}
 
 
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 429, 502, 504)}
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body the route parses itself (so limits and errors stay OpenAI-shaped)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def _documented_openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> dict[str, Any]:
+    """FastAPI's schema plus the hand-parsed request bodies' models, built once."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _, defs = models_json_schema([(m, "validation") for m in bodies], ref_template="#/components/schemas/{model}")
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(settings: ServeSettings, engine: Engine | None = None,
                retrieval: RetrievalService | None = None) -> FastAPI:
     engine = engine or build_engine(settings)
@@ -143,7 +168,12 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
 
     limits = settings.limits
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
+    chat_ok = {"model": ChatCompletionResponse,
+               "content": {"text/event-stream": {"schema": {"type": "string"}}},
+               "description": "A completion, or server-sent chunks ending with data: [DONE] when stream is true."}
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)],
+              openapi_extra=_json_body(ChatCompletionRequest), responses={200: chat_ok, **ERRORS})
     async def chat_completions(request: Request) -> Any:
         req = await read_body(request, ChatCompletionRequest, limits.max_body_bytes)
         service.acquire()
@@ -168,7 +198,8 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.post("/v1/diagnose", dependencies=[Depends(authorize)])
+    @app.post("/v1/diagnose", dependencies=[Depends(authorize)], openapi_extra=_json_body(DiagnoseRequest),
+              responses={200: {"model": DiagnoseResponse}, **ERRORS})
     async def diagnose(request: Request) -> Any:
         req = await read_body(request, DiagnoseRequest, limits.max_body_bytes)
         service.acquire()
@@ -177,7 +208,7 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         finally:
             service.release()
 
-    @app.get("/v1/models", dependencies=[Depends(authorize)])
+    @app.get("/v1/models", dependencies=[Depends(authorize)], responses={200: {"model": ModelList}, 401: ERRORS[401]})
     async def models() -> Any:
         return ModelList(data=[ModelCard(id=name, root=settings.model) for name in MODELS]).model_dump()
 
@@ -190,4 +221,5 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.openapi = lambda: _documented_openapi(app, [ChatCompletionRequest, DiagnoseRequest])
     return app

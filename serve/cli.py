@@ -28,15 +28,18 @@ def start(
     import logging
 
     import uvicorn
-    from medassist.serve.app import create_app
-    from medassist.serve.settings import ServeSettings
 
     from medassist.config import parse_config
+    from medassist.hub import require_model
+    from medassist.serve.app import create_app
+    from medassist.serve.settings import ServeSettings
 
     named = {"model": model, "adapter": adapter, "index": index, "engine": engine, "upstream": upstream,
              "host": host, "port": port}
     overrides = [arg for key, value in named.items() if value is not None for arg in (f"--{key}", str(value))]
     settings = parse_config(ServeSettings, config, [*overrides, *ctx.args])
+    if settings.engine != "upstream":
+        require_model(settings.model, "--model")
     logging.getLogger("medassist.serve").info("settings: engine=%s model=%s adapter=%s index=%s limits=%s",
                                               settings.engine, settings.model, settings.adapter, settings.index,
                                               settings.limits)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+
 from medassist.serve import safety
 from medassist.serve.engines.base import Engine, EngineError, GenerationParams, generate
 from medassist.serve.grounding import CitationFilter, RetrievalService, to_citation

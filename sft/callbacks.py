@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from medassist.data.prompts import parse_differential
 from transformers import TrainerCallback
+
+from medassist.data.prompts import parse_differential
 
 _FIRST_CONDITION = re.compile(r'"condition"\s*:\s*"([^"]+)"')
 _ANSWER = re.compile(r"answer\s*:?\s*\(?([A-J])\b", re.IGNORECASE)

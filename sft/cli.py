@@ -20,10 +20,9 @@ def train(
     config: Path = typer.Option(DEFAULT_RECIPE, help="Recipe YAML (configs/sft-*.yaml)."),
 ) -> None:
     """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora.r 8."""
+    from medassist.config import parse_config
     from medassist.sft.config import SFTRunConfig
     from medassist.sft.train import train as run
-
-    from medassist.config import parse_config
 
     out = run(parse_config(SFTRunConfig, config, ctx.args))
     typer.echo(f"adapter written to {out}")

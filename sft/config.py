@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from medassist.errors import MedassistError
+from medassist.hub import require_model
 
 SourceKind = Literal["medqa", "medmcqa", "pubmedqa", "ddxplus", "custom"]
 
@@ -83,29 +84,9 @@ class SFTRunConfig:
     output_dir: str = "artifacts/sft-tiny"
 
 
-def _model_reachable(name: str) -> bool:
-    """A local folder, a cached hub id, or (online) any hub id."""
-    import os
-
-    if Path(name).expanduser().is_dir():
-        return True
-    if name.startswith((".", "/", "~")) or name.count("/") != 1:
-        return False
-    if os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false"):
-        return True
-    from huggingface_hub import try_to_load_from_cache
-
-    return isinstance(try_to_load_from_cache(name, "config.json"), str)
-
-
 def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
     """Refuse a run that cannot work here, with one message saying what to change."""
-    if not _model_reachable(cfg.model):
-        raise MedassistError(
-            f"model: {cfg.model!r} is neither a local model folder nor a cached hub model (HF_HUB_OFFLINE=1); "
-            "build the embedded one with `medassist model init --preset tiny --out artifacts/base-tiny`, "
-            "or pass --model /path/to/a/save_pretrained/folder"
-        )
+    require_model(cfg.model, "model")
     if not cfg.data:
         raise MedassistError("data: the mixture is empty; list at least one source (kind, path)")
     for section, sources in (("data", cfg.data), ("eval_sets", cfg.eval_sets)):

@@ -14,10 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from medassist.errors import MedassistError
 from medassist.sft.callbacks import Probe
 from medassist.sft.config import SFTRunConfig, SourceConfig
-
-from medassist.errors import MedassistError
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +126,9 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
     Training records are decontaminated against the configured ``eval_sets`` and against every
     source's validation records, so the validation loss and probes are not inflated either.
     """
-    from medassist.data import build_examples, decontaminate, label_of, stratified_split
     from tqdm.auto import tqdm
+
+    from medassist.data import build_examples, decontaminate, label_of, stratified_split
 
     loaded = [_load(s) for s in tqdm(cfg.data, desc="loading sources", unit="source")]
     evaluation = [r for s in cfg.eval_sets for r in _load(s).records]

@@ -15,15 +15,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from medassist.sft.card import model_card
-from medassist.sft.config import SFTRunConfig, validate
-from medassist.sft.data import Mixture, build_mixture
-
 from medassist.config import to_dict
 from medassist.errors import MedassistError
 from medassist.hub import has_cuda, load_model, load_tokenizer
 from medassist.io import atomic_write_json, atomic_write_text
 from medassist.manifest import write_manifest
+from medassist.sft.card import model_card
+from medassist.sft.config import SFTRunConfig, validate
+from medassist.sft.data import Mixture, build_mixture
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +110,10 @@ def resume_checkpoint(cfg: SFTRunConfig) -> str | None:
 
 
 def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[Any, Any]:
-    from medassist.sft.callbacks import GenerationEvalCallback, TrainingReportCallback
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
+
+    from medassist.sft.callbacks import GenerationEvalCallback, TrainingReportCallback
 
     model, peft_config = build_model(cfg)
     report = TrainingReportCallback()

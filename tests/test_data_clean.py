@@ -6,10 +6,10 @@ import dataclasses
 import json
 
 import pytest
-from medassist.data import decontaminate, deduplicate, load_medqa, normalise_whitespace
-from medassist.data.clean import comparison_key
 
 from medassist.cli import main
+from medassist.data import decontaminate, deduplicate, load_medqa, normalise_whitespace
+from medassist.data.clean import comparison_key
 
 
 def test_normalisation():

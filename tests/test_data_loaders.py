@@ -8,6 +8,7 @@ import shutil
 from collections import Counter
 
 import pytest
+
 from medassist.data import (
     iter_pubmed,
     load_custom,
@@ -17,7 +18,6 @@ from medassist.data import (
     load_pubmedqa,
     to_dataset,
 )
-
 from medassist.errors import MedassistError
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from medassist.data.phi import PHIFilter, scrub, scrub_with_counts
 
 

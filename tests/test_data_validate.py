@@ -7,9 +7,9 @@ import json
 import shutil
 
 import pytest
-from medassist.data import load_ddxplus, load_medqa, load_pubmedqa
 
 from medassist.cli import main
+from medassist.data import load_ddxplus, load_medqa, load_pubmedqa
 from medassist.errors import MedassistError
 
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from medassist.data import SAMPLES
 from medassist.eval.config import EvalConfig
 from medassist.eval.ddx_metrics import DDXCase, case_scores, ddx_summary

@@ -1,6 +1,7 @@
 """Answer extraction on a table of phrasings real models produce."""
 
 import pytest
+
 from medassist.eval.extract import extract_choice, extract_yes_no_maybe
 
 OPTIONS = {"A": "Chloramphenicol", "B": "Gentamicin", "C": "Ciprofloxacin", "D": "Ceftriaxone",

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from medassist.eval.faithfulness import cited_ids, split_statements
 
 SOURCES = {

@@ -1,6 +1,7 @@
 """Metric code against cases computed by hand."""
 
 import pytest
+
 from medassist.eval import metrics
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from medassist.cli import main
 from medassist.data import SAMPLES
+from medassist.errors import MedassistError
 from medassist.eval.backends import EndpointBackend
 from medassist.eval.config import EvalConfig
 from medassist.eval.predictions import read_predictions
 from medassist.eval.runner import run_suite
 from medassist.eval.suites import RunSpec
-
-from medassist.cli import main
-from medassist.errors import MedassistError
 
 SAMPLE_DATA = {
     "medqa": SAMPLES / "medqa_sample.jsonl",

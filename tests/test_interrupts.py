@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from medassist.data import SAMPLES
 
 SEED = int(os.environ.get("MEDASSIST_INTERRUPT_SEED", "0"))

@@ -6,10 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from medassist.rag.config import RagConfig
-from medassist.rag.index import build_index, bytes_per_vector, choose_kind, configure_search
 
 from medassist.errors import MedassistError
+from medassist.rag.config import RagConfig
+from medassist.rag.index import build_index, bytes_per_vector, choose_kind, configure_search
 
 DIM = 64
 

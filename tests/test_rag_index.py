@@ -6,12 +6,12 @@ import json
 import sqlite3
 
 import pytest
-from medassist.rag import store
-from medassist.rag.config import RagConfig
-from medassist.rag.retriever import Retriever
 
 from medassist.cli import main
 from medassist.errors import MedassistError
+from medassist.rag import store
+from medassist.rag.config import RagConfig
+from medassist.rag.retriever import Retriever
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,7 @@ def test_cli_query_json(sample_index_dir, capsys):
 
 def test_langchain_retriever_returns_documents(retriever):
     from langchain_core.documents import Document
+
     from medassist.rag.langchain import MedassistRetriever
 
     docs = MedassistRetriever(retriever=retriever, k=3, mode="hybrid").invoke("diabetic ketoacidosis treatment")

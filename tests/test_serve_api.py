@@ -7,8 +7,9 @@ import json
 
 import httpx
 import pytest
-from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
 from openai import OpenAI
+
+from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from medassist.serve.grounding import CitationFilter
 from medassist.serve.serving import differential_schema, parse_json_answer
 

@@ -6,9 +6,9 @@ import signal
 
 import httpx
 import pytest
-from medassist.serve.protocol import MODEL_PLAIN
 from openai import OpenAI
 
+from medassist.serve.protocol import MODEL_PLAIN
 from tests.fixtures.serve import gateway
 
 LONG = {"model": MODEL_PLAIN, "max_tokens": 128, "stream": True, "ignore_eos": True,

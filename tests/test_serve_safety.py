@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from medassist.serve.safety import assess, detect_red_flags, emergency_message, fingerprint
 
 URGENT = [

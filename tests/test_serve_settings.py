@@ -9,18 +9,16 @@ import pytest
 def test_shipped_configs_parse(name: str) -> None:
     from pathlib import Path
 
-    from medassist.serve.settings import ServeSettings
-
     from medassist.config import parse_config
+    from medassist.serve.settings import ServeSettings
 
     settings = parse_config(ServeSettings, Path(__file__).resolve().parents[1] / "configs" / name)
     assert settings.host == "127.0.0.1" and settings.limits.max_concurrency == 16
 
 
 def test_settings_refuse_public_bind_without_keys(monkeypatch) -> None:
-    from medassist.serve.settings import ServeSettings
-
     from medassist.errors import MedassistError
+    from medassist.serve.settings import ServeSettings
 
     monkeypatch.delenv("MEDASSIST_API_KEYS", raising=False)
     with pytest.raises(MedassistError, match="MEDASSIST_API_KEYS"):

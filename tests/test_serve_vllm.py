@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from medassist.serve.protocol import MODEL_GROUNDED
 from openai import OpenAI
 
+from medassist.serve.protocol import MODEL_GROUNDED
 from tests.fixtures.serve import gateway, optional_fixture
 
 VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"

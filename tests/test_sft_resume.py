@@ -16,10 +16,9 @@ TOTAL = 4
 
 
 def test_killed_run_resumes_to_same_total_steps(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from medassist.config import parse_config
     from medassist.sft.config import SFTRunConfig
     from medassist.sft.train import train
-
-    from medassist.config import parse_config
 
     out = tmp_path / "run"
     args = [*QUICK, "--model", str(tiny_model_dir), "--output-dir", str(out), "--max-steps", str(TOTAL),

@@ -54,10 +54,9 @@ def test_reload_merge_generate(tuned_adapter_dir: Path, merged_model_dir: Path) 
 
 
 def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from medassist.hub import load_tokenizer
     from medassist.sft.data import build_mixture
     from medassist.sft.train import make_trainer
-
-    from medassist.hub import load_tokenizer
 
     cfg = quick_config(tiny_model_dir, tmp_path / "out", "--max-length", "1024")
     tokenizer = load_tokenizer(cfg.model)

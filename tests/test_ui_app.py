@@ -8,8 +8,8 @@ import threading
 
 import httpx
 import pytest
-from medassist.ui.export import consultation_markdown
 
+from medassist.ui.export import consultation_markdown
 from tests.fixtures.serve import free_port
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
+
 from medassist.ui.client import ApiError, api_errors
 from medassist.ui.i18n import STRINGS, t
 

@@ -6,10 +6,10 @@ import csv
 import sqlite3
 
 import pytest
-from medassist.ui.feedback import FeedbackRow, FeedbackStore
 
 from medassist.cli import main
 from medassist.errors import MedassistError
+from medassist.ui.feedback import FeedbackRow, FeedbackStore
 
 
 def _row(**kw) -> FeedbackRow:

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 def _page(lang: str) -> None:
     import streamlit as st
+
     from medassist.ui import render
     from medassist.ui.client import Candidate, Citation, Diagnosis
 

@@ -7,6 +7,7 @@ MEDASSIST_FEEDBACK_DB, MEDASSIST_UI_TIMEOUT) and from the sidebar.
 from __future__ import annotations
 
 import streamlit as st
+
 from medassist.ui import pages, render, sidebar
 from medassist.ui.consultation import Consultation
 from medassist.ui.feedback import FeedbackStore, default_path

@@ -12,6 +12,7 @@ import functools
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
+
 from medassist.ui.consultation import Consultation
 from medassist.ui.i18n import t
 

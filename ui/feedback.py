@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from medassist.data.phi import scrub
-
 from medassist.errors import MedassistError
 from medassist.io import atomic_write_text
 

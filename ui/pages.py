@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import streamlit as st
+
+from medassist.errors import MedassistError
 from medassist.ui import render
 from medassist.ui.client import ApiError
 from medassist.ui.consultation import Case, Consultation, Turn
@@ -10,8 +12,6 @@ from medassist.ui.export import consultation_markdown, consultation_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore
 from medassist.ui.i18n import t
 from medassist.ui.sidebar import Settings
-
-from medassist.errors import MedassistError
 
 
 def feedback_widget(turn: Turn, consultation: Consultation, settings: Settings, store: FeedbackStore) -> None:

@@ -6,6 +6,7 @@ They only draw what they are given, so the page modules decide what to show and 
 from __future__ import annotations
 
 import streamlit as st
+
 from medassist.ui.client import ApiError, Citation, Diagnosis
 from medassist.ui.consultation import Turn
 from medassist.ui.i18n import t

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+
 from medassist.ui.client import DEFAULT_API_URL, ENV_API_KEY, ENV_API_URL, ENV_TIMEOUT, ApiClient, ApiError, ModelInfo
 from medassist.ui.i18n import LANGUAGES, t
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+
 from medassist.serve.engines.base import EngineError, GenerationParams, StreamEvent
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 import httpx
-from medassist.serve.engines.upstream import UpstreamEngine
-from medassist.serve.settings import ServeSettings
 
 from medassist.errors import MedassistError
+from medassist.serve.engines.upstream import UpstreamEngine
+from medassist.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
 
