@@ -81,7 +81,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) 
 
 def consult(base_url: str) -> None:
     """One free-text consultation and one structured case, through the official openai client."""
-    from openai import OpenAI
+    from openai import APIStatusError, OpenAI
 
     client = OpenAI(base_url=f"{base_url}/v1", api_key=os.environ.get("MEDASSIST_API_KEY", "EMPTY"))
     reply = client.chat.completions.create(
@@ -92,7 +92,11 @@ def consult(base_url: str) -> None:
     sources = "\n".join(f"  [{c['pmid']}] {c['title']} (score {c['score']:.2f})" for c in extra.get("citations", []))
     console.print(Panel(f"{body}\n\nSources:\n{sources or '  (none retrieved)'}",
                         title=f"Q: {QUESTION}", subtitle="grounded answer"))
-    diagnosis = client.post("/diagnose", body={"case": CASE, "max_conditions": 5}, cast_to=object)
+    try:
+        diagnosis = client.post("/diagnose", body={"case": CASE, "max_conditions": 5}, cast_to=object)
+    except APIStatusError as exc:  # e.g. a model that cannot write the JSON without constrained decoding
+        console.print(Panel(f"{exc.status_code}: {exc.message}", title="Structured case: no differential"))
+        return
     rows = "\n".join(f"  {i}. {d['condition']:<40} p={d['probability']:.2f}"
                      for i, d in enumerate(diagnosis["differential"], 1))
     flags = ", ".join(diagnosis.get("red_flags", [])) or "none"
