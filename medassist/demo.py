@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -177,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"  server ready in {time.perf_counter() - t0:.1f}s (log: {server_log})")
         consult(url)
         limit = "5" if args.quick else "30"
+        shutil.rmtree(eval_dir, ignore_errors=True)  # a run is tied to its server's URL; re-ask on re-runs
         stage("6. Evaluate the differential on the sample DDXPlus patients", False,
               lambda: medassist("eval", "ddx", "--endpoint", f"{url}/v1", "--data",
                                 str(SAMPLES / "ddxplus" / "patients_sample.csv"), "--out", str(eval_dir),
