@@ -58,7 +58,7 @@ async def soak(url: str, clients: int, seconds: float, pid: int) -> dict:
                 n += 1
                 try:
                     async with http.stream("POST", f"{url}/v1/chat/completions", json=body) as r:
-                        lines = [line async for line in r.aiter_lines()]
+                        lines = [line async for line in r.aiter_lines() if line.strip()]
                     if r.status_code == 200 and lines and lines[-1] == "data: [DONE]":
                         ok += 1
                         continue

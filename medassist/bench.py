@@ -59,6 +59,9 @@ def run_all(quick: bool, only: list[str] | None, out_dir: Path) -> Path:
     results: dict[str, Any] = {
         "date": date, "quick": quick, "machine": machine(), "versions": package_versions(), "benchmarks": {},
     }
+    previous = out_dir / f"{date}.json"
+    if only and previous.is_file():  # a partial re-run updates the day's results instead of replacing them
+        results["benchmarks"] = json.loads(previous.read_text())["benchmarks"]
     for script in scripts:
         name = script.stem.removeprefix("bench_")
         print(f"[bench] {name} ...", flush=True)
