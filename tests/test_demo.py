@@ -27,8 +27,11 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "grounded answer" in out and "Sources:" in out
     # The --quick model (4 training steps) may ramble inside vLLM's JSON grammar until max_tokens; the
     # demo then prints the gateway's 502 instead of a table (the full demo's model writes the table).
-    assert "Structured case -> ranked differential" in out or "invalid_model_output" in out
-    assert "Red flags:" in out and "decision support" in out
+    if "Structured case -> ranked differential" in out:
+        assert "Red flags:" in out
+    else:
+        assert "invalid_model_output" in out
+    assert "decision support" in out
     assert "vllm engine" in out
     report = json.loads((work / "demo-eval" / "report.json").read_text())
     assert report["n_items"] == 5
