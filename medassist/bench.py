@@ -45,6 +45,7 @@ def markdown_table(results: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     for name, entry in results["benchmarks"].items():
+        name = f"{name} (quick)" if entry.get("quick") else name
         rows: list[tuple[str, str]] = []
         _flatten("", entry.get("results", {"error": entry.get("error")}), rows)
         lines += [f"| {name} | {metric} | {value} |" for metric, value in rows]
@@ -57,7 +58,7 @@ def run_all(quick: bool, only: list[str] | None, out_dir: Path) -> Path:
         scripts = [s for s in scripts if any(o in s.stem for o in only)]
     date = time.strftime("%Y-%m-%d")
     results: dict[str, Any] = {
-        "date": date, "quick": quick, "machine": machine(), "versions": package_versions(), "benchmarks": {},
+        "date": date, "machine": machine(), "versions": package_versions(), "benchmarks": {},
     }
     previous = out_dir / f"{date}.json"
     if only and previous.is_file():  # a partial re-run updates the day's results instead of replacing them
@@ -76,6 +77,7 @@ def run_all(quick: bool, only: list[str] | None, out_dir: Path) -> Path:
             else:
                 entry = {"error": f"exit code {proc.returncode}"}
         entry["seconds"] = round(time.perf_counter() - started, 1)
+        entry["quick"] = quick
         results["benchmarks"][name] = entry
         print(f"[bench] {name} done in {entry['seconds']}s", flush=True)
     json_path = atomic_write_json(out_dir / f"{date}.json", results)
