@@ -56,11 +56,13 @@ test-fast: $(VENV)/.stamp
 bench: setup
 	$(BIN)/python -m medassist.bench
 
+# After `make demo`: the tuned tiny model and the sample index on http://127.0.0.1:8000 (vLLM engine).
 serve: setup
-	$(BIN)/medassist serve
+	$(BIN)/medassist serve --model artifacts/merged-tiny --index artifacts/index-sample
 
+# The chat UI for a running `make serve` (http://127.0.0.1:8501).
 ui: setup
-	$(BIN)/medassist ui
+	$(BIN)/medassist ui --api http://127.0.0.1:8000
 
 lint: $(VENV)/.stamp
 	$(BIN)/ruff check .

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     console.print(Panel(
-        "Open the chat UI:   make ui   (or: .venv/bin/medassist serve ... & .venv/bin/medassist ui)\n"
+        "Open the chat UI:   make serve   (keep it running), then in another terminal: make ui\n"
         "Real model + GPU:   see README 'Real models, real data, a GPU' "
         "(configs/sft-qwen2.5-7b-qlora.yaml, medassist serve --engine vllm)\n"
         f"Whole demo: {time.perf_counter() - started:.0f}s",
