@@ -93,17 +93,25 @@ def training_args(cfg: SFTRunConfig, evaluate: bool = True) -> Any:
     )
 
 
+def last_complete_checkpoint(output_dir: Path) -> Path | None:
+    """The newest ``checkpoint-N`` whose save finished: the Trainer writes ``trainer_state.json``
+    after the weights and optimizer, so a run killed mid-save resumes from the one before."""
+    if not output_dir.is_dir():
+        return None
+    steps = sorted((int(p.name.split("-")[1]), p) for p in output_dir.glob("checkpoint-*")
+                   if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file())
+    return steps[-1][1] if steps else None
+
+
 def resume_checkpoint(cfg: SFTRunConfig) -> str | None:
     """``resume_from_checkpoint``: a checkpoint folder, or ``last`` for the newest in ``output_dir``."""
     if cfg.resume_from_checkpoint in (None, "", "false"):
         return None
     if cfg.resume_from_checkpoint in ("last", "true"):
-        from transformers.trainer_utils import get_last_checkpoint
-
-        last = get_last_checkpoint(cfg.output_dir) if Path(cfg.output_dir).is_dir() else None
+        last = last_complete_checkpoint(Path(cfg.output_dir))
         if last is None:
-            raise MedassistError(f"resume_from_checkpoint: no checkpoint-* folder in {cfg.output_dir}")
-        return last
+            raise MedassistError(f"resume_from_checkpoint: no complete checkpoint-* folder in {cfg.output_dir}")
+        return str(last)
     if not Path(cfg.resume_from_checkpoint).is_dir():
         raise MedassistError(f"resume_from_checkpoint: {cfg.resume_from_checkpoint!r} is not a checkpoint folder")
     return cfg.resume_from_checkpoint

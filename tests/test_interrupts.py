@@ -56,12 +56,14 @@ def test_interrupted_rag_build_keeps_old_index_and_rebuilds(sample_index_dir, ra
     interrupted = run_and_interrupt(argv, sig, delay, tmp_path)
     # 130: our handler unwound it; -2/-15: the signal came before the CLI installed its handler.
     assert interrupted.returncode in (0, 130, -2, -15), interrupted.stderr[-2000:]
-    if interrupted.returncode != 0:
-        assert json.loads((index / "manifest.json").read_text())["count"] == before, "old index untouched"
+    after_interrupt = json.loads((index / "manifest.json").read_text())["count"]
     assert len(Retriever.load(index).search("pneumonia", k=3)) == 3, "index loadable after the interrupt"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".index.")], "no temporary leftovers"
     medassist(argv, tmp_path)
+    rebuilt = json.loads((index / "manifest.json").read_text())["count"]
     assert Retriever.load(index).search("pneumonia", k=3)
+    # Either the old index survived whole, or the signal came after the new one was renamed in.
+    assert after_interrupt in (before, rebuilt)
 
 
 @pytest.mark.slow
