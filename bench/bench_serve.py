@@ -22,11 +22,15 @@ from pathlib import Path
 
 import httpx
 
+from medassist.data.prompts import SYSTEM_PROMPT
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
 from medassist.serve.launch import free_port, run_gateway
 
-PROMPT = [{"role": "user", "content": "A 54-year-old with fever, cough and pleuritic chest pain. Next steps?"}]
+# With a system message the gateway sends the engine exactly these messages (without one it adds
+# medassist's), so direct and gateway runs prefill the same prompt and the difference is the gateway.
+PROMPT = [{"role": "system", "content": SYSTEM_PROMPT},
+          {"role": "user", "content": "A 54-year-old with fever, cough and pleuritic chest pain. Next steps?"}]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -83,9 +87,22 @@ async def load(run, clients: int, requests_per_client: int) -> dict[str, float]:
             "ttft_p95_ms": round(1000 * percentile(ttfts, 95), 1)}
 
 
-def sweep(run, levels: list[int], requests_per_client: int) -> dict[str, dict]:
+def sweep(run, levels: list[int], requests_per_client: int, gateway_pid: int | None = None) -> dict[str, dict]:
+    """Each level's figures; with ``gateway_pid``, also the CPU the gateway process itself spent per
+    generated token (its engine's processes excluded): what the gateway costs on any machine, while
+    tokens/s on 2 shared cores also counts the CPU it takes away from the engine."""
+    import psutil
+
     asyncio.run(run_warmup(run))
-    return {str(n): asyncio.run(load(run, n, requests_per_client)) for n in levels}
+    results = {}
+    for n in levels:
+        before = psutil.Process(gateway_pid).cpu_times() if gateway_pid else None
+        results[str(n)] = asyncio.run(load(run, n, requests_per_client))
+        if before is not None:
+            after = psutil.Process(gateway_pid).cpu_times()
+            spent = (after.user + after.system) - (before.user + before.system)
+            results[str(n)]["gateway_cpu_ms_per_token"] = round(1000 * spent / max(results[str(n)]["tokens"], 1), 3)
+    return results
 
 
 async def run_warmup(run) -> None:
@@ -163,7 +180,7 @@ def main() -> None:
                 direct = sweep(lambda: http_client_run(f"http://127.0.0.1:{port}/v1", "medassist-base", None,
                                                        tokens), levels, per_client)
                 gateway = sweep(lambda: http_client_run(gw.base_url, "medassist-norag", None, tokens),
-                                levels, per_client)
+                                levels, per_client, gateway_pid=gw.process.pid)
             results["vllm"] = {"direct": direct, "gateway": gateway, "overhead": compare(direct, gateway),
                                "speedup_direct": speedup(direct, levels), "speedup_gateway": speedup(gateway, levels)}
             results["vllm"]["gateway_keeps_speedup_ratio"] = round(

@@ -113,7 +113,7 @@ def main() -> None:
         model = base_model(work / "base", args.quick, kb)
         results["throughput"] = throughput(model, work, 3 if args.quick else 20)
         if DDX.is_dir():
-            results["ddxplus"] = ddxplus(model, work, *((0.01, 32, 12) if args.quick else (0.03, 200, 400)))
+            results["ddxplus"] = ddxplus(model, work, *((0.01, 32, 12) if args.quick else (0.03, 200, 500)))
         else:
             results["ddxplus"] = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
     atomic_write_json(args.out, {"benchmark": "sft", "results": results, "machine": machine(),

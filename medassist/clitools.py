@@ -9,6 +9,17 @@ from typer.core import TyperGroup
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
+def leading_values(args: list[str]) -> tuple[list[str], list[str]]:
+    """Split Click's extra args into the values that came before any option and the overrides.
+
+    Click gives a list option one value per flag, so ``--corpus a.jsonl b.xml.gz --out X`` leaves
+    ``b.xml.gz`` among the extra args, ahead of any ``--key value`` override: it belongs to the
+    list option the user was writing.
+    """
+    n = next((i for i, arg in enumerate(args) if arg.startswith("-")), len(args))
+    return args[:n], args[n:]
+
+
 class DefaultCommandGroup(TyperGroup):
     """A group whose first command runs when no sub-command is named.
 

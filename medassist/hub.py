@@ -71,11 +71,16 @@ def quantization_config(mode: Quantization, compute_dtype: Any = None) -> Any:
         return BitsAndBytesConfig(load_in_8bit=True)
     if compute_dtype is None:
         compute_dtype = torch.bfloat16 if has_cuda() else torch.float32
+    # On CUDA the packed 4-bit weights are stored in the model's float dtype rather than uint8: FSDP
+    # only shards float tensors, all of one dtype (bitsandbytes' FSDP-QLoRA guide); single-GPU and
+    # DDP runs do not care. The CPU path keeps uint8, the layout measured in ../shared/STACK.md.
+    storage = {"bnb_4bit_quant_storage": compute_dtype} if has_cuda() else {}
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
         bnb_4bit_compute_dtype=compute_dtype,
+        **storage,
     )
 
 
@@ -96,13 +101,13 @@ def load_model(
     adapter: str | Path | None = None,
     quantization: Quantization = "none",
     dtype: Any = None,
-    device_map: Any = None,
+    device_map: Any = "default",
     attn_implementation: str | None = None,
 ) -> Any:
     """A causal LM ready for generation, optionally with a PEFT adapter on top.
 
-    ``device_map`` overrides the default placement (training under ``accelerate launch`` puts
-    each process's copy on its own GPU: ``{"": local_rank}``).
+    ``device_map`` overrides the default placement: training under ``accelerate launch`` puts each
+    process's copy on its own GPU (``{"": local_rank}``), and FSDP / ZeRO-3 need none at all (None).
     """
     import torch
     from transformers import AutoModelForCausalLM
@@ -115,7 +120,7 @@ def load_model(
     elif has_cuda():
         kwargs["device_map"] = "auto"
     kwargs["dtype"] = dtype or (torch.bfloat16 if has_cuda() else torch.float32)
-    if device_map is not None:
+    if device_map != "default":
         kwargs["device_map"] = device_map
     if attn_implementation is not None:
         kwargs["attn_implementation"] = attn_implementation

@@ -9,20 +9,23 @@ from typing import Any
 
 import typer
 
-from medassist.clitools import OVERRIDES, sub_app
+from medassist.clitools import OVERRIDES, leading_values, sub_app
 
 app = sub_app("Retrieval over PubMed abstracts: build a FAISS + BM25 index, add documents, query it.")
 log = logging.getLogger(__name__)
 
-CORPUS_HELP = "PubMed JSONL, MEDLINE XML (baseline .xml.gz) or PubMedQA ori_pqal.json; repeat for several files."
+CORPUS_HELP = ("PubMed JSONL, MEDLINE XML (baseline .xml.gz) or PubMedQA ori_pqal.json; several files: "
+               "--corpus A B C or --corpus A --corpus B.")
 BAD_LINE_HELP = "skip: report each bad record (file, line, field) and go on; error: stop at the first one."
 
 
-def _config(config: Path | None, overrides: list[str]) -> Any:
+def _config_and_corpus(ctx: typer.Context, config: Path | None, corpus: list[Path]) -> tuple[Any, list[Path]]:
+    """The config with its overrides, and every corpus file (``--corpus A B`` leaves B in ctx.args)."""
     from medassist.config import parse_config
     from medassist.rag.config import RagConfig
 
-    return parse_config(RagConfig, config, overrides)
+    more, overrides = leading_values(ctx.args)
+    return parse_config(RagConfig, config, overrides), [*corpus, *map(Path, more)]
 
 
 def _read(corpus: list[Path], on_bad_line: str) -> tuple[list[Any], Any]:
@@ -58,7 +61,7 @@ def build(
     """Chunk, embed (cached by content hash) and index the corpus: FAISS + SQLite metadata + BM25."""
     from medassist.rag import store
 
-    cfg = _config(config, ctx.args)
+    cfg, corpus = _config_and_corpus(ctx, config, corpus)
     abstracts, problems = _read(corpus, on_bad_line)
     info = store.build(abstracts, out, cfg, corpus=corpus)
     typer.echo(_summary("built", info, len(problems.items), out))
@@ -75,7 +78,7 @@ def add(
     """Append documents whose PMID is not in the index yet (old chunks are not re-embedded)."""
     from medassist.rag import store
 
-    cfg = _config(config, ctx.args)
+    cfg, corpus = _config_and_corpus(ctx, config, corpus)
     explicit = config is not None or any(a.startswith("--embedding") for a in ctx.args)
     abstracts, problems = _read(corpus, on_bad_line)
     info = store.add(index, abstracts, cfg, corpus=corpus, embedding_model=cfg.embedding_model if explicit else None)

@@ -27,13 +27,21 @@ from medassist.sft.data import Mixture, build_mixture
 log = logging.getLogger(__name__)
 
 
+def sharded_training() -> bool:
+    """Whether ``accelerate launch`` runs this under FSDP or DeepSpeed ZeRO-3 (it sets these)."""
+    return (os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true")
+            or os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3")
+
+
 def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
     """The base model ready for k-bit training, and the LoRA config TRL wraps it with."""
     import torch
     from peft import LoraConfig, prepare_model_for_kbit_training
 
     device_map: Any = "cpu"
-    if has_cuda():
+    if sharded_training():
+        device_map = None  # FSDP / ZeRO-3 place (and shard) the weights themselves
+    elif has_cuda():
         from accelerate import PartialState
 
         device_map = {"": PartialState().local_process_index}
@@ -44,7 +52,9 @@ def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
         device_map=device_map,
         attn_implementation=cfg.attn_implementation,
     )
-    if cfg.quantization == "4bit":
+    if cfg.quantization == "4bit" and not sharded_training():
+        # It upcasts the non-quantised weights to fp32; FSDP needs one dtype throughout (the 4-bit
+        # storage dtype), so sharded runs skip it and checkpoint through the trainer's setting.
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     peft_config = LoraConfig(
         r=cfg.lora.r,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 
-from medassist.data import load_custom, stratified_split
+from medassist.data import ddx_example, load_custom, stratified_split
+from medassist.data.builders import truth_first
 from medassist.data.prompts import SYSTEM_PROMPT, format_differential, parse_differential, parse_pubmedqa_decision
 
 
@@ -43,6 +45,16 @@ def test_ddxplus_examples_answer_with_ranked_json(sample_chat_examples, sample_d
         probabilities = [p for _, p in ranked]
         assert probabilities == sorted(probabilities, reverse=True)
         assert all(kb.normalise_condition(name) == name for name, _ in ranked)
+
+
+def test_ddxplus_target_puts_the_true_pathology_first(sample_ddxplus):
+    """DDXPlus' simulator often ranks another condition first; the training target must not."""
+    patients, kb = sample_ddxplus
+    patient = dataclasses.replace(patients[0], differential=[
+        ("Bronchitis", 0.44), (patients[0].pathology, 0.39), ("Pneumonia", 0.17)])
+    ranked = parse_differential(ddx_example(patient, kb)["messages"][2]["content"])
+    assert ranked == [(patients[0].pathology, 0.44), ("Bronchitis", 0.39), ("Pneumonia", 0.17)]
+    assert truth_first("Asthma", [("Bronchitis", 0.7), ("Pneumonia", 0.3)]) == [("Asthma", 0.7), ("Pneumonia", 0.3)]
 
 
 def test_custom_examples(sample_chat_examples):

@@ -162,3 +162,16 @@ def test_interrupted_build_keeps_previous_index(tmp_path, monkeypatch, rag_cache
 def test_missing_index_is_a_clear_error(tmp_path):
     with pytest.raises(MedassistError, match="not a medassist index"):
         Retriever.load(tmp_path)
+
+
+def test_build_takes_several_files_after_one_corpus_flag(tmp_path, rag_cache, capsys):
+    """``--corpus A B --index flat``: B is a corpus file, --index still an override."""
+    from medassist.data import SAMPLES, iter_pubmed
+
+    jsonl, xml = SAMPLES / "pubmed_sample.jsonl", SAMPLES / "pubmed_sample.xml"
+    main(["rag", "build", "--corpus", str(jsonl), str(xml), "--out", str(tmp_path / "idx"),
+          "--embedding-cache", rag_cache, "--index", "flat"])
+    pmids = {a.pmid for path in (jsonl, xml) for a in iter_pubmed(path)}
+    assert f"{len(pmids)} documents" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["index_kind"] == "flat"

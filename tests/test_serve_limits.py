@@ -1,8 +1,10 @@
-"""Concurrency cap (429 + Retry-After), graceful shutdown and upstream mode, on real gateways."""
+"""Concurrency cap (429 + Retry-After), request timeout (504), graceful shutdown and upstream mode,
+on real gateways."""
 
 from __future__ import annotations
 
 import signal
+import socket
 
 import httpx
 import pytest
@@ -75,3 +77,24 @@ def test_upstream_mode_forwards_streaming(live_server, tmp_path) -> None:
             "model": MODEL_PLAIN, "messages": [{"role": "user", "content": "fever " * 3000}], "max_tokens": 256})
         assert bad.status_code == 400  # the upstream's context check comes back as a client error
         assert "context" in bad.json()["error"]["message"]
+
+
+def test_engine_past_the_request_timeout_gives_504(tmp_path) -> None:
+    """The engine is an upstream that accepts connections and never answers (a real socket): past
+    limits.request_timeout_s a plain request gets 504 and a stream ends with an error event."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes handshakes; nobody ever reads
+        args = ["--engine", "upstream", "--upstream", f"http://127.0.0.1:{silent.getsockname()[1]}/v1",
+                "--upstream_model", "silent", "--model", "upstream", "--limits.request_timeout_s", "1"]
+        with gateway(args, tmp_path / "gateway.log", api_key=None) as front:
+            body = {"model": MODEL_PLAIN, "max_tokens": 8, "messages": [{"role": "user", "content": "fever"}]}
+            plain = httpx.post(f"{front.base_url}/chat/completions", json=body, timeout=30)
+            assert plain.status_code == 504
+            assert plain.json()["error"]["code"] == "timeout"
+            assert "limits.request_timeout_s=1.0s" in plain.json()["error"]["message"]
+            with httpx.stream("POST", f"{front.base_url}/chat/completions", json={**body, "stream": True},
+                              timeout=30) as stream:
+                lines = [line for line in stream.iter_lines() if line]
+            assert lines[-1] == "data: [DONE]"
+            assert "limits.request_timeout_s=1.0s" in lines[-2] and '"error"' in lines[-2]

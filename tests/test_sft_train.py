@@ -76,3 +76,31 @@ def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> 
         assert trained.endswith("<|end|>") and trained.removesuffix("<|end|>") in assistant_texts
         assert "<|user|>" in ignored and "<|system|>" in ignored and "<|assistant|>" in ignored
         assert trained.removesuffix("<|end|>") not in ignored
+
+
+def test_sharded_qlora_settings(tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """FSDP / ZeRO-3 QLoRA cannot run here (no GPUs): check what medassist sets up for it. The GPU
+    is faked only for the quantisation config; the model is really loaded on CPU as a sharded run
+    would load it (no device map, no fp32 upcast by prepare_model_for_kbit_training)."""
+    from medassist import hub
+    from medassist.sft.train import build_model, sharded_training
+
+    assert hub.quantization_config("4bit").bnb_4bit_quant_storage == torch.uint8  # the CPU layout
+    monkeypatch.setattr(hub, "has_cuda", lambda: True)
+    assert hub.quantization_config("4bit").bnb_4bit_quant_storage == torch.bfloat16
+    monkeypatch.undo()
+
+    for env, expected in (({}, False), ({"ACCELERATE_USE_FSDP": "true"}, True),
+                          ({"ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, True),
+                          ({"ACCELERATE_DEEPSPEED_ZERO_STAGE": "2"}, False)):
+        monkeypatch.delenv("ACCELERATE_USE_FSDP", raising=False)
+        monkeypatch.delenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert sharded_training() is expected, env
+
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    model, peft_config = build_model(quick_config(tiny_model_dir, tmp_path / "out"))
+    assert model.is_loaded_in_4bit and getattr(model, "hf_device_map", None) is None and peft_config.r > 0
+    # prepare_model_for_kbit_training would have frozen every base weight (the trainer's PEFT wrap does that)
+    assert model.get_input_embeddings().weight.requires_grad
