@@ -1,6 +1,6 @@
 """Serving throughput and time-to-first-token, engine direct vs through the gateway.
 
-For each engine (local transformers, vLLM CPU) and 1/4/16 concurrent streaming clients:
+For each engine (local transformers, vLLM CPU) and 1/4/8/16 concurrent streaming clients:
 tokens/s over the whole run and p50/p95 TTFT (first non-empty content). "Direct" is the
 engine without the gateway: the in-process ``LocalEngine``, or vLLM's own OpenAI port.
 Reports the speed-up at 16 clients over 1 and the gateway overhead (tokens/s lost, TTFT added).
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--model", help="model folder (default: build the tiny test model)")
     parser.add_argument("--engines", default=None, help="comma list of local,vllm (default: both; quick: local)")
     args = parser.parse_args()
-    levels = [1, 4] if args.quick else [1, 4, 16]
+    levels = [1, 4] if args.quick else [1, 4, 8, 16]
     tokens, per_client = (16, 1) if args.quick else (128, 2)
     engines = (args.engines or ("local" if args.quick else "local,vllm")).split(",")
     results: dict[str, dict] = {"levels": levels, "max_tokens": tokens, "requests_per_client": per_client}

@@ -80,9 +80,10 @@ def run_all(quick: bool, only: list[str] | None, out_dir: Path) -> Path:
         entry["quick"] = quick
         results["benchmarks"][name] = entry
         print(f"[bench] {name} done in {entry['seconds']}s", flush=True)
-    json_path = atomic_write_json(out_dir / f"{date}.json", results)
-    atomic_write_text(out_dir / f"{date}.md", markdown_table(results))
-    return json_path
+        # after every benchmark, so an interrupted `make bench` keeps what it measured
+        atomic_write_json(out_dir / f"{date}.json", results)
+        atomic_write_text(out_dir / f"{date}.md", markdown_table(results))
+    return out_dir / f"{date}.json"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,12 +36,15 @@ def _unwrap_optional(tp: Any) -> Any:
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Convert a YAML or command-line value to the field's declared type."""
+    optional = type(None) in typing.get_args(tp)
     tp = _unwrap_optional(tp)
+    origin = typing.get_origin(tp)
     if value is None:
         return None
-    if isinstance(value, str) and value.lower() in ("none", "null") and tp is not str:
+    if origin is typing.Literal and value in typing.get_args(tp):
+        return value  # e.g. quantization: none is a choice, not a missing value
+    if isinstance(value, str) and value.lower() in ("none", "null") and optional:
         return None
-    origin = typing.get_origin(tp)
     try:
         if dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):

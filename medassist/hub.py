@@ -64,6 +64,8 @@ def quantization_config(mode: Quantization, compute_dtype: Any = None) -> Any:
     """QLoRA's bitsandbytes config: NF4 with double quantisation (bf16 compute on CUDA)."""
     if mode == "none":
         return None
+    if mode not in ("4bit", "8bit"):
+        raise MedassistError(f"quantization: {mode!r} is not one of 4bit, 8bit, none")
     import torch
     from transformers import BitsAndBytesConfig
 

@@ -30,9 +30,11 @@ def model_card(cfg: SFTRunConfig, mixture: dict[str, Any], report: dict[str, Any
           s["truncated_to_max_length"], s["removed_as_contaminated"], s["weight"], s["cap"]]
          for name, s in sources.items()],
     )
+    full = cfg.method == "full"
+    lora = {} if full else {"lora_r": cfg.lora.r, "lora_alpha": cfg.lora.alpha, "lora_dropout": cfg.lora.dropout,
+                            "target_modules": ", ".join(cfg.lora.target_modules)}
     hyper = {
-        "quantization": cfg.quantization, "lora_r": cfg.lora.r, "lora_alpha": cfg.lora.alpha,
-        "lora_dropout": cfg.lora.dropout, "target_modules": ", ".join(cfg.lora.target_modules),
+        "method": cfg.method, "quantization": cfg.quantization, **lora,
         "max_length": cfg.max_length, "packing": cfg.packing, "learning_rate": cfg.learning_rate,
         "lr_scheduler": cfg.lr_scheduler_type, "warmup_ratio": cfg.warmup_ratio,
         "epochs": cfg.num_train_epochs, "max_steps": cfg.max_steps,
@@ -41,19 +43,33 @@ def model_card(cfg: SFTRunConfig, mixture: dict[str, Any], report: dict[str, Any
     }
     evals = report.get("final_eval", {})
     eval_table = _table(["metric", "value"], [[k, v] for k, v in evals.items()]) if evals else "No evaluation ran."
+    what = f"A fully fine-tuned `{cfg.model}`" if full else f"A LoRA adapter for `{cfg.model}`"
+    header = ("library_name: transformers\ntags: [medassist, medical, trl, sft]" if full else
+              "library_name: peft\ntags: [medassist, medical, qlora, lora, trl, sft]")
+    use = ("""```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained("<this folder>")
+tokenizer = AutoTokenizer.from_pretrained("<this folder>")
+```
+It is a full model: serve it as is (`medassist serve --model <this folder>`).""" if full else """```python
+from peft import AutoPeftModelForCausalLM
+from transformers import AutoTokenizer
+model = AutoPeftModelForCausalLM.from_pretrained("<this folder>")
+tokenizer = AutoTokenizer.from_pretrained("<this folder>")
+```
+or `medassist sft merge --adapter <this folder> --out merged/` for a full model (vLLM, hub upload).""")
     return f"""---
 base_model: {cfg.model}
-library_name: peft
+{header}
 pipeline_tag: text-generation
-tags: [medassist, medical, qlora, lora, trl, sft]
 ---
 
-# medassist adapter
+# medassist {"model" if full else "adapter"}
 
-A LoRA adapter for `{cfg.model}`, trained with TRL's `SFTTrainer` by `medassist sft` on medical
-question answering (MedQA/MedMCQA, PubMedQA) and case-to-differential (DDXPlus-style) instructions.
-The tokenizer and its chat template are saved beside the adapter: prompt the model with that template
-and the prompts of `medassist.data.prompts`, as in training.
+{what}, trained with TRL's `SFTTrainer` by `medassist sft` on medical question answering
+(MedQA/MedMCQA, PubMedQA) and case-to-differential (DDXPlus-style) instructions. The tokenizer and
+its chat template are saved beside the weights: prompt the model with that template and the prompts
+of `medassist.data.prompts`, as in training.
 
 ## Intended use
 
@@ -85,11 +101,5 @@ DDXPlus cases. These are cheap training-time signals; use `medassist eval` for b
 
 ## Use
 
-```python
-from peft import AutoPeftModelForCausalLM
-from transformers import AutoTokenizer
-model = AutoPeftModelForCausalLM.from_pretrained("<this folder>")
-tokenizer = AutoTokenizer.from_pretrained("<this folder>")
-```
-or `medassist sft merge --adapter <this folder> --out merged/` for a full model (vLLM, hub upload).
+{use}
 """

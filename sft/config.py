@@ -49,6 +49,10 @@ class LoraSection:
 class SFTRunConfig:
     # model
     model: str = "artifacts/base-tiny"
+    # lora: train LoRA adapters on the frozen (4-bit with quantization: 4bit, i.e. QLoRA) base.
+    # full: train every weight (quantization: none); for small models such as the embedded one,
+    # whose near-random base a low-rank update cannot reshape (measured in bench/bench_sft.py).
+    method: Literal["lora", "full"] = "lora"
     quantization: Literal["4bit", "none"] = "4bit"
     attn_implementation: str | None = None
     bf16: bool = False
@@ -99,6 +103,9 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
                 raise MedassistError(f"{section}[{i}].weight: expected a positive number, got {source.weight}")
     if not 0 < cfg.validation_fraction < 1:
         raise MedassistError(f"validation_fraction: expected a number in (0, 1), got {cfg.validation_fraction}")
+    if cfg.method == "full" and cfg.quantization != "none":
+        raise MedassistError("method: full trains every weight, and 4-bit weights cannot be trained: "
+                             "add --quantization none (or use --method lora for QLoRA)")
     if cfg.max_steps <= 0 and cfg.num_train_epochs <= 0:
         raise MedassistError("max_steps / num_train_epochs: set one of them to a positive value")
     if not has_cuda:

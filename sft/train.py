@@ -34,7 +34,8 @@ def sharded_training() -> bool:
 
 
 def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
-    """The base model ready for k-bit training, and the LoRA config TRL wraps it with."""
+    """The base model ready for k-bit training, and the LoRA config TRL wraps it with (None: full
+    fine-tuning, every weight trains)."""
     import torch
     from peft import LoraConfig, prepare_model_for_kbit_training
 
@@ -56,6 +57,8 @@ def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
         # It upcasts the non-quantised weights to fp32; FSDP needs one dtype throughout (the 4-bit
         # storage dtype), so sharded runs skip it and checkpoint through the trainer's setting.
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    if cfg.method == "full":
+        return model, None
     peft_config = LoraConfig(
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,
@@ -158,8 +161,9 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[A
     return trainer, report
 
 
-def _save_adapter(trainer: Any, out_dir: Path) -> None:
-    """Adapter + tokenizer + chat template, swapped in file by file so a crash leaves the old ones."""
+def _save_model(trainer: Any, out_dir: Path) -> None:
+    """Adapter (or full weights) + tokenizer + chat template, swapped in file by file so a crash
+    leaves the old ones."""
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=".adapter-"))
     try:
         trainer.save_model(str(tmp))
@@ -171,7 +175,8 @@ def _save_adapter(trainer: Any, out_dir: Path) -> None:
 
 
 def train(cfg: SFTRunConfig) -> Path:
-    """Run one training job; returns the output folder (the adapter with everything beside it)."""
+    """Run one training job; returns the output folder (the adapter, or with ``method: full`` the
+    whole model, with everything beside it)."""
     from transformers import set_seed
 
     validate(cfg, has_cuda())
@@ -192,7 +197,7 @@ def train(cfg: SFTRunConfig) -> Path:
 
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _save_adapter(trainer, out_dir)
+    _save_model(trainer, out_dir)
     training_report = {**report.report, "final_eval": final_eval, "mixture": mixture.stats}
     atomic_write_json(out_dir / "training_report.json", training_report)
     atomic_write_text(out_dir / "README.md", model_card(cfg, mixture.stats, training_report))
@@ -206,5 +211,6 @@ def train(cfg: SFTRunConfig) -> Path:
         final_eval=final_eval,
         global_steps=report.report.get("global_steps"),
     )
-    log.info("adapter, tokenizer, report, card and manifest written to %s", out_dir)
+    log.info("%s, tokenizer, report, card and manifest written to %s",
+             "model" if cfg.method == "full" else "adapter", out_dir)
     return out_dir

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -27,6 +28,7 @@ class Recipe:
     learning_rate: float = 1e-3
     packing: bool = False
     output_dir: Path | None = None
+    quantization: Literal["4bit", "none"] = "4bit"
     lora: LoraSection = field(default_factory=LoraSection)
 
 
@@ -53,6 +55,14 @@ def test_unknown_override_and_bad_type():
         parse_config(Recipe, None, ["--learning-rat", "1"])
     with pytest.raises(MedassistError, match=r"max_steps: cannot read 'many' as int"):
         parse_config(Recipe, None, ["--max-steps", "many"])
+
+
+def test_none_is_a_choice_or_a_missing_value_by_field_type():
+    """``--quantization none`` once became None (and then 4-bit); "none" is only null where None is allowed."""
+    assert parse_config(Recipe, None, ["--quantization", "none"]).quantization == "none"
+    assert parse_config(Recipe, None, ["--output-dir", "null"]).output_dir is None
+    with pytest.raises(MedassistError, match=r"max_steps: cannot read 'none' as int"):
+        parse_config(Recipe, None, ["--max-steps", "none"])
 
 
 def test_missing_config_file(tmp_path):

@@ -74,3 +74,8 @@ def test_resume_without_checkpoint(tiny_model_dir: Path, tmp_path: Path, capsys:
     err = _error(capsys, "--model", str(tiny_model_dir), "--output-dir", str(tmp_path / "fresh"),
                  "--resume-from-checkpoint", "last")
     assert "checkpoint" in err and "fresh" in err
+
+
+def test_full_finetuning_of_4bit_weights(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--model", str(tiny_model_dir), "--method", "full")
+    assert "method: full" in err and "--quantization none" in err

@@ -104,3 +104,21 @@ def test_sharded_qlora_settings(tiny_model_dir: Path, tmp_path: Path, monkeypatc
     assert model.is_loaded_in_4bit and getattr(model, "hf_device_map", None) is None and peft_config.r > 0
     # prepare_model_for_kbit_training would have frozen every base weight (the trainer's PEFT wrap does that)
     assert model.get_input_embeddings().weight.requires_grad
+
+
+def test_full_finetuning_writes_a_whole_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """``method: full`` (no adapter, every weight trains): the output is a model transformers loads
+    directly, its weights moved away from the base, and the card says so."""
+    from safetensors.torch import load_file
+
+    from medassist.sft.train import train
+
+    out = train(quick_config(tiny_model_dir, tmp_path / "full", "--method", "full", "--quantization", "none",
+                             "--max-steps", "2", "--learning-rate", "1e-3"))
+    assert not (out / "adapter_config.json").exists() and (out / "chat_template.jinja").is_file()
+    tuned, base = load_file(out / "model.safetensors"), load_file(tiny_model_dir / "model.safetensors")
+    changed = [name for name in base if not torch.equal(base[name], tuned[name])]
+    assert any("mlp" in name for name in changed) and any("embed_tokens" in name for name in changed)
+    assert "A fully fine-tuned" in (out / "README.md").read_text()
+    report = json.loads((out / "training_report.json").read_text())
+    assert report["global_steps"] == 2
