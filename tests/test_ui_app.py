@@ -114,8 +114,8 @@ def test_switch_to_chinese(live_server, ui_app):
 
 def test_case_form_calls_diagnose(live_server, ui_app):
     """On the local engine (no constrained decoding) the tiny model rarely writes the JSON schema, so
-    the page must show a table or the clear error; tests/test_serve_vllm.py asserts the table with
-    vLLM's structured outputs."""
+    the page must show a table or the clear error (tests/test_serve_vllm.py drives the same form
+    against vLLM's structured outputs)."""
     at = _open(ui_app, live_server)
     at.sidebar.radio(key="mode").set_value("case").run()
     at.text_input(key="case_complaint").input("fever and hypotension")
