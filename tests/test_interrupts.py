@@ -1,8 +1,8 @@
 """Interrupting ``medassist rag build`` (SIGTERM) and ``medassist eval`` (SIGINT) at a random
 point never corrupts their outputs, and re-running the same command completes the work.
 
-(``medassist sft`` is covered by tests/test_sft_resume.py: killed after a checkpoint, it resumes
-to the same total number of steps.)
+(``medassist sft`` is covered by tests/test_sft_resume.py: killed after a checkpoint, or sent
+SIGINT/SIGTERM at a random point, it resumes to the same total number of steps.)
 """
 
 from __future__ import annotations
