@@ -106,13 +106,19 @@ def training_args(cfg: SFTRunConfig, evaluate: bool = True) -> Any:
     )
 
 
-def last_complete_checkpoint(output_dir: Path) -> Path | None:
-    """The newest ``checkpoint-N`` whose save finished: the Trainer writes ``trainer_state.json``
-    after the weights and optimizer, so a run killed mid-save resumes from the one before."""
+def last_complete_checkpoint(output_dir: Path, max_steps: int = -1) -> Path | None:
+    """The newest ``checkpoint-N`` whose save finished, short of ``max_steps``.
+
+    The Trainer writes ``trainer_state.json`` after the weights and optimizer, so a run killed
+    mid-save resumes from the one before. A checkpoint at ``max_steps`` is skipped: resuming from
+    it makes the Trainer (transformers 5.23) run one step past the end, and redoing the last step
+    rebuilds the final outputs exactly as an uninterrupted run does.
+    """
     if not output_dir.is_dir():
         return None
     steps = sorted((int(p.name.split("-")[1]), p) for p in output_dir.glob("checkpoint-*")
                    if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file())
+    steps = [(n, p) for n, p in steps if max_steps <= 0 or n < max_steps]
     return steps[-1][1] if steps else None
 
 
@@ -121,9 +127,10 @@ def resume_checkpoint(cfg: SFTRunConfig) -> str | None:
     if cfg.resume_from_checkpoint in (None, "", "false"):
         return None
     if cfg.resume_from_checkpoint in ("last", "true"):
-        last = last_complete_checkpoint(Path(cfg.output_dir))
+        last = last_complete_checkpoint(Path(cfg.output_dir), cfg.max_steps)
         if last is None:
-            raise MedassistError(f"resume_from_checkpoint: no complete checkpoint-* folder in {cfg.output_dir}")
+            raise MedassistError(f"resume_from_checkpoint: no complete checkpoint-* folder before the last step in "
+                                 f"{cfg.output_dir}; start the run again without --resume-from-checkpoint")
         return str(last)
     if not Path(cfg.resume_from_checkpoint).is_dir():
         raise MedassistError(f"resume_from_checkpoint: {cfg.resume_from_checkpoint!r} is not a checkpoint folder")
