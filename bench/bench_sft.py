@@ -164,7 +164,7 @@ def ddxplus(model: Path, work: Path, fraction: float, held_out: int, steps: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="a few steps of each (about a minute on 2 idle cores)")
+    parser.add_argument("--quick", action="store_true", help="a few steps of each (about 2 minutes on 2 idle cores)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, Any] = {"mode": "quick" if args.quick else "full"}
