@@ -48,7 +48,7 @@ demo: setup
 	$(BIN)/python -m medassist.demo $(if $(DATA),--data $(DATA),)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: $(VENV)/.stamp
 	$(BIN)/python -m pytest -q -m "not slow"

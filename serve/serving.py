@@ -85,7 +85,9 @@ def parse_json_answer(text: str, schema: dict[str, Any]) -> Any:
     if start == -1 or end < start:
         raise ValueError("no JSON object in the answer")
     try:
-        value = json.loads(text[start : end + 1])
+        # strict=False: raw control characters inside strings are accepted, as xgrammar lets a
+        # model write them where JSON asks for escapes; rejecting them made valid-shaped answers fail
+        value = json.loads(text[start : end + 1], strict=False)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON ({exc.msg} at char {exc.pos})") from exc
     try:

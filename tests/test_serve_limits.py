@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import time
 
 import httpx
 import pytest
@@ -44,6 +45,39 @@ def test_concurrency_cap_returns_429_with_retry_after(capped_server) -> None:
             rest = [line for line in lines if line]
         assert rest[-1] == "data: [DONE]"
         # the slot is free again
+        assert http.post("/v1/chat/completions", json={**LONG, "stream": False, "max_tokens": 4}).status_code == 200
+
+
+def test_busy_server_shows_429_in_the_page(capped_server, ui_app) -> None:
+    """The Streamlit page asks while a held stream has the only slot: it shows the server's 429 as
+    the busy message with its Retry-After, not a stack trace."""
+    at = ui_app(capped_server.url, capped_server.api_key).run()  # the page is up before the slot is taken
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with httpx.Client(base_url=capped_server.url, headers=_auth(capped_server), timeout=120) as http, \
+            http.stream("POST", "/v1/chat/completions", json=LONG) as held:
+        lines = held.iter_lines()  # kept: a dropped iterator closes the stream and frees the slot
+        next(lines)
+        at.chat_input[0].set_value("Fever and cough for three days").run()
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert f"The API at {capped_server.url} is busy (429). Try again in 3 seconds." in messages, messages
+
+
+def test_stream_holds_its_slot_until_the_client_leaves(capped_server) -> None:
+    """/health counts a stream as in flight while it is open, and a client that hangs up mid-stream
+    gives its slot back (the generation is cancelled, not left to run for nobody)."""
+    def in_flight() -> int:
+        return httpx.get(f"{capped_server.url}/health", timeout=10).json()["in_flight"]
+
+    with httpx.Client(base_url=capped_server.url, headers=_auth(capped_server), timeout=120) as http:
+        with http.stream("POST", "/v1/chat/completions", json={**LONG, "max_tokens": 256}) as held:
+            lines = held.iter_lines()
+            next(lines)
+            assert in_flight() == 1
+        deadline = time.monotonic() + 30
+        while in_flight() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert in_flight() == 0
         assert http.post("/v1/chat/completions", json={**LONG, "stream": False, "max_tokens": 4}).status_code == 200
 
 

@@ -57,28 +57,24 @@ def has_index(server) -> bool:
 
 
 def test_diagnose_uses_structured_outputs(vllm_gateway) -> None:
-    """Decoding is grammar-constrained on vLLM, so there is never a retry. The few-step tiny model
-    may still run out of tokens inside a long string or number: then a clear 502, not a bad body."""
+    """Decoding is grammar-constrained on vLLM, so there is never a retry, and the schema's bounded
+    strings (condition ≤ 60, rationale ≤ 200 characters) fit one condition in max_tokens=480 even
+    when the few-step tiny model fills every string to its limit."""
     r = httpx.post(f"{vllm_gateway.base_url}/diagnose", timeout=300,
                    headers={"Authorization": f"Bearer {vllm_gateway.api_key}"},
                    json={"case": "A 60-year-old smoker with fever, productive cough and crackles.",
                          "max_tokens": 480, "max_conditions": 1, "k": 1})
-    if r.status_code == 502:
-        error = r.json()["error"]
-        assert error["code"] == "invalid_model_output" and "after 1 attempt(s)" in error["message"]
-        assert "max_tokens" in error["message"], "with the grammar enforced only truncation can break the JSON"
-        return
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["attempts"] == 1 and len(body["differential"]) == 1
     assert 0 <= body["differential"][0]["probability"] <= 1
+    assert len(body["differential"][0]["condition"]) <= 60 and len(body["differential"][0]["rationale"]) <= 200
 
 
 def test_ui_case_form_against_vllm(vllm_gateway, ui_app) -> None:
-    """The Streamlit case form against the vLLM-backed gateway (here, where that server already runs).
-    Grammar-constrained decoding makes every token schema-valid, but the few-step tiny model can
-    wander inside a string until max_tokens: then the page must say so in one line, else show the
-    table with one expandable row per condition."""
+    """The Streamlit case form against the vLLM-backed gateway (here, where that server already runs):
+    grammar-constrained decoding makes the tiny model's answer a valid differential, and the page
+    shows it as a table with one expandable row per condition."""
     at = ui_app(vllm_gateway.url, vllm_gateway.api_key, timeout=300).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     at.sidebar.slider(key="k").set_value(1).run()
@@ -86,13 +82,11 @@ def test_ui_case_form_against_vllm(vllm_gateway, ui_app) -> None:
     at.sidebar.radio(key="mode").set_value("case").run()
     at.text_input(key="case_complaint").input("fever, productive cough and crackles")
     at.number_input(key="case_age").set_value(60)
+    at.number_input(key="case_max_conditions").set_value(1)
     at.form_submit_button[0].click().run()
-    assert not at.exception
+    assert not at.exception and not at.error, [e.value for e in at.error]
     diagnosis = at.session_state["consultation"].diagnosis
-    if diagnosis is None:
-        (error,) = at.error
-        assert "after 1 attempt(s)" in error.value and "raise max_tokens" in error.value
-        return
+    assert diagnosis is not None and len(diagnosis.differential) == 1
     table = at.dataframe[0].value
     assert list(table["condition"]) == [c.condition for c in diagnosis.differential]
     assert [e.label for e in at.expander][: len(table)] == [

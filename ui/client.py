@@ -187,11 +187,11 @@ class ApiClient:
             )
         return ChatStream(iter(chunks), self.base_url)
 
-    def diagnose(self, case: str, *, model: str, rag: bool = True, k: int = 5,
+    def diagnose(self, case: str, *, model: str, rag: bool = True, k: int = 5, max_conditions: int = 5,
                  max_tokens: int | None = None) -> Diagnosis:
         """Ask ``/v1/diagnose`` for a ranked differential of a free-text case."""
         with api_errors(self.base_url):
-            body = {"case": case, "model": model, "rag": rag, "k": k}
+            body = {"case": case, "model": model, "rag": rag, "k": k, "max_conditions": max_conditions}
             if max_tokens:
                 body["max_tokens"] = max_tokens
             raw = self._client.post("/diagnose", cast_to=object, body=body)

@@ -101,6 +101,8 @@ def case(consultation: Consultation, settings: Settings) -> None:
         bp = cols[2].text_input(t(lang, "blood_pressure"), placeholder="120/80", key="case_bp")
         rr = cols[3].number_input(t(lang, "resp_rate"), 0, 80, value=None, key="case_rr")
         spo2 = cols[4].number_input(t(lang, "spo2"), 0, 100, value=None, key="case_spo2")
+        # fewer conditions, shorter answer: each may take up to 260 characters (condition + rationale)
+        max_conditions = st.number_input(t(lang, "max_conditions"), 1, 10, value=5, key="case_max_conditions")
         submitted = st.form_submit_button(t(lang, "diagnose"), disabled=settings.model is None)
     if submitted:
         if not complaint.strip():
@@ -111,7 +113,7 @@ def case(consultation: Consultation, settings: Settings) -> None:
                 with st.spinner(t(lang, "thinking")):
                     consultation.diagnosis = settings.client.diagnose(
                         text, model=settings.model or "", rag=settings.rag, k=settings.k,
-                        max_tokens=settings.max_tokens)
+                        max_conditions=max_conditions, max_tokens=settings.max_tokens)
                 consultation.case_text = text
             except ApiError as err:
                 render.api_error(err, lang, settings.client.timeout)

@@ -87,8 +87,8 @@ class UpstreamEngine:
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
+                    if data == "[DONE]":  # read on to the end: a response closed early loses its keep-alive
+                        continue
                     chunk = json.loads(data)
                     if "error" in chunk:
                         raise EngineError(f"upstream error mid-stream: {chunk['error'].get('message')}")
