@@ -68,7 +68,9 @@ async def engine_run(engine, tokens: int) -> tuple[float, int]:
     return first or time.perf_counter() - started, used
 
 
-async def load(run, clients: int, requests_per_client: int) -> dict[str, float]:
+async def load(run, clients: int, requests_per_client: int) -> tuple[int, float, list[float]]:
+    """``clients`` concurrent clients, each sending ``requests_per_client`` requests one after another:
+    (tokens, wall seconds, every request's TTFT)."""
     ttfts: list[float] = []
     total = 0
 
@@ -81,50 +83,63 @@ async def load(run, clients: int, requests_per_client: int) -> dict[str, float]:
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    wall = time.perf_counter() - started
-    return {"clients": clients, "requests": len(ttfts), "tokens": total, "seconds": round(wall, 3),
-            "tokens_per_s": round(total / wall, 1), "ttft_p50_ms": round(1000 * percentile(ttfts, 50), 1),
+    return total, time.perf_counter() - started, ttfts
+
+
+def summary(clients: int, rounds: list[tuple[int, float, list[float]]]) -> dict[str, float]:
+    """Median tokens/s over the rounds; TTFT percentiles over every request of every round."""
+    ttfts = [t for _, _, round_ttfts in rounds for t in round_ttfts]
+    return {"clients": clients, "rounds": len(rounds), "requests": len(ttfts),
+            "tokens": sum(tokens for tokens, _, _ in rounds),
+            "seconds": round(sum(wall for _, wall, _ in rounds), 3),
+            "tokens_per_s": round(statistics.median(tokens / wall for tokens, wall, _ in rounds), 1),
+            "ttft_p50_ms": round(1000 * percentile(ttfts, 50), 1),
             "ttft_p95_ms": round(1000 * percentile(ttfts, 95), 1)}
 
 
-def sweep(run, levels: list[int], requests_per_client: int, gateway_pid: int | None = None) -> dict[str, dict]:
-    """Each level's figures; with ``gateway_pid``, also the CPU the gateway process itself spent per
-    generated token (its engine's processes excluded): what the gateway costs on any machine, while
-    tokens/s on 2 shared cores also counts the CPU it takes away from the engine."""
+async def paired(direct_run, gateway_run, levels: list[int], per_client: int, rounds: int,
+                 gateway_pid: int | None = None) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Direct and gateway runs alternate at every level, so a drift in the shared machine's speed
+    (2 cores, engine and gateway on the same ones) hits both alike. With ``gateway_pid``, the
+    gateway process's own CPU per generated token (its engine's processes excluded): what the
+    gateway costs on any machine, while tokens/s here also counts the CPU it takes from the engine."""
     import psutil
 
-    asyncio.run(run_warmup(run))
-    results = {}
+    gateway_process = psutil.Process(gateway_pid) if gateway_pid else None
+    await direct_run()  # warm-up: first-request costs (compilation, connections) are not measured
+    await gateway_run()
+    direct, gateway = {}, {}
     for n in levels:
-        before = psutil.Process(gateway_pid).cpu_times() if gateway_pid else None
-        results[str(n)] = asyncio.run(load(run, n, requests_per_client))
-        if before is not None:
-            after = psutil.Process(gateway_pid).cpu_times()
-            spent = (after.user + after.system) - (before.user + before.system)
-            results[str(n)]["gateway_cpu_ms_per_token"] = round(1000 * spent / max(results[str(n)]["tokens"], 1), 3)
-    return results
+        runs: dict[str, list] = {"direct": [], "gateway": []}
+        cpu_s = 0.0
+        for _ in range(rounds):
+            runs["direct"].append(await load(direct_run, n, per_client))
+            before = gateway_process.cpu_times() if gateway_process else None
+            runs["gateway"].append(await load(gateway_run, n, per_client))
+            if gateway_process is not None:
+                after = gateway_process.cpu_times()
+                cpu_s += (after.user + after.system) - (before.user + before.system)
+        direct[str(n)] = summary(n, runs["direct"])
+        gateway[str(n)] = summary(n, runs["gateway"])
+        if gateway_process is not None:
+            gateway[str(n)]["gateway_cpu_ms_per_token"] = round(1000 * cpu_s / max(gateway[str(n)]["tokens"], 1), 3)
+    return direct, gateway
 
 
-async def run_warmup(run) -> None:
-    await run()
-
-
-def local_direct(model: str, levels: list[int], tokens: int, per_client: int) -> dict[str, dict]:
+async def local_paired(model: str, gateway_url: str, levels: list[int], tokens: int, per_client: int,
+                       rounds: int) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The in-process ``LocalEngine`` (direct) against a gateway running the same engine."""
     from medassist.serve.engines.local import LocalEngine
     from medassist.serve.settings import ServeSettings
 
-    settings = ServeSettings(model=model, engine="local")
-
-    async def all_levels() -> dict[str, dict]:
-        engine = LocalEngine(settings)
-        await engine.start()
-        try:
-            await engine_run(engine, tokens)
-            return {str(n): await load(lambda: engine_run(engine, tokens), n, per_client) for n in levels}
-        finally:
-            await engine.stop()
-
-    return asyncio.run(all_levels())
+    engine = LocalEngine(ServeSettings(model=model, engine="local"))
+    await engine.start()
+    try:
+        return await paired(lambda: engine_run(engine, tokens),
+                            lambda: http_client_run(gateway_url, "medassist-norag", None, tokens),
+                            levels, per_client, rounds)
+    finally:
+        await engine.stop()
 
 
 def compare(direct: dict[str, dict], gateway: dict[str, dict]) -> dict[str, dict]:
@@ -135,6 +150,11 @@ def compare(direct: dict[str, dict], gateway: dict[str, dict]) -> dict[str, dict
                   "tokens_per_s_lost_pct": round(100 * (1 - g["tokens_per_s"] / d["tokens_per_s"]), 1),
                   "ttft_p50_added_ms": round(g["ttft_p50_ms"] - d["ttft_p50_ms"], 1)}
     return out
+
+
+def report(direct: dict[str, dict], gateway: dict[str, dict], levels: list[int]) -> dict[str, object]:
+    return {"direct": direct, "gateway": gateway, "overhead": compare(direct, gateway),
+            "speedup_direct": speedup(direct, levels), "speedup_gateway": speedup(gateway, levels)}
 
 
 def speedup(results: dict[str, dict], levels: list[int]) -> float:
@@ -157,32 +177,31 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="local engine only, 1 and 4 clients, short answers")
     parser.add_argument("--model", help="model folder (default: build the tiny test model)")
     parser.add_argument("--engines", default=None, help="comma list of local,vllm (default: both; quick: local)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="direct/gateway alternations per level; tokens/s is their median")
     args = parser.parse_args()
     levels = [1, 4] if args.quick else [1, 4, 8, 16]
-    tokens, per_client = (16, 1) if args.quick else (128, 2)
+    tokens, per_client, rounds = (16, 1, 1) if args.quick else (128, 2, args.rounds)
     engines = (args.engines or ("local" if args.quick else "local,vllm")).split(",")
-    results: dict[str, dict] = {"levels": levels, "max_tokens": tokens, "requests_per_client": per_client}
+    results: dict[str, dict] = {"levels": levels, "max_tokens": tokens, "requests_per_client": per_client,
+                                "rounds": rounds}
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         work = Path(tmp)
         model = ensure_model(args.model, work)
         common = ["--model", model, "--limits.max_concurrency", "64", "--max_model_len", "1024"]
         if "local" in engines:
-            direct = local_direct(model, levels, tokens, per_client)
             with run_gateway(["--engine", "local", *common], work / "local.log") as gw:
-                gateway = sweep(lambda: http_client_run(gw.base_url, "medassist-norag", None, tokens),
-                                levels, per_client)
-            results["local"] = {"direct": direct, "gateway": gateway, "overhead": compare(direct, gateway),
-                                "speedup_direct": speedup(direct, levels), "speedup_gateway": speedup(gateway, levels)}
+                direct, gateway = asyncio.run(local_paired(model, gw.base_url, levels, tokens, per_client, rounds))
+            results["local"] = report(direct, gateway, levels)
         if "vllm" in engines:
             port = free_port()
             with run_gateway(["--engine", "vllm", "--vllm_port", str(port), *common], work / "vllm.log",
                              ready_timeout_s=900) as gw:
-                direct = sweep(lambda: http_client_run(f"http://127.0.0.1:{port}/v1", "medassist-base", None,
-                                                       tokens), levels, per_client)
-                gateway = sweep(lambda: http_client_run(gw.base_url, "medassist-norag", None, tokens),
-                                levels, per_client, gateway_pid=gw.process.pid)
-            results["vllm"] = {"direct": direct, "gateway": gateway, "overhead": compare(direct, gateway),
-                               "speedup_direct": speedup(direct, levels), "speedup_gateway": speedup(gateway, levels)}
+                direct, gateway = asyncio.run(paired(
+                    lambda: http_client_run(f"http://127.0.0.1:{port}/v1", "medassist-base", None, tokens),
+                    lambda: http_client_run(gw.base_url, "medassist-norag", None, tokens),
+                    levels, per_client, rounds, gateway_pid=gw.process.pid))
+            results["vllm"] = report(direct, gateway, levels)
             results["vllm"]["gateway_keeps_speedup_ratio"] = round(
                 results["vllm"]["speedup_gateway"] / results["vllm"]["speedup_direct"], 3)
     with contextlib.suppress(KeyError):
