@@ -142,7 +142,7 @@ class ChatService:
 
     # ---- preparation -----------------------------------------------------------------------
     async def prepare(self, req: ChatCompletionRequest, json_schema: dict[str, Any] | None = None,
-                      query: str | None = None) -> Prepared:
+                      query: str | None = None, default_max_tokens: int | None = None) -> Prepared:
         limits = self.settings.limits
         if req.model not in MODELS:
             raise ApiError(404, f"model {req.model!r} does not exist; available: {', '.join(MODELS)}",
@@ -168,7 +168,8 @@ class ChatService:
             passages = await self.retrieval.search(query or user_texts[-1], req.k or self.settings.rag_k,
                                                    self.settings.rag_mode)
             self.metrics.retrieval.observe(time.perf_counter() - started)
-        messages, passages, prompt_tokens, max_tokens = self._fit(req.messages, passages, grounded, asked)
+        messages, passages, prompt_tokens, max_tokens = self._fit(req.messages, passages, grounded, asked,
+                                                                  default_max_tokens)
         params = GenerationParams(max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
                                   stop=req.stop_list, seed=req.seed, ignore_eos=req.ignore_eos,
                                   json_schema=json_schema)
@@ -188,10 +189,11 @@ class ChatService:
         *history, last = turns
         return build_grounded_messages(last["content"], passages, history=history, system_prompt=system)
 
-    def _fit(self, chat: list[ChatMessage], passages: list[Any], grounded: bool, asked: int | None):
+    def _fit(self, chat: list[ChatMessage], passages: list[Any], grounded: bool, asked: int | None,
+             default: int | None = None):
         """Drop the weakest sources until prompt + completion fit the context (then 400)."""
         s = self.settings
-        wanted = asked or s.limits.default_max_tokens
+        wanted = asked or default or s.limits.default_max_tokens
         tokens = None
         for n in range(len(passages), -1, -1):
             messages = self._messages(chat, passages[:n], grounded)
@@ -344,8 +346,9 @@ class ChatService:
             max_tokens=req.max_tokens, rag=req.rag, k=req.k,
         )
         schema = differential_schema(req.max_conditions)
-        # retrieve for the case itself, not for the instruction wrapped around it
-        prep = await self.prepare(chat, schema, query=req.case)
+        # retrieve for the case itself, not for the instruction wrapped around it; without max_tokens
+        # the answer may use up to the cap, as decoding ends where the differential's JSON does
+        prep = await self.prepare(chat, schema, query=req.case, default_max_tokens=self.settings.limits.max_tokens_cap)
         value, gen, attempts = await self._structured(prep, schema)
         allowed = prep.allowed_pmids
         differential = [

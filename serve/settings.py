@@ -49,6 +49,8 @@ class ServeSettings:
     # local engine: requests waiting together are generated as one padded batch
     local_max_batch: int = 16
     local_batch_wait_ms: float = 5.0
+    # local engine: JSON answers decoded under their schema (llguidance); false: validate, retry once
+    local_grammar: bool = True
     # vllm engine: the subprocess started from its own environment
     vllm_python: str | None = None  # default: .venv-vllm/bin/python beside the repo
     vllm_port: int = 0  # 0: a free loopback port

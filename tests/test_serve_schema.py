@@ -1,10 +1,10 @@
 """schemathesis against the gateway's own OpenAPI schema, on the real server over loopback:
 generated requests (valid and invalid bodies) never get a 5xx, and responses match the schema.
 
-One documented exception: a 502 ``invalid_model_output`` from /v1/diagnose, when the model (here
-the 3M-parameter tiny model on the local engine, which has no constrained decoding) does not
-produce the differential's JSON after its retry. That is the model's failure, reported as a bad
-gateway answer in OpenAI's error shape, not a server crash; vLLM's structured outputs avoid it.
+One documented exception: a 502 ``invalid_model_output`` from /v1/diagnose when a generated
+``max_tokens`` is too small for the differential: decoding is constrained to the schema, but a
+cut answer is not complete JSON. That is reported as a bad gateway answer in OpenAI's error
+shape (naming max_tokens), not a server crash.
 
 The operations are driven through schemathesis' strategies with Hypothesis directly (its pytest
 plugin does not yet support pytest 9's node API).

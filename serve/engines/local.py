@@ -1,7 +1,8 @@
 """In-process transformers engine: base + PEFT adapter or a merged folder, on CPU or GPU.
 
 Concurrent requests are gathered for a few milliseconds and generated together as one
-left-padded batch (requests with the same sampling settings share a batch). Generation runs
+left-padded batch (requests with the same sampling settings share a batch). A request with a
+JSON schema is decoded under it (``grammar.py``, llguidance), as vLLM does. Generation runs
 on a worker thread, never on the event loop; a ``BaseStreamer`` hands each step's tokens to
 the waiting requests, so every request streams even inside a batch. A request whose client
 went away is stopped at the next step by a per-row stopping criterion.
@@ -36,6 +37,7 @@ class _Job:
     sent: str = ""
     done: bool = False
     cancelled: bool = False
+    matcher: Any = None  # the schema's llguidance matcher when the answer must be JSON
 
     @property
     def batch_key(self) -> tuple[float, float, bool]:
@@ -115,10 +117,10 @@ class _RowsDone:
 
 class LocalEngine:
     name = "local"
-    structured_outputs = False
 
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
+        self.structured_outputs = settings.local_grammar
         self.model: Any = None
         self.tokenizer: Any = None
         self._pending: deque[_Job] = deque()
@@ -133,6 +135,7 @@ class LocalEngine:
 
     def _load(self) -> None:
         from medassist.hub import load_model, load_tokenizer
+        from medassist.serve.engines.grammar import SchemaGrammars
 
         adapter = self.settings.adapter
         tokenizer_src = adapter if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else None
@@ -141,6 +144,7 @@ class LocalEngine:
         self.model = load_model(self.settings.model, adapter=adapter)
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = {self.tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
+        self.grammars = SchemaGrammars(self.tokenizer, self.model.config.vocab_size, self.eos_ids)
         log.info("local engine ready: model=%s adapter=%s", self.settings.model, adapter)
 
     async def stop(self) -> None:
@@ -159,7 +163,9 @@ class LocalEngine:
         return len(self._encode(messages))
 
     async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
-        job = _Job(self._encode(messages), params, asyncio.get_running_loop(), asyncio.Queue())
+        constrained = params.json_schema is not None and self.structured_outputs
+        matcher = self.grammars.matcher(params.json_schema) if constrained else None
+        job = _Job(self._encode(messages), params, asyncio.get_running_loop(), asyncio.Queue(), matcher=matcher)
         with self._wake:
             self._pending.append(job)
             self._wake.notify()
@@ -203,7 +209,9 @@ class LocalEngine:
 
     def _generate(self, jobs: list[_Job]) -> None:
         import torch
-        from transformers import StoppingCriteriaList
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        from medassist.serve.engines.grammar import GrammarMask
 
         enc = self.tokenizer.pad({"input_ids": [j.prompt_ids for j in jobs]}, padding=True, return_tensors="pt")
         enc = {k: v.to(self.model.device) for k, v in enc.items()}
@@ -216,12 +224,15 @@ class LocalEngine:
         if params.ignore_eos:  # EOS is masked until every row has its max_tokens
             sampling["min_new_tokens"] = max(j.params.max_tokens for j in jobs)
         streamer = _BatchStreamer(jobs, self.tokenizer, self.eos_ids)
+        prompt_len = enc["input_ids"].shape[1]
+        grammar = [GrammarMask(jobs, prompt_len)] if any(j.matcher is not None for j in jobs) else []
         with torch.inference_mode():
             self.model.generate(
                 **enc,
                 max_new_tokens=max(j.params.max_tokens for j in jobs),
                 streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([_RowsDone(jobs, enc["input_ids"].shape[1])]),
+                logits_processor=LogitsProcessorList(grammar),
+                stopping_criteria=StoppingCriteriaList([_RowsDone(jobs, prompt_len)]),
                 pad_token_id=self.tokenizer.pad_token_id,
                 **sampling,
             )
