@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="local engine only, 1 and 4 clients, short answers")
     parser.add_argument("--model", help="model folder (default: build the tiny test model)")
     parser.add_argument("--engines", default=None, help="comma list of local,vllm (default: both; quick: local)")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="direct/gateway alternations per level; tokens/s is their median")
     args = parser.parse_args()
     levels = [1, 4] if args.quick else [1, 4, 8, 16]
