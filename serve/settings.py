@@ -46,9 +46,11 @@ class ServeSettings:
     max_model_len: int = 1024
     rag_k: int = 5
     rag_mode: str = "hybrid"
-    # local engine: requests waiting together are generated as one padded batch
+    # local engine: requests arriving together are generated as one padded batch; gathering ends
+    # after local_batch_wait_ms without a new request, or at local_batch_max_wait_ms
     local_max_batch: int = 16
-    local_batch_wait_ms: float = 5.0
+    local_batch_wait_ms: float = 20.0
+    local_batch_max_wait_ms: float = 100.0
     # local engine: JSON answers decoded under their schema (llguidance); false: validate, retry once
     local_grammar: bool = True
     # vllm engine: the subprocess started from its own environment

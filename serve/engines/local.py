@@ -1,11 +1,12 @@
 """In-process transformers engine: base + PEFT adapter or a merged folder, on CPU or GPU.
 
-Concurrent requests are gathered for a few milliseconds and generated together as one
-left-padded batch (requests with the same sampling settings share a batch). A request with a
-JSON schema is decoded under it (``grammar.py``, llguidance), as vLLM does. Generation runs
-on a worker thread, never on the event loop; a ``BaseStreamer`` hands each step's tokens to
-the waiting requests, so every request streams even inside a batch. A request whose client
-went away is stopped at the next step by a per-row stopping criterion.
+Concurrent requests are gathered while they keep arriving (a burst over HTTP spreads over tens
+of milliseconds), then generated together as one left-padded batch (requests with the same
+sampling settings share a batch). A request with a JSON schema is decoded under it
+(``grammar.py``, llguidance), as vLLM does. Generation runs on a worker thread, never on the
+event loop; a ``BaseStreamer`` hands each step's tokens to the waiting requests, so every request
+streams even inside a batch. A request whose client went away is stopped at the next step by a
+per-row stopping criterion.
 """
 
 from __future__ import annotations
@@ -186,7 +187,7 @@ class LocalEngine:
                 self._wake.wait()
             if self._closing and not self._pending:
                 return None
-        time.sleep(self.settings.local_batch_wait_ms / 1000)  # let concurrent requests join
+        self._gather()
         with self._wake:
             first = self._pending[0]
             batch = [j for j in self._pending if j.batch_key == first.batch_key][: self.settings.local_max_batch]
@@ -194,10 +195,26 @@ class LocalEngine:
                 self._pending.remove(job)
         return [j for j in batch if not j.cancelled]
 
+    def _gather(self) -> None:
+        """Wait until no request arrived for ``local_batch_wait_ms`` (or the batch is full, or
+        ``local_batch_max_wait_ms`` passed): a burst that straggles in becomes one batch, instead
+        of one batch plus a queue that waits for all of it to finish."""
+        s = self.settings
+        deadline = time.monotonic() + s.local_batch_max_wait_ms / 1000
+        seen = 0
+        while True:
+            with self._wake:
+                waiting = len(self._pending)
+            if waiting == seen or waiting >= s.local_max_batch or time.monotonic() >= deadline:
+                return
+            seen = waiting
+            time.sleep(max(0.0, min(s.local_batch_wait_ms / 1000, deadline - time.monotonic())))
+
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
             if not batch:
                 continue
+            log.debug("generating a batch of %d request(s)", len(batch))
             try:
                 self._generate(batch)
             except Exception as exc:  # report to every waiting client, keep serving

@@ -1,0 +1,63 @@
+"""The local engine in-process (tiny model): how it gathers batches, and the gateway's
+validate-and-retry path for engines that do not enforce a schema."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from medassist.serve.engines.base import GenerationParams, generate
+from medassist.serve.engines.local import LocalEngine
+from medassist.serve.metrics import Metrics
+from medassist.serve.protocol import MODEL_PLAIN, DiagnoseRequest
+from medassist.serve.serving import ApiError, ChatService
+from medassist.serve.settings import ServeSettings
+
+
+def test_requests_that_straggle_in_share_one_batch(tiny_model_dir, caplog) -> None:
+    """Three requests 10 ms apart, with a 200 ms quiet gap: one batch, not one plus a queue."""
+    settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_batch_wait_ms=200,
+                             local_batch_max_wait_ms=2000)
+    messages = [{"role": "user", "content": "Fever and cough."}]
+
+    async def burst() -> list[int]:
+        engine = LocalEngine(settings)
+        await engine.start()
+        try:
+            tasks = []
+            for _ in range(3):
+                tasks.append(asyncio.create_task(generate(engine, messages, GenerationParams(max_tokens=8))))
+                await asyncio.sleep(0.01)
+            return [g.completion_tokens for g in await asyncio.gather(*tasks)]
+        finally:
+            await engine.stop()
+
+    with caplog.at_level(logging.DEBUG, logger="medassist.serve.engines.local"):
+        used = asyncio.run(burst())
+    assert all(0 < n <= 8 for n in used)
+    batches = [r.getMessage() for r in caplog.records if "generating a batch" in r.getMessage()]
+    assert batches == ["generating a batch of 3 request(s)"]
+
+
+def test_without_the_grammar_a_bad_answer_is_retried_once_then_502(tiny_model_dir) -> None:
+    """``local_grammar: false`` (engines that cannot enforce a schema): the gateway validates the
+    answer, retries once, then fails with a 502 naming the problem. The tiny model's greedy
+    answer in 32 tokens is never a valid differential."""
+    settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_grammar=False)
+
+    async def diagnose() -> ApiError:
+        engine = LocalEngine(settings)
+        await engine.start()
+        try:
+            with pytest.raises(ApiError) as caught:
+                await ChatService(settings, engine, None, Metrics()).diagnose(
+                    DiagnoseRequest(case="Fever and cough.", model=MODEL_PLAIN, max_tokens=32))
+            return caught.value
+        finally:
+            await engine.stop()
+
+    error = asyncio.run(diagnose())
+    assert error.status == 502 and error.body.error.code == "invalid_model_output"
+    assert "after 2 attempt(s)" in str(error) and "cut at max_tokens=32" in str(error)
