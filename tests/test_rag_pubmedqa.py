@@ -1,7 +1,7 @@
 """Acceptance: hybrid retrieval finds the source abstract of PubMedQA questions (real data, 1,000 abstracts).
 
 The index holds the abstract bodies only (no question-as-title), see ``medassist.rag.evaluate``.
-About 1 minute on an idle 2-core machine (embedding 1,000 abstracts), once per session.
+About 3 minutes on an idle 2-core machine (embedding 1,000 abstracts), once per session.
 """
 
 from __future__ import annotations
