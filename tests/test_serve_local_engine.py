@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -16,6 +18,16 @@ from medassist.serve.serving import ApiError, ChatService
 from medassist.serve.settings import ServeSettings
 
 
+@asynccontextmanager
+async def running(settings: ServeSettings) -> AsyncIterator[LocalEngine]:
+    engine = LocalEngine(settings)
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.stop()
+
+
 def test_requests_that_straggle_in_share_one_batch(tiny_model_dir, caplog) -> None:
     """Three requests 10 ms apart, with a 200 ms quiet gap: one batch, not one plus a queue."""
     settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_batch_wait_ms=200,
@@ -23,16 +35,12 @@ def test_requests_that_straggle_in_share_one_batch(tiny_model_dir, caplog) -> No
     messages = [{"role": "user", "content": "Fever and cough."}]
 
     async def burst() -> list[int]:
-        engine = LocalEngine(settings)
-        await engine.start()
-        try:
+        async with running(settings) as engine:
             tasks = []
             for _ in range(3):
                 tasks.append(asyncio.create_task(generate(engine, messages, GenerationParams(max_tokens=8))))
                 await asyncio.sleep(0.01)
             return [g.completion_tokens for g in await asyncio.gather(*tasks)]
-        finally:
-            await engine.stop()
 
     with caplog.at_level(logging.DEBUG, logger="medassist.serve.engines.local"):
         used = asyncio.run(burst())
@@ -48,15 +56,11 @@ def test_without_the_grammar_a_bad_answer_is_retried_once_then_502(tiny_model_di
     settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_grammar=False)
 
     async def diagnose() -> ApiError:
-        engine = LocalEngine(settings)
-        await engine.start()
-        try:
+        async with running(settings) as engine:
             with pytest.raises(ApiError) as caught:
                 await ChatService(settings, engine, None, Metrics()).diagnose(
                     DiagnoseRequest(case="Fever and cough.", model=MODEL_PLAIN, max_tokens=32))
             return caught.value
-        finally:
-            await engine.stop()
 
     error = asyncio.run(diagnose())
     assert error.status == 502 and error.body.error.code == "invalid_model_output"

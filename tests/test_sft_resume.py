@@ -44,4 +44,3 @@ def test_killed_run_resumes_to_same_total_steps(tiny_model_dir: Path, tmp_path: 
         "resumed_from_step"]
     state = json.loads((out / f"checkpoint-{TOTAL}" / "trainer_state.json").read_text())
     assert state["global_step"] == TOTAL and state["max_steps"] == TOTAL
-
