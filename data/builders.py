@@ -7,14 +7,19 @@ short gold answer (option letter, yes/no/maybe, pathology, label) for probes and
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from medassist.data.ddxplus import DDXPlusKB
 from medassist.data.prompts import (
+    NOT_IN_SOURCES,
     SYSTEM_PROMPT,
+    Source,
+    build_grounded_messages,
     case_user_prompt,
     format_differential,
+    grounded_answer,
     mcq_answer,
     mcq_user_prompt,
     pubmedqa_answer,
@@ -56,6 +61,36 @@ def pubmedqa_example(item: PubMedQAItem, with_context: bool = True,
     context = _clip_words(" ".join(item.contexts), max_context_words) if with_context else None
     return _example("pubmedqa", item.pmid, pubmedqa_user_prompt(item.question, context),
                     pubmedqa_answer(item.final_decision, item.long_answer), item.final_decision)
+
+
+def grounded_pubmedqa_examples(items: Sequence[PubMedQAItem], distractors: int = 2, without_oracle: float = 0.2,
+                               seed: int = 0, max_context_words: int | None = 120) -> list[dict[str, Any]]:
+    """Questions answered from numbered sources, citing the one that answers, as serving asks them.
+
+    RAFT's recipe (Zhang et al., 2024, "Adapt language models to domain-specific RAG"): each
+    question comes with its own abstract (the oracle) among ``distractors`` other abstracts, in a
+    random order, and the answer cites the oracle's ``[PMID]``; a ``without_oracle`` share gets
+    distractors only and learns to say the sources do not answer. The prompt is
+    ``build_grounded_messages``, the serve part's grounded prompt, so training and serving match.
+    """
+    rng = random.Random(seed)
+    sources = {item.pmid: Source(item.pmid, "", _clip_words(" ".join(item.contexts), max_context_words),
+                                 item.year) for item in items}
+    examples = []
+    for item in items:
+        others = [s for pmid, s in sources.items() if pmid != item.pmid]
+        chosen = rng.sample(others, min(distractors, len(others)))
+        has_oracle = not chosen or rng.random() >= without_oracle
+        if has_oracle:
+            chosen.insert(rng.randrange(len(chosen) + 1), sources[item.pmid])
+            text = pubmedqa_answer(item.final_decision, item.long_answer)
+            answer = grounded_answer(text[:1].upper() + text[1:], item.pmid)
+        else:
+            answer = NOT_IN_SOURCES
+        messages = [*build_grounded_messages(item.question, chosen), {"role": "assistant", "content": answer}]
+        examples.append({"messages": messages, "source": "pubmedqa-grounded", "id": item.pmid,
+                         "target": item.final_decision if has_oracle else "not-in-sources"})
+    return examples
 
 
 def truth_first(pathology: str, differential: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -100,10 +135,13 @@ def custom_example(item: CustomItem, labels: Sequence[str] = ()) -> dict[str, An
 def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = None,
                    **options: Any) -> list[dict[str, Any]]:
     """Dispatch on ``source`` (medqa, medmcqa, pubmedqa, ddxplus, custom); ``records`` is consumed
-    lazily (wrap it in tqdm for progress)."""
+    lazily (wrap it in tqdm for progress). ``grounded=True`` turns PubMedQA into answers from
+    numbered sources that cite the right PMID (``grounded_pubmedqa_examples``)."""
     if source in ("medqa", "medmcqa"):
         return [mcq_example(r) for r in records]
     if source == "pubmedqa":
+        if options.pop("grounded", False):
+            return grounded_pubmedqa_examples(list(records), **options)
         return [pubmedqa_example(r, **options) for r in records]
     if source == "ddxplus":
         if kb is None:

@@ -1,14 +1,22 @@
 """The prompts and answer formats shared by training, serving and evaluation.
 
 One source of truth, so the model is asked at inference exactly as it was trained. They are
-kept short on purpose: the embedded tiny model trains with ~512-token sequences.
+kept short on purpose: the embedded models train with ~512-token sequences on a CPU.
+
+The grounded prompt (numbered sources labelled ``[PMID]`` and the rules for citing them) is
+here too: the serve and eval parts ask with it, and the data layer builds grounded training
+examples with it. The best passages go first and last: models use the middle of a long context
+worst ("lost in the middle", Liu et al. 2023). Passages are cut to ``max_chars`` to fit small
+models' context.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 SYSTEM_PROMPT = (
     "You are medassist, a decision-support assistant for clinicians. You are not a doctor and do not "
@@ -78,3 +86,67 @@ def parse_differential(text: str) -> list[tuple[str, float | None]] | None:
                 out.append((entry["condition"], float(prob) if isinstance(prob, int | float) else None))
         return out
     return None
+
+
+# ---------------------------------------------------------------------------- grounded answers
+@dataclass(frozen=True)
+class Source:
+    """A numbered source of the grounded prompt; retrieval's ``Passage`` has the same fields."""
+
+    pmid: str
+    title: str
+    text: str
+    year: int | str | None = None
+    journal: str | None = None
+
+
+GROUNDING_RULES = (
+    "Answer using only the numbered sources below. Cite each claim with the source's PMID in square "
+    "brackets, e.g. [12345678]. If the sources do not answer the question, say so plainly instead of guessing."
+)
+NOT_IN_SOURCES = "The sources provided do not answer this question."
+
+
+def edges_first(items: Sequence[Any]) -> list[Any]:
+    """Best-first items reordered so ranks 1, 3, 5... lead and ..., 4, 2 trail: the best sit at both ends."""
+    return list(items[0::2]) + list(items[1::2])[::-1]
+
+
+def _cut(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def format_source(number: int, passage: Source, max_chars: int) -> str:
+    about = ", ".join(str(x) for x in (passage.journal, passage.year) if x)
+    head = f"{number}. [{passage.pmid}]" + (f" {passage.title}" if passage.title else "")
+    head += f" ({about})" if about else ""
+    return f"{head}\n{_cut(passage.text, max_chars)}"
+
+
+def build_grounded_messages(question: str, passages: Sequence[Source], history: Sequence[dict[str, str]] | None = None,
+                            system_prompt: str | None = None, max_chars: int = 600) -> list[dict[str, str]]:
+    """Chat messages: system (persona + citation rules), prior turns, then sources and the question.
+
+    ``passages`` come best first (as ``Retriever.search`` returns them). With no passages the
+    model is told there are none, so it says it cannot cite rather than inventing PMIDs.
+    """
+    system = system_prompt if system_prompt is not None else SYSTEM_PROMPT
+    ordered = edges_first(list(passages))
+    if ordered:
+        sources = "\n\n".join(format_source(i, p, max_chars) for i, p in enumerate(ordered, start=1))
+    else:
+        sources = "(no sources were found for this question)"
+    user = f"Sources:\n{sources}\n\nQuestion: {question}"
+    return [
+        {"role": "system", "content": f"{system}\n\n{GROUNDING_RULES}".strip()},
+        *[{"role": m["role"], "content": m["content"]} for m in history or ()],
+        {"role": "user", "content": user},
+    ]
+
+
+def grounded_answer(answer: str, pmid: str) -> str:
+    """The trained form of an answer drawn from one source: the answer, then its ``[PMID]``."""
+    return f"{answer.strip()} [{pmid}]"

@@ -52,7 +52,7 @@ class Grounder:
         self.retriever, self.k = Retriever.load(index), k
 
     def messages(self, query: str, user: str) -> list[dict[str, str]]:
-        from medassist.rag.grounding import build_grounded_messages
+        from medassist.data.prompts import build_grounded_messages
 
         return build_grounded_messages(user, self.retriever.search(query, k=self.k))
 
@@ -97,7 +97,7 @@ def build_items(spec: RunSpec, config: EvalConfig, in_process: bool) -> tuple[li
 def _faithfulness_item(r: Any, spec: RunSpec, grounder: Grounder | None) -> dict[str, Any]:
     """A PubMedQA question answered from sources: the server's or index's retrieval when RAG is on,
     else the question's own abstract given as the one numbered source (gold-context faithfulness)."""
-    from medassist.rag.grounding import build_grounded_messages
+    from medassist.data.prompts import build_grounded_messages
     from medassist.rag.retriever import Passage
 
     abstract = " ".join(r.contexts)

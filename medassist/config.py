@@ -43,8 +43,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         return None
     if origin is typing.Literal and value in typing.get_args(tp):
         return value  # e.g. quantization: none is a choice, not a missing value
-    if isinstance(value, str) and value.lower() in ("none", "null") and optional:
-        return None
+    if isinstance(value, str) and optional and (value.lower() in ("none", "null")
+                                                 or (value.lower() == "auto" and tp is bool)):
+        return None  # an optional switch's None means "decide for me" (e.g. bf16: auto)
     try:
         if dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):

@@ -55,7 +55,8 @@ def require_model(name: str, field: str) -> None:
     if not model_reachable(name):
         raise MedassistError(
             f"{field}: {name!r} is neither a local model folder nor a cached hub model (HF_HUB_OFFLINE=1); "
-            "build the embedded one with `medassist model init --preset tiny --out artifacts/base-tiny`, "
+            "build the embedded one with `medassist model init` (SmolLM2-135M-Instruct, into "
+            "artifacts/base-smollm2-135m), "
             "or pass a folder written by save_pretrained"
         )
 
@@ -105,9 +106,11 @@ def load_model(
     dtype: Any = None,
     device_map: Any = "default",
     attn_implementation: str | None = None,
+    compute_dtype: Any = None,
 ) -> Any:
     """A causal LM ready for generation, optionally with a PEFT adapter on top.
 
+    ``compute_dtype`` is the 4-bit layers' arithmetic (default: bf16 on CUDA, else fp32);
     ``device_map`` overrides the default placement: training under ``accelerate launch`` puts each
     process's copy on its own GPU (``{"": local_rank}``), and FSDP / ZeRO-3 need none at all (None).
     """
@@ -115,7 +118,7 @@ def load_model(
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {}
-    qconfig = quantization_config(quantization)
+    qconfig = quantization_config(quantization, compute_dtype)
     if qconfig is not None:
         kwargs["quantization_config"] = qconfig
         kwargs["device_map"] = "auto" if has_cuda() else "cpu"

@@ -15,7 +15,7 @@ _EXPORTS = {
     "Passage": "medassist.rag.retriever",
     "Retriever": "medassist.rag.retriever",
     "RagConfig": "medassist.rag.config",
-    "build_grounded_messages": "medassist.rag.grounding",
+    "build_grounded_messages": "medassist.data.prompts",
     "extract_citations": "medassist.rag.grounding",
     "strip_unknown_citations": "medassist.rag.grounding",
     "MedassistRetriever": "medassist.rag.langchain",

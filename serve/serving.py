@@ -184,7 +184,7 @@ class ChatService:
         turns = [{"role": m.role, "content": m.text} for m in chat if m.role in ("user", "assistant")]
         if not grounded:
             return [{"role": "system", "content": system}, *turns]
-        from medassist.rag.grounding import build_grounded_messages
+        from medassist.data.prompts import build_grounded_messages
 
         *history, last = turns
         return build_grounded_messages(last["content"], passages, history=history, system_prompt=system)

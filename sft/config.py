@@ -25,6 +25,9 @@ class SourceConfig:
     ``weight`` rescales the source after ``cap``: 2.0 repeats every example twice, 0.5 keeps a
     random half. ``conditions``/``evidences`` are the DDXPlus knowledge-base files (default:
     ``release_conditions.json`` / ``release_evidences.json`` beside the patients CSV).
+    ``grounded`` (PubMedQA only) asks each question with numbered sources, its own abstract among
+    distractors, and trains the answer to cite its PMID: how the serve part asks
+    (``data.builders.grounded_pubmedqa_examples``).
     """
 
     kind: SourceKind
@@ -33,6 +36,11 @@ class SourceConfig:
     cap: int | None = None
     conditions: str | None = None
     evidences: str | None = None
+    grounded: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-grounded" if self.grounded else self.kind
 
 
 @dataclass
@@ -47,15 +55,20 @@ class LoraSection:
 
 @dataclass
 class SFTRunConfig:
-    # model
-    model: str = "artifacts/base-tiny"
+    # model: the embedded SmolLM2 (`medassist model init`), any save_pretrained folder or a hub id
+    model: str = "artifacts/base-smollm2-135m"
     # lora: train LoRA adapters on the frozen (4-bit with quantization: 4bit, i.e. QLoRA) base.
     # full: train every weight (quantization: none); for small models such as the embedded one,
     # whose near-random base a low-rank update cannot reshape (measured in bench/bench_sft.py).
     method: Literal["lora", "full"] = "lora"
     quantization: Literal["4bit", "none"] = "4bit"
     attn_implementation: str | None = None
-    bf16: bool = False
+    # null / auto: bf16 where the hardware computes it natively (a CUDA GPU with bf16, a CPU with
+    # AVX512-BF16 or AMX), else fp32; true on a CPU without them is refused (emulated bf16 is slower)
+    bf16: bool | None = None
+    # a Jinja chat template replacing the model's own for training and serving (saved with the
+    # outputs), for models whose template cannot train on assistant tokens (sft/template.py)
+    chat_template_path: str | None = None
     gradient_checkpointing: bool = True
     lora: LoraSection = field(default_factory=LoraSection)
     # data
@@ -85,7 +98,7 @@ class SFTRunConfig:
     report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
     resume_from_checkpoint: str | None = None
     seed: int = 42
-    output_dir: str = "artifacts/sft-tiny"
+    output_dir: str = "artifacts/sft-smollm2"
 
 
 def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
@@ -101,6 +114,9 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
                     raise MedassistError(f"{section}[{i}].{key}: {source.kind} file {value!r} does not exist")
             if source.weight <= 0:
                 raise MedassistError(f"{section}[{i}].weight: expected a positive number, got {source.weight}")
+            if source.grounded and source.kind != "pubmedqa":
+                raise MedassistError(f"{section}[{i}].grounded: only pubmedqa sources can be grounded (their "
+                                     f"abstracts are the sources), not {source.kind}")
     if not 0 < cfg.validation_fraction < 1:
         raise MedassistError(f"validation_fraction: expected a number in (0, 1), got {cfg.validation_fraction}")
     if cfg.method == "full" and cfg.quantization != "none":
@@ -108,13 +124,27 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
                              "add --quantization none (or use --method lora for QLoRA)")
     if cfg.max_steps <= 0 and cfg.num_train_epochs <= 0:
         raise MedassistError("max_steps / num_train_epochs: set one of them to a positive value")
-    if not has_cuda:
-        gpu_only = []
-        if cfg.bf16:
-            gpu_only.append("bf16: true (use --bf16 false)")
-        if cfg.attn_implementation and cfg.attn_implementation.startswith("flash_attention"):
-            gpu_only.append(f"attn_implementation: {cfg.attn_implementation} (use --attn-implementation sdpa)")
-        if gpu_only:
-            raise MedassistError(
-                "this machine has no CUDA GPU, but the recipe asks for GPU-only options: " + "; ".join(gpu_only)
-            )
+    if cfg.chat_template_path is not None and not Path(cfg.chat_template_path).expanduser().is_file():
+        raise MedassistError(f"chat_template_path: {cfg.chat_template_path!r} is not a file")
+    if not has_cuda and cfg.attn_implementation and cfg.attn_implementation.startswith("flash_attention"):
+        raise MedassistError(f"attn_implementation: {cfg.attn_implementation} needs a CUDA GPU and this machine has "
+                             "none (use --attn-implementation sdpa)")
+    if cfg.bf16 and not bf16_supported(has_cuda):
+        where = ("this GPU does not compute in bf16" if has_cuda else
+                 "this CPU has neither AVX512-BF16 nor AMX, so bf16 would be emulated and slower than fp32")
+        raise MedassistError(f"bf16: true, but {where}; use --bf16 false (or auto)")
+
+
+def bf16_supported(has_cuda: bool) -> bool:
+    """Native bf16 arithmetic: a CUDA GPU that has it, or a CPU with AVX512-BF16 or AMX tiles."""
+    import torch
+
+    if has_cuda:
+        return torch.cuda.is_bf16_supported()
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch's own CPU feature checks
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def resolve_bf16(cfg: SFTRunConfig, has_cuda: bool) -> bool:
+    """``bf16: auto`` (None) becomes what the hardware supports; an explicit value stays."""
+    return bf16_supported(has_cuda) if cfg.bf16 is None else cfg.bf16

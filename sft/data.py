@@ -1,6 +1,10 @@
 """The training mixture: every source through the data layer's builders, decontaminated
 against the evaluation sets, held out per source, capped and weighted, with statistics.
 
+The builders write chats (``messages``); the trainer gets them as conversational
+prompt/completion pairs (``sft/template.py``), so only the assistant's tokens are in the loss
+whatever the model's chat template.
+
 Validation examples are split off each source before weighting, so an up-weighted
 (repeated) example never lands on both sides. A few held-out MedQA items and DDXPlus
 cases become the generation probes scored during evaluation.
@@ -17,6 +21,7 @@ from typing import Any
 from medassist.errors import MedassistError
 from medassist.sft.callbacks import Probe
 from medassist.sft.config import SFTRunConfig, SourceConfig
+from medassist.sft.template import to_prompt_completion
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,7 @@ class SourceExamples:
 
 @dataclass
 class Mixture:
-    train: Any  # datasets.Dataset with a "messages" column
+    train: Any  # datasets.Dataset with conversational "prompt" and "completion" columns
     validation: Any
     probes: list[Probe]
     stats: dict[str, Any]
@@ -70,7 +75,7 @@ def mix(sources: list[SourceExamples], cfg: SFTRunConfig, tokenizer: Any) -> Mix
     probes: list[Probe] = []
     stats: dict[str, Any] = {"sources": {}}
     for source in sources:
-        chosen = _weighted([_clean(e) for e in source.train], source.weight, rng)
+        chosen = _weighted(source.train, source.weight, rng)
         if source.probe_kind:
             probes += [
                 Probe(source.probe_kind, [m for m in e["messages"] if m["role"] != "assistant"], str(e["target"]))
@@ -88,8 +93,8 @@ def mix(sources: list[SourceExamples], cfg: SFTRunConfig, tokenizer: Any) -> Mix
             "cap": source.cap,
         }
         log.info("source %s: %s", source.name, stats["sources"][source.name])
-        train += chosen
-        validation += [_clean(e) for e in source.validation]
+        train += [pair for e in chosen for pair in to_prompt_completion(e["messages"])]
+        validation += [pair for e in source.validation for pair in to_prompt_completion(e["messages"])]
     if not train:
         raise MedassistError("data: no training examples left after the validation split and decontamination")
     rng.shuffle(train)
@@ -104,11 +109,6 @@ def mix(sources: list[SourceExamples], cfg: SFTRunConfig, tokenizer: Any) -> Mix
         stats=stats,
         files=sorted({f for s in sources for f in s.files}),
     )
-
-
-def _clean(example: dict) -> dict:
-    """Only what the trainer reads: keeps the dataset columns uniform across sources."""
-    return {"messages": example["messages"]}
 
 
 PROBE_KINDS = {"medqa": "mcq", "medmcqa": "mcq", "ddxplus": "ddx"}
@@ -139,15 +139,16 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
     evaluation += [r for _, held_out in splits for r in held_out]
     rng = random.Random(cfg.seed)
     sources: list[SourceExamples] = []
-    names = Counter(s.kind for s in cfg.data)
+    names = Counter(s.name for s in cfg.data)
     for i, (source, ld, (train_records, val_records)) in enumerate(zip(cfg.data, loaded, splits, strict=True)):
         kept, report = decontaminate(train_records, evaluation) if evaluation else (train_records, None)
         if source.cap is not None and len(kept) > source.cap:
             kept = rng.sample(kept, source.cap)
-        train_examples = build_examples(source.kind, kept, kb=ld.kb)
-        val_examples = build_examples(source.kind, val_records, kb=ld.kb)
+        options = {"grounded": True, "seed": cfg.seed} if source.grounded else {}
+        train_examples = build_examples(source.kind, kept, kb=ld.kb, **options)
+        val_examples = build_examples(source.kind, val_records, kb=ld.kb, **options)
         sources.append(SourceExamples(
-            name=source.kind if names[source.kind] == 1 else f"{source.kind}[{i}]",
+            name=source.name if names[source.name] == 1 else f"{source.name}[{i}]",
             train=train_examples,
             validation=val_examples,
             probe_kind=PROBE_KINDS.get(source.kind),

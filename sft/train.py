@@ -2,8 +2,10 @@
 
 TRL's ``SFTTrainer`` does the work (chat template, assistant-only loss, packing, checkpoints);
 this script chooses the model (QLoRA: 4-bit NF4 base + LoRA, or plain LoRA), feeds it the data
-mixture, adds the generation metric and report callbacks and writes the run's outputs:
-adapter + tokenizer + chat template, ``training_report.json``, ``manifest.json``, model card.
+mixture as prompt/completion pairs (loss on the answers only, with the model's own chat template:
+``sft/template.py``), adds the generation metric and report callbacks and writes the run's
+outputs: adapter + tokenizer + that chat template, ``training_report.json``, ``manifest.json``,
+model card.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from medassist.hub import has_cuda, load_model, load_tokenizer
 from medassist.io import atomic_write_json, atomic_write_text
 from medassist.manifest import write_manifest
 from medassist.sft.card import model_card
-from medassist.sft.config import SFTRunConfig, validate
+from medassist.sft.config import SFTRunConfig, resolve_bf16, validate
 from medassist.sft.data import Mixture, build_mixture
+from medassist.sft.template import check_chat_template, load_chat_template
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,9 @@ def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
     model = load_model(
         cfg.model,
         quantization=cfg.quantization,
-        dtype=torch.bfloat16 if cfg.bf16 else torch.float32,
+        # on a CPU the weights stay fp32 and bf16 runs under autocast (faster there than bf16 weights)
+        dtype=torch.bfloat16 if cfg.bf16 and has_cuda() else torch.float32,
+        compute_dtype=torch.bfloat16 if cfg.bf16 else torch.float32,
         device_map=device_map,
         attn_implementation=cfg.attn_implementation,
     )
@@ -78,7 +83,7 @@ def training_args(cfg: SFTRunConfig, evaluate: bool = True) -> Any:
         max_length=cfg.max_length,
         packing=cfg.packing,
         padding_free=cfg.padding_free,
-        assistant_only_loss=True,
+        completion_only_loss=True,  # the mixture is prompt/completion pairs: loss on the answers only
         learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler_type,
         warmup_steps=cfg.warmup_ratio,
@@ -157,9 +162,9 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[A
         peft_config=peft_config,
         callbacks=callbacks,
     )
-    if cfg.quantization == "4bit" and not cfg.bf16:
-        # TRL casts QLoRA adapters to bf16 (the paper's GPU recipe); with fp32 compute (CPU) that
-        # only costs speed and precision, so keep the trainable weights in fp32.
+    if cfg.quantization == "4bit" and not (cfg.bf16 and has_cuda()):
+        # TRL casts QLoRA adapters to bf16 (the paper's GPU recipe); with fp32 compute, or bf16
+        # autocast on a CPU, that only costs precision, so keep the trainable weights in fp32.
         import torch
 
         for param in trainer.model.parameters():
@@ -187,12 +192,16 @@ def train(cfg: SFTRunConfig) -> Path:
     from transformers import set_seed
 
     validate(cfg, has_cuda())
+    cfg.bf16 = resolve_bf16(cfg, has_cuda())  # the manifest records what ran, not "auto"
     if Path(cfg.model).expanduser().is_dir():  # the adapter records its base: keep it valid from anywhere
         cfg.model = str(Path(cfg.model).expanduser().resolve())
     resume = resume_checkpoint(cfg)
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model)
+    if cfg.chat_template_path:
+        load_chat_template(tokenizer, cfg.chat_template_path)
     mixture = build_mixture(cfg, tokenizer)
+    check_chat_template(tokenizer, mixture.train, cfg.model)  # before any weights load
     trainer, report = make_trainer(cfg, mixture, tokenizer)
     trainer.train(resume_from_checkpoint=resume)
     curve = report.report["eval_curve"]

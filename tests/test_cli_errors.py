@@ -12,7 +12,8 @@ import pytest
 CASES = [
     # (id, argv with {tmp} placeholders, text the one-line error must contain)
     ("data-missing-file", "data validate {tmp}/nope.jsonl --format medqa", "nope.jsonl: file not found"),
-    ("model-missing-corpus", "model init --corpus {tmp}/nope --out {tmp}/m", "corpus path not found"),
+    ("model-missing-corpus", "model init --preset tiny --corpus {tmp}/nope --out {tmp}/m", "corpus path not found"),
+    ("model-unknown-preset", "model init --preset gpt5 --out {tmp}/m", "--preset 'gpt5' is unknown"),
     ("sft-bad-key", "sft --config {tmp}/bad.yaml", "unknown config key(s) max_stepz"),
     ("sft-missing-config", "sft --config {tmp}/nope.yaml", "config file not found"),
     ("sft-bad-yaml", "sft --config {tmp}/broken.yaml", "not valid YAML"),

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from medassist.rag.grounding import (
-    build_grounded_messages,
-    edges_first,
-    extract_citations,
-    strip_unknown_citations,
-)
+from medassist.data.prompts import build_grounded_messages, edges_first
+from medassist.rag.grounding import extract_citations, strip_unknown_citations
 from medassist.rag.retriever import Passage
 
 

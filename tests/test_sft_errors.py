@@ -52,9 +52,26 @@ def test_gpu_only_options_on_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFix
 
     if torch.cuda.is_available():
         pytest.skip("checks the CPU refusal; this machine has a GPU")
-    err = _error(capsys, "--model", str(tiny_model_dir), "--bf16", "true",
-                 "--attn-implementation", "flash_attention_2")
-    assert "bf16" in err and "flash_attention_2" in err and "no CUDA GPU" in err
+    err = _error(capsys, "--model", str(tiny_model_dir), "--attn-implementation", "flash_attention_2")
+    assert "flash_attention_2" in err and "needs a CUDA GPU" in err
+
+
+def test_bf16_follows_the_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """bf16 is refused only on a CPU that would emulate it; auto picks what this machine computes natively."""
+    import torch
+
+    from medassist.sft.config import SFTRunConfig, bf16_supported, resolve_bf16
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU rule; this machine has a GPU")
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert bf16_supported(has_cuda=False) is native
+    assert resolve_bf16(SFTRunConfig(bf16=None), has_cuda=False) is native
+    assert resolve_bf16(SFTRunConfig(bf16=False), has_cuda=False) is False
+    if native:
+        pytest.skip("this CPU has AVX512-BF16/AMX, so bf16: true is allowed here (trained in test_sft_train)")
+    err = _error(capsys, "--model", str(tiny_model_dir), "--bf16", "true")
+    assert "bf16: true" in err and "neither AVX512-BF16 nor AMX" in err
 
 
 def test_bad_value_type(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,5 +1,7 @@
-"""QLoRA training of the embedded model on the bundled mixture, end to end: train, save,
-reload with PEFT, merge, generate with the saved chat template; and the assistant-only loss mask."""
+"""QLoRA training of the tiny model on the bundled mixture, end to end: train, save, reload with
+PEFT, merge, generate with the saved chat template; and the assistant-only loss mask. (SmolLM2,
+the default base, has the same path in tests/test_sft_smollm2.py; other templates in
+tests/test_sft_template.py.)"""
 
 from __future__ import annotations
 
@@ -69,13 +71,14 @@ def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> 
     assert trainable and all("lora_" in n for n in trainable)
     batch = next(iter(trainer.get_train_dataloader()))
     assert batch["labels"].shape == batch["input_ids"].shape
-    assistant_texts = {m["content"] for ex in mixture.train for m in ex["messages"] if m["role"] == "assistant"}
+    assistant_texts = {pair["completion"][0]["content"] for pair in mixture.train}
     for ids, labels in zip(batch["input_ids"], batch["labels"], strict=True):
         trained = tokenizer.decode(ids[labels != -100])
         ignored = tokenizer.decode(ids[(labels == -100) & (ids != tokenizer.pad_token_id)])
-        assert trained.endswith("<|end|>") and trained.removesuffix("<|end|>") in assistant_texts
+        # the completion is what the template adds after the prompt: the answer, <|end|> (EOS) and a newline
+        assert trained.endswith("<|end|>\n") and trained.removesuffix("<|end|>\n") in assistant_texts
         assert "<|user|>" in ignored and "<|system|>" in ignored and "<|assistant|>" in ignored
-        assert trained.removesuffix("<|end|>") not in ignored
+        assert trained.removesuffix("<|end|>\n") not in ignored
 
 
 def test_sharded_qlora_settings(tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
