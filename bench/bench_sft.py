@@ -1,13 +1,18 @@
-"""SFT benchmarks on the embedded tiny model (CPU).
+"""SFT benchmarks on SmolLM2-135M-Instruct, the embedded default base model (CPU).
 
-1. Throughput: training tokens/s on the bundled mixture without and with packing (TRL's BFD),
-   same data, same steps budget, one run; the ratio packed / unpacked.
-2. DDXPlus: train the tiny model on the DDXPlus subset in ../shared/data (a stratified validation
-   split held out), fully fine-tuned and with QLoRA, same data and steps; then the eval part's
-   DDXPlus suite (GTPA@1 = top-1, GTPA@k, DDF1) on the held-out patients against the
-   majority-class baseline (skipped with a reason when the data is absent).
+1. Throughput: training tokens/s on the bundled mixture (configs/sft-smollm2-cpu.yaml), padded
+   vs packed (TRL's BFD), in fp32 and, where the CPU computes bf16 natively, in bf16; same data and
+   steps, one run.
+2. DDXPlus: QLoRA on the DDXPlus subset in ../shared/data (a stratified split holds out at least
+   500 patients), then the eval part's DDXPlus suite on those patients (GTPA@k, DDR, DDP, DDF1,
+   unparseable rate) against the majority class and zero-shot SmolLM2; the training curve.
+3. QA: QLoRA on the MedQA train subset, then MedQA dev and PubMedQA (with the abstract; never
+   trained on: ori_pqal.json holds its test split) zero-shot vs tuned, with 95% intervals and
+   the majority-class baselines.
 
-    .venv/bin/python bench/bench_sft.py --out FILE.json [--quick]
+Sections 2-3 skip with a reason when the data is absent.
+
+    .venv/bin/python bench/bench_sft.py --out FILE.json [--quick] [--only throughput,ddxplus,qa]
 """
 
 from __future__ import annotations
@@ -25,46 +30,59 @@ from pathlib import Path
 from typing import Any
 
 from medassist.config import parse_config
+from medassist.hub import native_bf16
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
-from medassist.sft.config import SFTRunConfig
+from medassist.sft.config import SFTRunConfig, SourceConfig
 
 REPO = Path(__file__).resolve().parents[1]
-RECIPE = REPO / "configs" / "sft-tiny-cpu.yaml"
+RECIPE = REPO / "configs" / "sft-smollm2-cpu.yaml"
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", REPO.parent / "shared" / "data"))
 DDX = SHARED / "ddxplus"
+MEDQA_TRAIN = SHARED / "medqa" / "us_4options_train_subset_1030.json"
+MEDQA_DEV = SHARED / "medqa" / "us_5options_dev.jsonl"
+PUBMEDQA = SHARED / "pubmedqa" / "ori_pqal.json"
+# The previous embedded default, for comparison (bench/results/2026-11-23.json, 200 held-out patients).
+TINY_FULL_FINETUNE = {"gtpa@1": 0.875, "ddf1": 0.733, "source": "bench/results/2026-11-23.json (tiny model, "
+                      "full fine-tuning, 400 steps, 200 held-out patients of another split)"}
 
 
-def base_model(out: Path, quick: bool, extra_corpus: list[Path]) -> Path:
-    from medassist.tiny import PRESETS, build_tiny, default_corpus
-
-    preset = PRESETS["test" if quick else "tiny"]
-    corpus = [str(p) for p in [*default_corpus(), *extra_corpus]]
-    return build_tiny(out, dataclasses.replace(preset, corpus=corpus))
+def recipe(model: Path, out: Path, *overrides: str) -> SFTRunConfig:
+    return parse_config(SFTRunConfig, RECIPE, ["--model", str(model), "--output-dir", str(out), "--report-to", "none",
+                                               *overrides])
 
 
 def throughput(model: Path, work: Path, steps: int) -> dict[str, Any]:
+    """Tokens/s of the same mixture and steps: padded (8 examples a step) vs packed (2 rows of 768)."""
     from medassist.hub import load_tokenizer
     from medassist.sft.data import build_mixture
     from medassist.sft.train import make_trainer
 
-    results: dict[str, Any] = {}
-    for packing in (False, True):
-        cfg = parse_config(SFTRunConfig, RECIPE, [
-            "--model", str(model), "--output-dir", str(work / f"packing-{packing}"), "--packing", str(packing),
-            "--max-steps", str(steps), "--eval-steps", "100000", "--save-steps", "100000",
-            "--report-to", "tensorboard", "--max-length", "256", "--per-device-train-batch-size", "4"])
-        tokenizer = load_tokenizer(cfg.model)
-        mixture = build_mixture(cfg, tokenizer)
-        mixture.validation, mixture.probes = None, []  # time training only
-        trainer, report = make_trainer(cfg, mixture, tokenizer)
-        trainer.train()
-        r = report.report
-        results["packed" if packing else "padded"] = {
-            "steps": r["global_steps"], "tokens": r["tokens_seen"], "seconds": r["train_seconds_this_session"],
-            "tokens_per_s": r["tokens_per_s"]}
-    results["packed_over_padded_tokens_per_s"] = round(
-        results["packed"]["tokens_per_s"] / results["padded"]["tokens_per_s"], 3)
+    layouts = {"padded": ["--packing", "false", "--per-device-train-batch-size", "8"],
+               "packed": ["--packing", "true", "--per-device-train-batch-size", "2"]}
+    results: dict[str, Any] = {"steps": steps}
+    for precision in ("fp32", "bf16"):
+        if precision == "bf16" and not native_bf16():
+            results["bf16"] = {"skipped": "this CPU has neither AVX512-BF16 nor AMX: bf16 would be emulated "
+                                          "(medassist sft refuses it here)"}
+            continue
+        for layout, args in layouts.items():
+            cfg = recipe(model, work / f"{precision}-{layout}", "--max-steps", str(steps), "--eval-steps", "100000",
+                         "--save-steps", "100000", "--bf16", str(precision == "bf16"), *args)
+            tokenizer = load_tokenizer(cfg.model)
+            mixture = build_mixture(cfg, tokenizer)
+            mixture.validation, mixture.probes = None, []  # time training only
+            trainer, report = make_trainer(cfg, mixture, tokenizer)
+            trainer.train()
+            r = report.report
+            results.setdefault(precision, {})[layout] = {
+                "tokens": r["tokens_seen"], "seconds": r["train_seconds_this_session"],
+                "tokens_per_s": r["tokens_per_s"], "peak_rss_mib": r["peak_memory"]["process_rss_mib"]}
+        results[precision]["packed_over_padded"] = round(
+            results[precision]["packed"]["tokens_per_s"] / results[precision]["padded"]["tokens_per_s"], 3)
+    if "padded" in results.get("bf16", {}):
+        results["bf16_over_fp32_packed"] = round(
+            results["bf16"]["packed"]["tokens_per_s"] / results["fp32"]["packed"]["tokens_per_s"], 3)
     return results
 
 
@@ -86,97 +104,135 @@ def held_out_csv(csv_path: Path, patients: list[Any], folder: Path) -> Path:
     return out
 
 
-def eval_held_out(model: Path, data: Path, work: Path, adapter: Path | None = None) -> dict[str, Any]:
-    """The eval part's DDXPlus suite (GTPA@k, DDR, DDP, DDF1) on the held-out patients."""
+def suite_figures(suite: str, model: Path, data: Path, work: Path, max_tokens: int, limit: int | None = None,
+                  keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One eval-part suite, in process (greedy, batched): its headline metrics with 95% intervals."""
     from medassist.eval.backends import TransformersBackend
     from medassist.eval.config import EvalConfig
     from medassist.eval.runner import run_suite
     from medassist.eval.suites import RunSpec
 
-    config = EvalConfig(max_tokens=128, batch_size=8)  # room for the five-entry differential
-    backend = TransformersBackend(str(model), adapter=str(adapter) if adapter else None,
-                                  max_tokens=config.max_tokens, batch_size=config.batch_size)
-    report = run_suite(RunSpec(suite="ddx", data=str(data), backend=backend.name), config, backend,
-                       work / "eval-ddx", in_process=True)
-    keys = ("gtpa@1", "gtpa@3", "gtpa@5", "ddr", "ddp", "ddf1", "unparseable_rate")
-    return {k: report["headline"][k]["value"] for k in keys if k in report["headline"]}
+    config = EvalConfig(max_tokens=max_tokens, batch_size=16)
+    backend = TransformersBackend(str(model), max_tokens=config.max_tokens, batch_size=config.batch_size)
+    started = time.perf_counter()
+    report = run_suite(RunSpec(suite=suite, data=str(data), backend=backend.name, limit=limit), config, backend,
+                       work, in_process=True)
+    headline = report["headline"]
+    figures = {k: headline[k] for k in (keys or headline) if k in headline}
+    return {**figures, "n": report.get("n_items"), "seconds": round(time.perf_counter() - started, 1)}
 
 
-# One budget, two methods. QLoRA is what real 7B models get; on the near-random tiny base a
-# low-rank update cannot reshape the network, so full fine-tuning shows what the pipeline learns.
-METHODS = {
-    "full": ["--method", "full", "--quantization", "none", "--learning-rate", "1e-3"],
-    "qlora": ["--method", "lora", "--quantization", "4bit", "--learning-rate", "3e-3", "--lora.r", "64",
-              "--lora.alpha", "64"],
-}
-
-
-def ddxplus_run(method: str, model: Path, csv: Path, held_out_data: Path, work: Path, fraction: float,
-                steps: int) -> dict[str, Any]:
+def train_and_merge(cfg: SFTRunConfig) -> tuple[Path, dict[str, Any], float]:
+    """Train, then merge (a merged model generates faster than base + adapter); the report and seconds."""
+    from medassist.sft.merge import merge
     from medassist.sft.train import train
 
-    cfg = parse_config(SFTRunConfig, RECIPE, [
-        "--model", str(model), "--output-dir", str(work / method), "--max-steps", str(steps),
-        "--validation-fraction", str(fraction), "--eval-steps", "1000000", "--save-steps", str(steps),
-        "--max-length", "768", "--per-device-train-batch-size", "8",
-        "--generation-eval-items", "32", "--generation-max-new-tokens", "48", *METHODS[method]])
-    cfg.data = [dataclasses.replace(cfg.data[0], kind="ddxplus", path=str(csv), weight=1.0, cap=None)]
     started = time.perf_counter()
     out = train(cfg)
-    train_seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started
     report = json.loads((out / "training_report.json").read_text())
-    suite = eval_held_out(*((out, held_out_data, work / method) if method == "full"
-                            else (model, held_out_data, work / method, out)))
-    return {
-        "steps": report["global_steps"], "train_tokens_per_s": report["tokens_per_s"],
-        "train_seconds": round(train_seconds, 1), "eval_loss": report["final_eval"].get("eval_loss"),
-        "truncated_to_max_length": report["mixture"]["sources"]["ddxplus"]["truncated_to_max_length"],
-        "held_out": suite,
-    }
+    return merge(out, out.parent / f"{out.name}-merged"), report, seconds
 
 
-def ddxplus(model: Path, work: Path, fraction: float, held_out: int, steps: int) -> dict[str, Any]:
-    """Both methods on the same split (the one ``build_mixture`` makes), scored on the same patients."""
+DDX_KEYS = ("gtpa@1", "gtpa@3", "gtpa@5", "ddr", "ddp", "ddf1", "unparseable_rate")
+
+
+def ddxplus(model: Path, work: Path, fraction: float, steps: int, limit: int | None) -> dict[str, Any]:
+    """QLoRA on the training split, scored on the held-out split against majority and zero-shot."""
     from medassist.data import label_of, load, stratified_split
 
     csv = next(DDX.glob("*patients*.csv"))
-    seed = parse_config(SFTRunConfig, RECIPE, []).seed
+    cfg = recipe(model, work / "ddxplus", "--max-steps", str(steps), "--validation-fraction", str(fraction),
+                 "--eval-steps", "1000000", "--save-steps", str(steps), "--logging-steps", "5",
+                 "--generation-eval-items", "0")
+    cfg.data = [SourceConfig(kind="ddxplus", path=str(csv))]
     patients = load("ddxplus", csv).records
-    train_split, val_split = stratified_split(patients, lambda r: label_of("ddxplus", r), fraction, seed)
+    train_split, val_split = stratified_split(patients, lambda r: label_of("ddxplus", r), fraction, cfg.seed)
+    scored = val_split[:limit] if limit else val_split
     majority, _ = Counter(p.pathology for p in train_split).most_common(1)[0]
-    scored = val_split[:held_out]
-    baseline = sum(p.pathology == majority for p in scored) / len(scored)
     data = held_out_csv(csv, scored, work / "held-out")
     results: dict[str, Any] = {
-        "patients": len(patients), "train_patients": len(train_split), "validation_patients": len(val_split),
-        "held_out_scored": len(scored), "pathologies": len({p.pathology for p in patients}),
-        "majority_class": majority, "majority_baseline_top1": round(baseline, 4),
+        "patients": len(patients), "train_patients": len(train_split), "held_out_scored": len(scored),
+        "pathologies": len({p.pathology for p in patients}), "majority_class": majority,
+        "majority_baseline_gtpa@1": round(sum(p.pathology == majority for p in scored) / len(scored), 4),
+        "tiny_full_finetune": TINY_FULL_FINETUNE,
     }
-    for method in METHODS:
-        results[method] = run = ddxplus_run(method, model, csv, data, work, fraction, steps)
-        run["top1_over_majority_baseline"] = round(run["held_out"]["gtpa@1"] / baseline, 3) if baseline else None
-        print(f"ddxplus {method}: {run}", file=sys.stderr, flush=True)
-    results["full_over_qlora_top1"] = round(
-        results["full"]["held_out"]["gtpa@1"] / max(results["qlora"]["held_out"]["gtpa@1"], 1e-9), 3)
+    merged, report, seconds = train_and_merge(cfg)
+    results["qlora"] = {
+        "recipe": {k: v for k, v in dataclasses.asdict(cfg).items() if k in (
+            "quantization", "bf16", "lora", "learning_rate", "max_steps", "per_device_train_batch_size",
+            "packing", "max_length")},
+        "train_seconds": report["train_seconds_this_session"], "run_seconds_with_final_eval": round(seconds, 1),
+        "train_tokens_per_s": report["tokens_per_s"], "final_eval": report["final_eval"],
+        "patients_seen": round(report["epochs"] * len(train_split)), "train_loss_curve": report["train_loss_curve"],
+        "held_out": suite_figures("ddx", merged, data, work / "eval-qlora", 96, keys=DDX_KEYS),
+    }
+    print(f"ddxplus qlora: {results['qlora']['held_out']}", file=sys.stderr, flush=True)
+    results["zero_shot"] = suite_figures("ddx", model, data, work / "eval-zero-shot", 96, keys=DDX_KEYS)
+    return results
+
+
+def majority_rate(labels: list[str]) -> dict[str, Any]:
+    label, count = Counter(labels).most_common(1)[0]
+    return {"label": label, "accuracy": round(count / len(labels), 4)}
+
+
+def qa(model: Path, work: Path, steps: int, limit: int) -> dict[str, Any]:
+    """MedQA dev and PubMedQA (with the abstract), zero-shot vs tuned on the MedQA train subset."""
+    from medassist.data import load
+
+    cfg = recipe(model, work / "medqa", "--max-steps", str(steps), "--eval-steps", "1000000",
+                 "--save-steps", str(steps), "--logging-steps", "5", "--generation-eval-items", "0")
+    cfg.data = [SourceConfig(kind="medqa", path=str(MEDQA_TRAIN))]
+    cfg.eval_sets = [SourceConfig(kind="medqa", path=str(MEDQA_DEV))]  # decontaminated against the dev split
+    merged, report, seconds = train_and_merge(cfg)
+    dev = load("medqa", MEDQA_DEV).records[:limit]
+    pubmedqa = load("pubmedqa", PUBMEDQA).records[:limit]
+    results: dict[str, Any] = {
+        "tuned_on": f"{MEDQA_TRAIN.name}: {steps} steps, {round(report['epochs'] * 1030)} questions seen, "
+                    f"{round(seconds)} s",
+        "medqa_dev": {"items": len(dev), "majority_letter": majority_rate([r.answer_idx for r in dev]),
+                      "chance": round(1 / len(dev[0].options), 3)},
+        "pubmedqa_with_abstract": {"items": len(pubmedqa),
+                                   "majority_decision": majority_rate([r.final_decision for r in pubmedqa])},
+    }
+    for name, path in (("zero_shot", model), ("tuned", merged)):
+        results["medqa_dev"][name] = suite_figures("medqa", path, MEDQA_DEV, work / f"medqa-{name}", 24, limit)
+        results["pubmedqa_with_abstract"][name] = suite_figures("pubmedqa", path, PUBMEDQA, work / f"pqa-{name}",
+                                                                32, limit)
+        print(f"qa {name}: {results['medqa_dev'][name]} {results['pubmedqa_with_abstract'][name]}",
+              file=sys.stderr, flush=True)
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="a few steps of each (about 2 minutes on 2 idle cores)")
+    parser.add_argument("--quick", action="store_true", help="a few steps and items of each (~15 minutes on 2 cores)")
+    parser.add_argument("--only", default="throughput,ddxplus,qa", help="comma list of sections to run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    results: dict[str, Any] = {"mode": "quick" if args.quick else "full"}
+    only = set(args.only.split(","))
+    results: dict[str, Any] = {"mode": "quick" if args.quick else "full", "model": "SmolLM2-135M-Instruct"}
     with tempfile.TemporaryDirectory(prefix="bench-sft-") as tmp:
         work = Path(tmp)
-        kb = [DDX / "release_evidences.json", DDX / "release_conditions.json"] if DDX.is_dir() else []
-        model = base_model(work / "base", args.quick, kb)
-        results["throughput"] = throughput(model, work, 3 if args.quick else 20)
-        if DDX.is_dir():
-            results["ddxplus"] = ddxplus(model, work, *((0.01, 32, 12) if args.quick else (0.03, 200, 400)))
-        else:
-            results["ddxplus"] = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
+        from medassist.smollm2 import build_smollm2
+
+        model = build_smollm2(work / "base-smollm2-135m")
+        if "throughput" in only:
+            results["throughput"] = throughput(model, work / "throughput", 3 if args.quick else 8)
+        if "ddxplus" in only:
+            if DDX.is_dir():
+                # fraction 0.08 holds out 540 of the 6,763 patients; 72 steps of ~1,500 tokens: ~28 minutes here
+                results["ddxplus"] = ddxplus(model, work / "ddxplus", *((0.01, 3, 16) if args.quick
+                                                                         else (0.08, 72, None)))
+            else:
+                results["ddxplus"] = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
+        if "qa" in only:
+            if MEDQA_TRAIN.is_file() and MEDQA_DEV.is_file() and PUBMEDQA.is_file():
+                results["qa"] = qa(model, work / "qa", *((3, 16) if args.quick else (40, 400)))
+            else:
+                results["qa"] = {"skipped": f"MedQA/PubMedQA files not present under {SHARED}"}
     atomic_write_json(args.out, {"benchmark": "sft", "results": results, "machine": machine(),
                                  "versions": package_versions()})
     print(args.out.read_text())

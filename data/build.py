@@ -56,7 +56,7 @@ def build(cfg: BuildConfig) -> dict[str, Any]:
 
     if cfg.source not in BUILD_SOURCES:
         raise MedassistError(f"--source {cfg.source!r} cannot be built into chat examples; "
-                             f"expected one of {', '.join(BUILD_SOURCES)} (PubMed abstracts go to `medassist rag`)")
+                             f"expected one of {', '.join(BUILD_SOURCES)}")
     loaded = load(cfg.source, cfg.path, conditions=cfg.conditions, evidences=cfg.evidences)
     records = [_normalise(r) for r in loaded.records]
     stats: dict[str, Any] = {"source": cfg.source, "loaded": len(records)}

@@ -8,6 +8,7 @@ short gold answer (option letter, yes/no/maybe, pathology, label) for probes and
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,10 +26,10 @@ from medassist.data.prompts import (
     pubmedqa_answer,
     pubmedqa_user_prompt,
 )
-from medassist.data.records import CustomItem, DDXPatient, MCQItem, PubMedQAItem
+from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, PubMedQAItem
 from medassist.errors import MedassistError
 
-BUILD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "custom")
+BUILD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom")
 
 
 def _example(source: str, item_id: str, user: str, assistant: str, target: str) -> dict[str, Any]:
@@ -63,31 +64,89 @@ def pubmedqa_example(item: PubMedQAItem, with_context: bool = True,
                     pubmedqa_answer(item.final_decision, item.long_answer), item.final_decision)
 
 
-def grounded_pubmedqa_examples(items: Sequence[PubMedQAItem], distractors: int = 2, without_oracle: float = 0.2,
-                               seed: int = 0, max_context_words: int | None = 120) -> list[dict[str, Any]]:
-    """Questions answered from numbered sources, citing the one that answers, as serving asks them.
+def _raft(question: str, oracle: Source, answer: str, pool: Sequence[Source], rng: random.Random, distractors: int,
+          without_oracle: float, related: Sequence[Source] = ()) -> tuple[list[dict[str, str]], bool]:
+    """RAFT's layout (Zhang et al., 2024, "Adapt language models to domain-specific RAG"): the
+    oracle source among ``distractors`` others in a random order, answered with a citation of its
+    PMID; a ``without_oracle`` share gets distractors only and learns to say the sources do not
+    answer. Up to half the distractors come from ``related`` (same subject), as retrieval would
+    return them, so the model learns to pick the source that answers. The prompt is
+    ``build_grounded_messages``, the serve part's, so training and serving match. Returns the
+    messages and whether the oracle was shown."""
+    near = [source for source in related if source.pmid != oracle.pmid]
+    chosen = rng.sample(near, min(len(near), max(1, distractors // 2))) if near else []
+    picked = {oracle.pmid, *(source.pmid for source in chosen)}
+    others = [source for source in pool if source.pmid not in picked]
+    chosen += rng.sample(others, min(distractors - len(chosen), len(others)))
+    rng.shuffle(chosen)
+    has_oracle = not chosen or rng.random() >= without_oracle
+    if has_oracle:
+        chosen.insert(rng.randrange(len(chosen) + 1), oracle)
+    reply = grounded_answer(answer, oracle.pmid) if has_oracle else NOT_IN_SOURCES
+    return [*build_grounded_messages(question, chosen), {"role": "assistant", "content": reply}], has_oracle
 
-    RAFT's recipe (Zhang et al., 2024, "Adapt language models to domain-specific RAG"): each
-    question comes with its own abstract (the oracle) among ``distractors`` other abstracts, in a
-    random order, and the answer cites the oracle's ``[PMID]``; a ``without_oracle`` share gets
-    distractors only and learns to say the sources do not answer. The prompt is
-    ``build_grounded_messages``, the serve part's grounded prompt, so training and serving match.
-    """
+
+_SECTION = re.compile(r"\b(BACKGROUND|OBJECTIVES?|AIMS?|METHODS|RESULTS|FINDINGS|CONCLUSIONS?|INTERPRETATION):\s*")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def abstract_finding(abstract: Abstract, max_sentences: int = 2) -> str:
+    """What an abstract found: its RESULTS (else CONCLUSIONS, else its last) sentences."""
+    parts = _SECTION.split(abstract.abstract)
+    sections = {label.rstrip("S"): text.strip() for label, text in zip(parts[1::2], parts[2::2], strict=True)}
+    text = sections.get("RESULT") or sections.get("FINDING") or sections.get("CONCLUSION") or ""
+    sentences = _SENTENCE.split(text or abstract.abstract.strip())
+    return " ".join(sentences[:max_sentences] if text else sentences[-max_sentences:]).strip()
+
+
+QUESTION_FORMS = (
+    "What is known about {topic}?",
+    "What does the evidence say about {topic}?",
+    "Summarise the evidence on {topic}.",
+    "What did studies find on {topic}?",
+)
+
+
+def abstract_question(abstract: Abstract, rng: random.Random) -> str:
+    """An open question an abstract answers, about its title without the study-design subtitle, in
+    one of several phrasings (users do not all ask alike)."""
+    topic = abstract.title.split(":")[0].strip().rstrip(".")
+    return rng.choice(QUESTION_FORMS).format(topic=topic[:1].lower() + topic[1:])
+
+
+def grounded_abstract_examples(abstracts: Sequence[Abstract], distractors: int = 2, without_oracle: float = 0.1,
+                               seed: int = 0, max_chars: int = 600) -> list[dict[str, Any]]:
+    """PubMed abstracts as grounded questions: what is known about the title's subject, answered
+    with the abstract's findings and its ``[PMID]``, the abstract among distractors (``_raft``;
+    abstracts sharing a MeSH heading are the related ones).
+    Any corpus the retriever indexes can teach the model to answer from it and cite."""
     rng = random.Random(seed)
-    sources = {item.pmid: Source(item.pmid, "", _clip_words(" ".join(item.contexts), max_context_words),
-                                 item.year) for item in items}
+    pool = [Source(a.pmid, a.title, a.abstract[:max_chars], a.year, a.journal) for a in abstracts]
+    by_mesh: dict[str, list[Source]] = {}
+    for abstract, source in zip(abstracts, pool, strict=True):
+        for heading in abstract.mesh:
+            by_mesh.setdefault(heading, []).append(source)
     examples = []
-    for item in items:
-        others = [s for pmid, s in sources.items() if pmid != item.pmid]
-        chosen = rng.sample(others, min(distractors, len(others)))
-        has_oracle = not chosen or rng.random() >= without_oracle
-        if has_oracle:
-            chosen.insert(rng.randrange(len(chosen) + 1), sources[item.pmid])
-            text = pubmedqa_answer(item.final_decision, item.long_answer)
-            answer = grounded_answer(text[:1].upper() + text[1:], item.pmid)
-        else:
-            answer = NOT_IN_SOURCES
-        messages = [*build_grounded_messages(item.question, chosen), {"role": "assistant", "content": answer}]
+    for abstract, oracle in zip(abstracts, pool, strict=True):
+        related = list({s.pmid: s for heading in abstract.mesh for s in by_mesh[heading]}.values())
+        messages, has_oracle = _raft(abstract_question(abstract, rng), oracle, abstract_finding(abstract), pool, rng,
+                                     distractors, without_oracle, related)
+        examples.append({"messages": messages, "source": "pubmed", "id": abstract.pmid,
+                         "target": abstract.pmid if has_oracle else "not-in-sources"})
+    return examples
+
+
+def grounded_pubmedqa_examples(items: Sequence[PubMedQAItem], distractors: int = 2, without_oracle: float = 0.1,
+                               seed: int = 0, max_context_words: int | None = 120) -> list[dict[str, Any]]:
+    """PubMedQA questions answered from numbered sources: the question's own abstract among
+    distractors (``_raft``), answered with its conclusion (no yes/no lead-in: grounded questions in
+    use are open questions) and its ``[PMID]``."""
+    rng = random.Random(seed)
+    pool = [Source(item.pmid, "", _clip_words(" ".join(item.contexts), max_context_words), item.year)
+            for item in items]
+    examples = []
+    for item, oracle in zip(items, pool, strict=True):
+        messages, has_oracle = _raft(item.question, oracle, item.long_answer, pool, rng, distractors, without_oracle)
         examples.append({"messages": messages, "source": "pubmedqa-grounded", "id": item.pmid,
                          "target": item.final_decision if has_oracle else "not-in-sources"})
     return examples
@@ -147,6 +206,8 @@ def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = N
         if kb is None:
             raise MedassistError("ddxplus examples need the knowledge base (conditions + evidences JSON)")
         return [ddx_example(r, kb, **options) for r in records]
+    if source == "pubmed":
+        return grounded_abstract_examples(list(records), **options)
     if source == "custom":
         records = list(records)
         labels = sorted({r.label for r in records if r.label})

@@ -702,11 +702,6 @@ def medline_xml(records: list[dict]) -> str:
 def pubmedqa(rng: random.Random) -> dict:
     out = {}
     for i, (topic, (mesh, diag, treat, risk, question, decision)) in enumerate(TOPICS.items()):
-        answer = {
-            "yes": "The evidence supports this",
-            "no": "The evidence does not support this",
-            "maybe": "The evidence is inconclusive",
-        }[decision]
         out[str(98000001 + i)] = {
             "QUESTION": question,
             "CONTEXTS": [
@@ -719,7 +714,8 @@ def pubmedqa(rng: random.Random) -> dict:
             "reasoning_required_pred": decision,
             "reasoning_free_pred": decision,
             "final_decision": decision,
-            "LONG_ANSWER": f"{answer} in {topic} (synthetic example for software testing).",
+            # the conclusion states the finding, as real PubMedQA conclusions do (grounded training cites it)
+            "LONG_ANSWER": f"In {topic}, {treat}.",
         }
     return out
 

@@ -53,14 +53,15 @@ def parse_pubmedqa_decision(text: str) -> str | None:
 
 def case_user_prompt(vignette: str) -> str:
     return (f"{vignette.strip()}\nGive the differential diagnosis as JSON "
-            '{"differential": [{"condition": ..., "probability": ...}]}, most likely first.')
+            '{"differential":[{"condition":...,"probability":...}]}, most likely first.')
 
 
 def format_differential(pairs: Iterable[tuple[str, float]], top_k: int = 5) -> str:
     """The assistant's answer to a case: the ``top_k`` most probable conditions as compact JSON."""
     ranked = sorted(pairs, key=lambda p: -p[1])[:top_k]
+    # compact separators: the form both engines' grammar-constrained decoding emits (no free whitespace)
     return json.dumps({"differential": [{"condition": c, "probability": round(float(p), 2)} for c, p in ranked]},
-                      ensure_ascii=False)
+                      separators=(",", ":"), ensure_ascii=False)
 
 
 def parse_differential(text: str) -> list[tuple[str, float | None]] | None:
@@ -148,5 +149,6 @@ def build_grounded_messages(question: str, passages: Sequence[Source], history: 
 
 
 def grounded_answer(answer: str, pmid: str) -> str:
-    """The trained form of an answer drawn from one source: the answer, then its ``[PMID]``."""
-    return f"{answer.strip()} [{pmid}]"
+    """The trained form of an answer drawn from one source: its ``[PMID]`` before the final full stop."""
+    text = answer.strip()
+    return f"{text[:-1]} [{pmid}]." if text.endswith(".") else f"{text} [{pmid}]"

@@ -354,7 +354,7 @@ class ChatService:
         differential = [
             Diagnosis(condition=item["condition"], probability=item["probability"],
                       rationale=item.get("rationale", ""), citations=sorted(allowed & set(_pmids(item))))
-            for item in sorted(value["differential"], key=lambda d: -d["probability"])
+            for item in distinct_conditions(value["differential"])
         ]
         usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
         self._count(usage, 0)
@@ -363,6 +363,19 @@ class ChatService:
                                     attempts=attempts, usage=usage)
         self._log("diagnose", response.id, prep, usage, started, 0)
         return response
+
+
+def distinct_conditions(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Most probable first, each condition once (small models repeat names; the first, most probable,
+    entry of a name stands, compared without case and surrounding space)."""
+    seen: set[str] = set()
+    kept = []
+    for item in sorted(items, key=lambda d: -d["probability"]):
+        name = " ".join(item["condition"].lower().split())
+        if name not in seen:
+            seen.add(name)
+            kept.append(item)
+    return kept
 
 
 def _pmids(item: dict[str, Any]) -> list[str]:

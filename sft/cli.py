@@ -8,7 +8,7 @@ import typer
 
 from medassist.clitools import OVERRIDES, sub_app
 
-DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "sft-tiny-cpu.yaml"
+DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "sft-smollm2-cpu.yaml"
 
 app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge.",
               default_command=True)

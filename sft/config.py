@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 from medassist.errors import MedassistError
-from medassist.hub import require_model
+from medassist.hub import native_bf16, require_model
 
-SourceKind = Literal["medqa", "medmcqa", "pubmedqa", "ddxplus", "custom"]
+SourceKind = Literal["medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom"]
 
 
 @dataclass
@@ -27,7 +27,8 @@ class SourceConfig:
     ``release_conditions.json`` / ``release_evidences.json`` beside the patients CSV).
     ``grounded`` (PubMedQA only) asks each question with numbered sources, its own abstract among
     distractors, and trains the answer to cite its PMID: how the serve part asks
-    (``data.builders.grounded_pubmedqa_examples``).
+    (``data.builders.grounded_pubmedqa_examples``). ``pubmed`` sources (abstracts: JSONL or MEDLINE
+    XML) are always grounded: what each abstract found, asked about its title's subject.
     """
 
     kind: SourceKind
@@ -129,22 +130,12 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
     if not has_cuda and cfg.attn_implementation and cfg.attn_implementation.startswith("flash_attention"):
         raise MedassistError(f"attn_implementation: {cfg.attn_implementation} needs a CUDA GPU and this machine has "
                              "none (use --attn-implementation sdpa)")
-    if cfg.bf16 and not bf16_supported(has_cuda):
+    if cfg.bf16 and not native_bf16(has_cuda):
         where = ("this GPU does not compute in bf16" if has_cuda else
                  "this CPU has neither AVX512-BF16 nor AMX, so bf16 would be emulated and slower than fp32")
         raise MedassistError(f"bf16: true, but {where}; use --bf16 false (or auto)")
 
 
-def bf16_supported(has_cuda: bool) -> bool:
-    """Native bf16 arithmetic: a CUDA GPU that has it, or a CPU with AVX512-BF16 or AMX tiles."""
-    import torch
-
-    if has_cuda:
-        return torch.cuda.is_bf16_supported()
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch's own CPU feature checks
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
-
-
 def resolve_bf16(cfg: SFTRunConfig, has_cuda: bool) -> bool:
     """``bf16: auto`` (None) becomes what the hardware supports; an explicit value stays."""
-    return bf16_supported(has_cuda) if cfg.bf16 is None else cfg.bf16
+    return native_bf16(has_cuda) if cfg.bf16 is None else cfg.bf16

@@ -98,3 +98,46 @@ def test_split_is_stratified_and_reproducible(samples_dir, sample_ddxplus):
     lonely = [*rows, rows[0].__class__(id="x", text="rare case", label="rare")]
     train, val = stratified_split(lonely, lambda r: r.label, validation_fraction=0.25)
     assert any(r.label == "rare" for r in train) and not any(r.label == "rare" for r in val)
+
+
+def test_grounded_examples_cite_the_source_that_answers(samples_dir):
+    """RAFT-style grounded examples: the serve part's grounded prompt, the oracle among distractors
+    (one of them on the same subject), an answer citing the oracle's PMID, a share without it."""
+    from medassist.data import build_examples, load
+    from medassist.data.prompts import GROUNDING_RULES, NOT_IN_SOURCES
+    from medassist.rag.grounding import extract_citations
+
+    abstracts = load("pubmed", samples_dir / "pubmed_sample.jsonl").records
+    examples = build_examples("pubmed", abstracts, seed=0)
+    assert len(examples) == len(abstracts)
+    by_pmid = {a.pmid: a for a in abstracts}
+    with_oracle = [e for e in examples if e["target"] != "not-in-sources"]
+    assert 0.8 * len(examples) <= len(with_oracle) < len(examples)  # ~10% learn to say the sources do not answer
+    for example in examples:
+        system, user, answer = (m["content"] for m in example["messages"])
+        assert _roles(example) == ["system", "user", "assistant"] and GROUNDING_RULES in system
+        shown = [line.split("]")[0][4:] for line in user.splitlines() if line[:1].isdigit() and ". [" in line]
+        abstract = by_pmid[example["id"]]
+        if example in with_oracle:
+            assert len(shown) == 3 and example["id"] in shown
+            assert extract_citations(answer) == [example["id"]] and answer.endswith(f"[{example['id']}].")
+            related = [p for p in shown if p != example["id"] and set(by_pmid[p].mesh) & set(abstract.mesh)]
+            assert related, "a distractor on the same subject, as retrieval returns them"
+        else:
+            assert example["id"] not in shown and answer == NOT_IN_SOURCES
+    cap = next(e for e in with_oracle if e["id"] == "99000002")
+    assert cap["messages"][2]["content"] == ("Early guideline-concordant antibiotics within four hours of arrival "
+                                            "reduced 30-day mortality [99000002].")
+    assert "treatment outcomes in community-acquired pneumonia" in cap["messages"][1]["content"]
+    assert build_examples("pubmed", abstracts, seed=0) == examples  # seeded
+
+
+def test_grounded_pubmedqa_answers_with_the_conclusion(samples_dir):
+    from medassist.data import build_examples, load_pubmedqa
+
+    items = load_pubmedqa(samples_dir / "pubmedqa_sample.json")
+    examples = build_examples("pubmedqa", items, grounded=True, seed=1)
+    first = next(e for e in examples if e["id"] == "98000001" and e["target"] != "not-in-sources")
+    user, answer = first["messages"][1]["content"], first["messages"][2]["content"]
+    assert user.startswith("Sources:\n") and user.endswith("Question: " + items[0].question)
+    assert answer == f"{items[0].long_answer[:-1]} [98000001]."

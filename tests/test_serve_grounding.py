@@ -44,3 +44,13 @@ def test_differential_answer_validation() -> None:
     # the tiny model at temperature 1.5); the grammar held, so the answer is accepted
     raw = '{"differential": [{"condition": "Sepsis\x13", "probability": 0.5}]}'
     assert parse_json_answer(raw, schema)["differential"][0]["condition"] == "Sepsis\x13"
+
+
+def test_a_differential_lists_each_condition_once():
+    """Small models repeat a name; the differential keeps its most probable entry, most probable first."""
+    from medassist.serve.serving import distinct_conditions
+
+    items = [{"condition": "Influenza", "probability": 0.18}, {"condition": "Pneumonia", "probability": 0.21},
+             {"condition": " influenza ", "probability": 0.79}]
+    assert distinct_conditions(items) == [{"condition": " influenza ", "probability": 0.79},
+                                          {"condition": "Pneumonia", "probability": 0.21}]

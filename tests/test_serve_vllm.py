@@ -52,6 +52,16 @@ def test_grounded_streaming_through_gateway(vllm_gateway) -> None:
     assert reply.usage.completion_tokens > 0 and "decision support" in reply.choices[0].message.content
 
 
+def test_vllm_computes_in_float32_without_native_bf16(vllm_gateway) -> None:
+    """vLLM's CPU build would emulate bf16 on a CPU without AVX512-BF16/AMX: the gateway asks for fp32."""
+    from medassist.hub import has_cuda, native_bf16
+
+    if has_cuda() or native_bf16():
+        pytest.skip("this machine computes bf16 natively; vLLM keeps its default dtype")
+    started = next(line for line in vllm_gateway.log_path.read_text().splitlines() if "starting vLLM" in line)
+    assert "--dtype float32" in started
+
+
 def has_index(server) -> bool:
     return httpx.get(f"{server.url}/health", timeout=10).json()["index"]
 

@@ -60,12 +60,13 @@ def test_bf16_follows_the_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFixtur
     """bf16 is refused only on a CPU that would emulate it; auto picks what this machine computes natively."""
     import torch
 
-    from medassist.sft.config import SFTRunConfig, bf16_supported, resolve_bf16
+    from medassist.hub import native_bf16
+    from medassist.sft.config import SFTRunConfig, resolve_bf16
 
     if torch.cuda.is_available():
         pytest.skip("checks the CPU rule; this machine has a GPU")
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    assert bf16_supported(has_cuda=False) is native
+    assert native_bf16(cuda=False) is native
     assert resolve_bf16(SFTRunConfig(bf16=None), has_cuda=False) is native
     assert resolve_bf16(SFTRunConfig(bf16=False), has_cuda=False) is False
     if native:
