@@ -42,7 +42,9 @@ else
 endif
 	touch $@
 
-setup: $(VENV)/.stamp $(VLLM_VENV)/.stamp
+# The two venvs are independent: built side by side (pip mostly waits on downloads and unpacking).
+setup:
+	$(MAKE) -j2 $(VENV)/.stamp $(VLLM_VENV)/.stamp
 
 setup-core: $(VENV)/.stamp
 

@@ -2,9 +2,9 @@
 
 Measures loaders (real ../shared/data files when present, else the bundled samples), DDXPlus
 vignette rendering, streaming MEDLINE XML parsing, PHI scrubbing, deduplication and
-decontamination, and the token length of built chat examples under the embedded tiny model's
-tokenizer (trained here on the samples, as ``medassist model init`` does), since SFT trains
-with ``max_length`` 512.
+decontamination, and the token length of built chat examples under the tokenizer of the embedded
+default, SmolLM2-135M-Instruct (read from its GGUF file), since its SFT recipe trains with
+``max_length`` 768.
 
     .venv/bin/python bench/bench_data.py --out FILE.json [--quick]
 """
@@ -73,7 +73,7 @@ def big_medline(path: Path, articles: int) -> None:
 def percentiles(values: list[int]) -> dict[str, float]:
     values = sorted(values)
     return {"mean": round(statistics.fmean(values), 1), "p95": values[int(0.95 * (len(values) - 1))],
-            "max": values[-1], "over_512": sum(v > 512 for v in values)}
+            "max": values[-1], "over_768": sum(v > 768 for v in values)}
 
 
 def main() -> None:
@@ -117,15 +117,18 @@ def main() -> None:
     results["decontaminate"] = {"train": len(train), "eval": len(medqa), "removed": report.removed,
                                 "seconds": round(t, 2)}
 
-    from medassist.tiny import PRESETS, collect_texts, default_corpus, train_tokenizer
+    from transformers import AutoTokenizer
 
-    tokenizer = train_tokenizer(collect_texts(default_corpus()), PRESETS["tiny"].vocab_size)
+    from medassist.smollm2 import locate_gguf
+
+    gguf = locate_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     examples = {
         "medqa": build_examples("medqa", medqa[:300]),
         "pubmedqa": build_examples("pubmedqa", pubmedqa[:300], max_context_words=200),
         "ddxplus": build_examples("ddxplus", patients[:300], kb),
     }
-    results["tiny_tokens_per_example"] = {
+    results["smollm2_tokens_per_example"] = {
         name: percentiles([len(tokenizer.apply_chat_template(e["messages"], tokenize=True, return_dict=True)
                                ["input_ids"]) for e in exs])
         for name, exs in examples.items()

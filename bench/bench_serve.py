@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import statistics
 import tempfile
@@ -163,24 +162,25 @@ def speedup(results: dict[str, dict], levels: list[int]) -> float:
 
 
 def ensure_model(model: str | None, work: Path) -> str:
+    """``--model`` as given; else SmolLM2-135M-Instruct, the embedded default, converted here."""
     if model:
         return model
-    from medassist.tiny import PRESETS, build_tiny, default_corpus
+    from medassist.smollm2 import build_smollm2
 
-    cfg = dataclasses.replace(PRESETS["test"], corpus=[str(p) for p in default_corpus()])
-    return str(build_tiny(work / "base-tiny", cfg))
+    return str(build_smollm2(work / "base-smollm2-135m"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="local engine only, 1 and 4 clients, short answers")
-    parser.add_argument("--model", help="model folder (default: build the tiny test model)")
+    parser.add_argument("--model", help="model folder (default: SmolLM2-135M-Instruct, converted from its GGUF)")
+    parser.add_argument("--levels", default=None, help="comma list of client counts (default 1,4,8,16; quick: 1,4)")
     parser.add_argument("--engines", default=None, help="comma list of local,vllm (default: both; quick: local)")
     parser.add_argument("--rounds", type=int, default=5,
                         help="direct/gateway alternations per level; tokens/s is their median")
     args = parser.parse_args()
-    levels = [1, 4] if args.quick else [1, 4, 8, 16]
+    levels = [int(n) for n in args.levels.split(",")] if args.levels else [1, 4] if args.quick else [1, 4, 8, 16]
     tokens, per_client, rounds = (16, 1, 1) if args.quick else (128, 2, args.rounds)
     engines = (args.engines or ("local" if args.quick else "local,vllm")).split(",")
     results: dict[str, dict] = {"levels": levels, "max_tokens": tokens, "requests_per_client": per_client,

@@ -230,7 +230,7 @@ def main() -> None:
                 results["ddxplus"] = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
         if "qa" in only:
             if MEDQA_TRAIN.is_file() and MEDQA_DEV.is_file() and PUBMEDQA.is_file():
-                results["qa"] = qa(model, work / "qa", *((3, 16) if args.quick else (40, 400)))
+                results["qa"] = qa(model, work / "qa", *((3, 16) if args.quick else (40, 200)))
             else:
                 results["qa"] = {"skipped": f"MedQA/PubMedQA files not present under {SHARED}"}
     atomic_write_json(args.out, {"benchmark": "sft", "results": results, "machine": machine(),

@@ -1,4 +1,4 @@
-"""Bounded soak: 16 clients stream from the gateway (local engine, tiny model) on loopback for
+"""Bounded soak: 16 clients stream from the gateway (local engine, SmolLM2-135M) on loopback for
 5 minutes (``--quick``: 30 s); every request must succeed; the server's memory growth is reported.
 
     .venv/bin/python bench/bench_soak.py --out bench-soak.json [--quick] [--engine local|vllm]
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="30 seconds instead of 5 minutes")
     parser.add_argument("--engine", default="local", choices=["local", "vllm"])
-    parser.add_argument("--model", help="model folder (default: build the tiny test model)")
+    parser.add_argument("--model", help="model folder (default: SmolLM2-135M-Instruct, converted from its GGUF)")
     parser.add_argument("--index", help="RAG index folder (default: none, ungrounded)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:

@@ -138,7 +138,7 @@ def grounded_abstract_examples(abstracts: Sequence[Abstract], distractors: int =
 
 def grounded_pubmedqa_examples(items: Sequence[PubMedQAItem], distractors: int = 2, without_oracle: float = 0.1,
                                seed: int = 0, max_context_words: int | None = 120) -> list[dict[str, Any]]:
-    """PubMedQA questions answered from numbered sources: the question's own abstract among
+    """PubMedQA questions answered from sources: the question's own abstract among
     distractors (``_raft``), answered with its conclusion (no yes/no lead-in: grounded questions in
     use are open questions) and its ``[PMID]``."""
     rng = random.Random(seed)
@@ -195,7 +195,7 @@ def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = N
                    **options: Any) -> list[dict[str, Any]]:
     """Dispatch on ``source`` (medqa, medmcqa, pubmedqa, ddxplus, custom); ``records`` is consumed
     lazily (wrap it in tqdm for progress). ``grounded=True`` turns PubMedQA into answers from
-    numbered sources that cite the right PMID (``grounded_pubmedqa_examples``)."""
+    sources that cite the right PMID (``grounded_pubmedqa_examples``)."""
     if source in ("medqa", "medmcqa"):
         return [mcq_example(r) for r in records]
     if source == "pubmedqa":

@@ -1,9 +1,9 @@
 """The prompts and answer formats shared by training, serving and evaluation.
 
 One source of truth, so the model is asked at inference exactly as it was trained. They are
-kept short on purpose: the embedded models train with ~512-token sequences on a CPU.
+kept short on purpose: the embedded models train with 512-768-token sequences on a CPU.
 
-The grounded prompt (numbered sources labelled ``[PMID]`` and the rules for citing them) is
+The grounded prompt (sources labelled ``[PMID]`` and the rules for citing them) is
 here too: the serve and eval parts ask with it, and the data layer builds grounded training
 examples with it. The best passages go first and last: models use the middle of a long context
 worst ("lost in the middle", Liu et al. 2023). Passages are cut to ``max_chars`` to fit small
@@ -92,7 +92,7 @@ def parse_differential(text: str) -> list[tuple[str, float | None]] | None:
 # ---------------------------------------------------------------------------- grounded answers
 @dataclass(frozen=True)
 class Source:
-    """A numbered source of the grounded prompt; retrieval's ``Passage`` has the same fields."""
+    """A source of the grounded prompt; retrieval's ``Passage`` has the same fields."""
 
     pmid: str
     title: str
@@ -102,7 +102,7 @@ class Source:
 
 
 GROUNDING_RULES = (
-    "Answer using only the numbered sources below. Cite each claim with the source's PMID in square "
+    "Answer in your own words using only the sources below. Cite each claim with the source's PMID in square "
     "brackets, e.g. [12345678]. If the sources do not answer the question, say so plainly instead of guessing."
 )
 NOT_IN_SOURCES = "The sources provided do not answer this question."
@@ -120,11 +120,13 @@ def _cut(text: str, max_chars: int) -> str:
     return cut + " …"
 
 
-def format_source(number: int, passage: Source, max_chars: int) -> str:
-    about = ", ".join(str(x) for x in (passage.journal, passage.year) if x)
-    head = f"{number}. [{passage.pmid}]" + (f" {passage.title}" if passage.title else "")
-    head += f" ({about})" if about else ""
-    return f"{head}\n{_cut(passage.text, max_chars)}"
+def format_source(passage: Source, max_chars: int) -> str:
+    """One source as the model reads it: ``Source [PMID]: Title. Text``. Not a numbered list with
+    journal and year: a small model (SmolLM2-135M, measured) continues such a list instead of answering."""
+    title = passage.title.strip()
+    if title and title[-1] not in ".?!":
+        title += "."
+    return f"Source [{passage.pmid}]: " + (f"{title} " if title else "") + _cut(passage.text, max_chars)
 
 
 def build_grounded_messages(question: str, passages: Sequence[Source], history: Sequence[dict[str, str]] | None = None,
@@ -137,7 +139,7 @@ def build_grounded_messages(question: str, passages: Sequence[Source], history: 
     system = system_prompt if system_prompt is not None else SYSTEM_PROMPT
     ordered = edges_first(list(passages))
     if ordered:
-        sources = "\n\n".join(format_source(i, p, max_chars) for i, p in enumerate(ordered, start=1))
+        sources = "\n\n".join(format_source(p, max_chars) for p in ordered)
     else:
         sources = "(no sources were found for this question)"
     user = f"Sources:\n{sources}\n\nQuestion: {question}"

@@ -96,7 +96,7 @@ def build_items(spec: RunSpec, config: EvalConfig, in_process: bool) -> tuple[li
 
 def _faithfulness_item(r: Any, spec: RunSpec, grounder: Grounder | None) -> dict[str, Any]:
     """A PubMedQA question answered from sources: the server's or index's retrieval when RAG is on,
-    else the question's own abstract given as the one numbered source (gold-context faithfulness)."""
+    else the question's own abstract given as the one source (gold-context faithfulness)."""
     from medassist.data.prompts import build_grounded_messages
     from medassist.rag.retriever import Passage
 

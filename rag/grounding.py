@@ -1,6 +1,6 @@
 """Citation checks on a grounded answer: which PMIDs it cites, and dropping the ones not retrieved.
 
-The grounded prompt itself (numbered sources labelled ``[PMID]``, the rules for citing them) is
+The grounded prompt itself (sources labelled ``[PMID]``, the rules for citing them) is
 ``medassist.data.prompts.build_grounded_messages``: training builds grounded examples with it too.
 The serve part checks each answer with ``extract_citations`` / ``strip_unknown_citations`` so a
 cited PMID is always a retrieved one.

@@ -21,10 +21,14 @@ def train(
 ) -> None:
     """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora.r 8."""
     from medassist.config import parse_config
-    from medassist.sft.config import SFTRunConfig
+    from medassist.hub import has_cuda
+    from medassist.sft.config import SFTRunConfig, validate
+
+    cfg = parse_config(SFTRunConfig, config, ctx.args)
+    validate(cfg, has_cuda())  # a bad recipe fails before the ~10 s of training imports
     from medassist.sft.train import train as run
 
-    out = run(parse_config(SFTRunConfig, config, ctx.args))
+    out = run(cfg)
     typer.echo(f"adapter written to {out}")
 
 

@@ -25,7 +25,7 @@ class SourceConfig:
     ``weight`` rescales the source after ``cap``: 2.0 repeats every example twice, 0.5 keeps a
     random half. ``conditions``/``evidences`` are the DDXPlus knowledge-base files (default:
     ``release_conditions.json`` / ``release_evidences.json`` beside the patients CSV).
-    ``grounded`` (PubMedQA only) asks each question with numbered sources, its own abstract among
+    ``grounded`` (PubMedQA only) asks each question with sources, its own abstract among
     distractors, and trains the answer to cite its PMID: how the serve part asks
     (``data.builders.grounded_pubmedqa_examples``). ``pubmed`` sources (abstracts: JSONL or MEDLINE
     XML) are always grounded: what each abstract found, asked about its title's subject.

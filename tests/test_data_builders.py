@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections import Counter
 
 from medassist.data import ddx_example, load_custom, stratified_split
@@ -116,7 +117,7 @@ def test_grounded_examples_cite_the_source_that_answers(samples_dir):
     for example in examples:
         system, user, answer = (m["content"] for m in example["messages"])
         assert _roles(example) == ["system", "user", "assistant"] and GROUNDING_RULES in system
-        shown = [line.split("]")[0][4:] for line in user.splitlines() if line[:1].isdigit() and ". [" in line]
+        shown = re.findall(r"^Source \[(\d+)\]: ", user, flags=re.MULTILINE)
         abstract = by_pmid[example["id"]]
         if example in with_oracle:
             assert len(shown) == 3 and example["id"] in shown

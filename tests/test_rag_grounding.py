@@ -18,7 +18,7 @@ def test_best_passages_at_both_ends():
     assert edges_first([]) == []
 
 
-def test_messages_number_sources_with_pmids_and_rules():
+def test_messages_label_sources_with_pmids_and_rules():
     history = [{"role": "user", "content": "earlier question"}, {"role": "assistant", "content": "earlier answer"}]
     messages = build_grounded_messages("Does X cause Y?", _passages(4), history=history, system_prompt="You help.",
                                        max_chars=100)
@@ -28,9 +28,11 @@ def test_messages_number_sources_with_pmids_and_rules():
     # Best (rank 1) first, rank 2 last: 1, 3, 4, 2.
     order = [user.index(f"[1000000{i}]") for i in (1, 3, 4, 2)]
     assert order == sorted(order)
-    assert "1. [10000001] Title 1 (J Test, 2001)" in user and user.endswith("Question: Does X cause Y?")
+    # Not a numbered list: a small model continues a list instead of answering.
+    assert "Source [10000001]: Title 1. Finding" in user and user.endswith("Question: Does X cause Y?")
+    assert "1. [" not in user and "J Test" not in user
     # Each passage is cut to the budget at a word boundary.
-    body = user.split("1. [10000001] Title 1 (J Test, 2001)\n")[1].split("\n")[0]
+    body = user.split("Source [10000001]: Title 1. ")[1].split("\n")[0]
     assert len(body) <= 102 and body.endswith("…")
 
 

@@ -52,16 +52,17 @@ def test_requests_that_straggle_in_share_one_batch(tiny_model_dir, caplog) -> No
 def test_without_the_grammar_a_bad_answer_is_retried_once_then_502(tiny_model_dir) -> None:
     """``local_grammar: false`` (engines that cannot enforce a schema): the gateway validates the
     answer, retries once, then fails with a 502 naming the problem. The tiny model's greedy
-    answer in 32 tokens is never a valid differential."""
+    answer in 4 tokens cannot be a valid differential (it either stops at once or is cut)."""
     settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_grammar=False)
 
     async def diagnose() -> ApiError:
         async with running(settings) as engine:
             with pytest.raises(ApiError) as caught:
                 await ChatService(settings, engine, None, Metrics()).diagnose(
-                    DiagnoseRequest(case="Fever and cough.", model=MODEL_PLAIN, max_tokens=32))
+                    DiagnoseRequest(case="Fever and cough.", model=MODEL_PLAIN, max_tokens=4))
             return caught.value
 
     error = asyncio.run(diagnose())
     assert error.status == 502 and error.body.error.code == "invalid_model_output"
-    assert "after 2 attempt(s)" in str(error) and "cut at max_tokens=32" in str(error)
+    assert "after 2 attempt(s)" in str(error)
+    assert "no JSON object in the answer" in str(error) or "cut at max_tokens=4" in str(error)

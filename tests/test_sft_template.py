@@ -138,3 +138,18 @@ def test_a_template_that_cannot_train_fails_before_training(smollm2_dir: Path) -
                                "{% if add_generation_prompt %}{{ 'assistant:\n' }}{% endif %}")
     with pytest.raises(MedassistError, match="does not end the assistant turn with the EOS token"):
         check_chat_template(tokenizer, pairs, "plain")
+
+
+def test_the_biomistral_recipe_brings_a_template_that_trains(smollm2_dir: Path, monkeypatch) -> None:
+    """The shipped BioMistral recipe names the project's Mistral template, which passes the check
+    that BioMistral's own (Mistral v0.1) template fails."""
+    from medassist.config import parse_config
+    from medassist.sft.config import SFTRunConfig
+    from medassist.sft.template import load_chat_template
+
+    monkeypatch.chdir(REPO)  # recipe paths are relative to the repository, as `medassist sft` runs there
+    cfg = parse_config(SFTRunConfig, REPO / "configs" / "sft-biomistral-7b-qlora.yaml", [])
+    tokenizer = family_tokenizer(smollm2_dir, "mistral")
+    tokenizer.chat_template = MISTRAL_V01
+    load_chat_template(tokenizer, cfg.chat_template_path)
+    check_chat_template(tokenizer, to_prompt_completion(CHATS[1]), cfg.model)

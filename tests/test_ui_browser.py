@@ -1,9 +1,12 @@
-"""The real page in a real browser: ``medassist ui`` (Streamlit) against the live gateway, driven by
-Playwright in Debian's chromium (installed with apt-get when missing; skipped when that fails)."""
+"""The real page in a real browser: ``medassist ui`` (Streamlit) against a live gateway over
+SmolLM2-135M-Instruct (the embedded default, untuned) and the sample index, driven by Playwright in
+Debian's chromium (installed with apt-get when missing; skipped when that fails). Its screenshot is
+the README's."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.serve import free_port
+from tests.fixtures.serve import LiveServer, free_port, gateway
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,15 +46,23 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def ui_url(live_server, tmp_path_factory) -> Iterator[str]:
+def smollm2_server(smollm2_dir: Path, sample_index_dir: Path, tmp_path_factory) -> Iterator[LiveServer]:
+    """The gateway as a clinician meets it: a real pretrained model (local engine) and retrieval."""
+    args = ["--engine", "local", "--model", str(smollm2_dir), "--index", str(sample_index_dir)]
+    with gateway(args, tmp_path_factory.mktemp("serve-smollm2") / "gateway.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ui_url(smollm2_server: LiveServer, tmp_path_factory) -> Iterator[str]:
     """``medassist ui`` on a free loopback port, in its own process group (ended with it)."""
     port = free_port()
     tmp = tmp_path_factory.mktemp("ui")
     log_path = tmp / "streamlit.log"
-    env = {**os.environ, "MEDASSIST_API_KEY": live_server.api_key}
+    env = {**os.environ, "MEDASSIST_API_KEY": smollm2_server.api_key}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "medassist.cli", "ui", "--api", live_server.url, "--port", str(port),
+            [sys.executable, "-m", "medassist.cli", "ui", "--api", smollm2_server.url, "--port", str(port),
              "--feedback-db", str(tmp / "feedback.sqlite")],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
@@ -105,5 +116,7 @@ def test_ask_in_the_browser(chromium, ui_url, test_output):
             expect(links.first).to_be_visible()
             page.screenshot(path=str(test_output / "ui.png"), full_page=True)
             assert question in messages.nth(0).inner_text()
+            text = answer.inner_text().split("decision support")[0]
+            assert len(re.findall(r"\b[a-z]{3,}\b", text.lower())) >= 12, text  # sentences from a real model
         finally:
             browser.close()
