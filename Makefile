@@ -11,7 +11,7 @@ DATA ?=
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup setup-vllm demo test test-fast bench serve ui lint clean
+.PHONY: setup setup-core demo test test-fast bench serve ui lint clean
 
 $(VENV)/.stamp: pyproject.toml requirements/constraints.txt requirements/embedded-model.txt
 	$(PY) -m venv $(VENV)

@@ -42,6 +42,7 @@ DDX = SHARED / "ddxplus"
 MEDQA_TRAIN = SHARED / "medqa" / "us_4options_train_subset_1030.json"
 MEDQA_DEV = SHARED / "medqa" / "us_5options_dev.jsonl"
 PUBMEDQA = SHARED / "pubmedqa" / "ori_pqal.json"
+VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
 # The previous embedded default, for comparison (bench/results/2026-11-23.json, 200 held-out patients).
 TINY_FULL_FINETUNE = {"gtpa@1": 0.875, "ddf1": 0.733, "source": "bench/results/2026-11-23.json (tiny model, "
                       "full fine-tuning, 400 steps, 200 held-out patients of another split)"}
@@ -106,20 +107,37 @@ def held_out_csv(csv_path: Path, patients: list[Any], folder: Path) -> Path:
 
 def suite_figures(suite: str, model: Path, data: Path, work: Path, max_tokens: int, limit: int | None = None,
                   keys: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One eval-part suite, in process (greedy, batched): its headline metrics with 95% intervals."""
-    from medassist.eval.backends import TransformersBackend
+    """One eval-part suite, greedy: its headline metrics with 95% intervals. Through the gateway on
+    vLLM (16 concurrent requests, retrieval off) when its venv exists, since in-process batched
+    ``generate`` takes ~2 s per DDXPlus patient on 2 cores; else in process."""
+    from medassist.eval.backends import EndpointBackend, TransformersBackend
     from medassist.eval.config import EvalConfig
     from medassist.eval.runner import run_suite
     from medassist.eval.suites import RunSpec
+    from medassist.serve.launch import run_gateway
 
-    config = EvalConfig(max_tokens=max_tokens, batch_size=16)
-    backend = TransformersBackend(str(model), max_tokens=config.max_tokens, batch_size=config.batch_size)
+    config = EvalConfig(max_tokens=max_tokens, batch_size=16, concurrency=16)
     started = time.perf_counter()
-    report = run_suite(RunSpec(suite=suite, data=str(data), backend=backend.name, limit=limit), config, backend,
-                       work, in_process=True)
+
+    def score(backend: Any, in_process: bool) -> dict[str, Any]:
+        spec = RunSpec(suite=suite, data=str(data), backend=backend.name, limit=limit, rag=False if not in_process
+                       else None)
+        return run_suite(spec, config, backend, work, in_process=in_process)
+
+    if VLLM_PYTHON.is_file():
+        args = ["--engine", "vllm", "--model", str(model), "--max_model_len", "2048", "--limits.max_concurrency", "64",
+                "--vllm-extra-args=--enforce-eager"]
+        with run_gateway(args, work.parent / f"{work.name}-gateway.log", ready_timeout_s=900) as gateway:
+            report = score(EndpointBackend(gateway.base_url, gateway.api_key or "EMPTY", None, config.concurrency,
+                                           max_tokens, rag=False), in_process=False)
+        path = "gateway + vLLM (CPU, eager), 16 concurrent, greedy"
+    else:
+        report = score(TransformersBackend(str(model), max_tokens=max_tokens, batch_size=config.batch_size),
+                       in_process=True)
+        path = "in-process transformers, batched, greedy"
     headline = report["headline"]
     figures = {k: headline[k] for k in (keys or headline) if k in headline}
-    return {**figures, "n": report.get("n_items"), "seconds": round(time.perf_counter() - started, 1)}
+    return {**figures, "n": report.get("n_items"), "path": path, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def train_and_merge(cfg: SFTRunConfig) -> tuple[Path, dict[str, Any], float]:

@@ -110,7 +110,9 @@ def consult(base_url: str) -> dict:
                      for i, d in enumerate(diagnosis["differential"], 1))
     flags = ", ".join(diagnosis.get("red_flags", [])) or "none"
     console.print(Panel(f"Case: {CASE}\n\n{rows}\n\nRed flags: {flags}\n{diagnosis['notice']}",
-                        title="Structured case -> ranked differential"))
+                        title="Structured case -> ranked differential",
+                        subtitle="135M parameters, 30 steps on 120 sample cases: the pipeline, not clinical skill "
+                                 "(make bench scores DDXPlus on held-out patients)"))
     return {**summary, "differential": diagnosis["differential"], "red_flags": diagnosis.get("red_flags", [])}
 
 
