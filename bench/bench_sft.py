@@ -152,6 +152,9 @@ def train_and_merge(cfg: SFTRunConfig) -> tuple[Path, dict[str, Any], float]:
     return merge(out, out.parent / f"{out.name}-merged"), report, seconds
 
 
+# A DDXPlus differential lists up to ~10 conditions, ~15 SmolLM2 tokens each in the compact JSON: at
+# 96 tokens 65% of the tuned model's answers were cut off (and scored unparseable).
+DDX_MAX_TOKENS = 320
 DDX_KEYS = ("gtpa@1", "gtpa@3", "gtpa@5", "ddr", "ddp", "ddf1", "unparseable_rate")
 
 
@@ -183,10 +186,10 @@ def ddxplus(model: Path, work: Path, fraction: float, steps: int, limit: int | N
         "train_seconds": report["train_seconds_this_session"], "run_seconds_with_final_eval": round(seconds, 1),
         "train_tokens_per_s": report["tokens_per_s"], "final_eval": report["final_eval"],
         "patients_seen": round(report["epochs"] * len(train_split)), "train_loss_curve": report["train_loss_curve"],
-        "held_out": suite_figures("ddx", merged, data, work / "eval-qlora", 96, keys=DDX_KEYS),
+        "held_out": suite_figures("ddx", merged, data, work / "eval-qlora", DDX_MAX_TOKENS, keys=DDX_KEYS),
     }
     print(f"ddxplus qlora: {results['qlora']['held_out']}", file=sys.stderr, flush=True)
-    results["zero_shot"] = suite_figures("ddx", model, data, work / "eval-zero-shot", 96, keys=DDX_KEYS)
+    results["zero_shot"] = suite_figures("ddx", model, data, work / "eval-zero-shot", DDX_MAX_TOKENS, keys=DDX_KEYS)
     return results
 
 
