@@ -111,8 +111,7 @@ def consult(base_url: str) -> dict:
     flags = ", ".join(diagnosis.get("red_flags", [])) or "none"
     console.print(Panel(f"Case: {CASE}\n\n{rows}\n\nRed flags: {flags}\n{diagnosis['notice']}",
                         title="Structured case -> ranked differential",
-                        subtitle="135M parameters, 30 steps on 120 sample cases: the pipeline, not clinical skill "
-                                 "(make bench scores DDXPlus on held-out patients)"))
+                        subtitle="135M model, 30 steps, 120 sample cases: a pipeline check, not clinical skill"))
     return {**summary, "differential": diagnosis["differential"], "red_flags": diagnosis.get("red_flags", [])}
 
 
