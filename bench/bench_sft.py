@@ -118,22 +118,19 @@ def suite_figures(suite: str, model: Path, data: Path, work: Path, max_tokens: i
 
     config = EvalConfig(max_tokens=max_tokens, batch_size=16, concurrency=16)
     started = time.perf_counter()
-
-    def score(backend: Any, in_process: bool) -> dict[str, Any]:
-        spec = RunSpec(suite=suite, data=str(data), backend=backend.name, limit=limit, rag=False if not in_process
-                       else None)
-        return run_suite(spec, config, backend, work, in_process=in_process)
-
     if VLLM_PYTHON.is_file():
         args = ["--engine", "vllm", "--model", str(model), "--max_model_len", "2048", "--limits.max_concurrency", "64",
                 "--vllm-extra-args=--enforce-eager"]
         with run_gateway(args, work.parent / f"{work.name}-gateway.log", ready_timeout_s=900) as gateway:
-            report = score(EndpointBackend(gateway.base_url, gateway.api_key or "EMPTY", None, config.concurrency,
-                                           max_tokens, rag=False), in_process=False)
+            backend = EndpointBackend(gateway.base_url, gateway.api_key or "EMPTY", None, config.concurrency,
+                                      max_tokens, rag=False)
+            spec = RunSpec(suite=suite, data=str(data), backend=backend.name, limit=limit, rag=False)
+            report = run_suite(spec, config, backend, work, in_process=False)
         path = "gateway + vLLM (CPU, eager), 16 concurrent, greedy"
     else:
-        report = score(TransformersBackend(str(model), max_tokens=max_tokens, batch_size=config.batch_size),
-                       in_process=True)
+        backend = TransformersBackend(str(model), max_tokens=max_tokens, batch_size=config.batch_size)
+        spec = RunSpec(suite=suite, data=str(data), backend=backend.name, limit=limit)
+        report = run_suite(spec, config, backend, work, in_process=True)
         path = "in-process transformers, batched, greedy"
     headline = report["headline"]
     figures = {k: headline[k] for k in (keys or headline) if k in headline}
