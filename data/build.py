@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,11 +12,14 @@ from typing import Any
 from medassist.data.builders import BUILD_SOURCES, build_examples
 from medassist.data.clean import decontaminate, deduplicate, normalise_whitespace
 from medassist.data.formats import label_of, load
-from medassist.data.records import MCQItem, PubMedQAItem
+from medassist.data.phi import scrub_with_counts
+from medassist.data.records import CustomItem, MCQItem, PubMedQAItem
 from medassist.data.split import stratified_split
 from medassist.errors import MedassistError
 from medassist.io import atomic_directory
 from medassist.manifest import write_manifest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +36,7 @@ class BuildConfig:
     seed: int = 42
     top_k: int = 5  # DDXPlus differential length
     max_context_words: int | None = 200  # PubMedQA abstract clip (small context models)
+    scrub_phi: bool = True  # a user's own files (source "custom"): identifiers out before training sees them
 
 
 def _normalise(record: Any) -> Any:
@@ -42,6 +48,19 @@ def _normalise(record: Any) -> Any:
         record.question = normalise_whitespace(record.question)
         record.contexts = [normalise_whitespace(c) for c in record.contexts]
     return record
+
+
+def _scrub_custom(items: list[CustomItem]) -> Counter[str]:
+    """Replace identifiers in a user's texts and chat turns, in place; the label is kept."""
+    counts: Counter[str] = Counter()
+    for item in items:
+        if item.text is not None:
+            item.text, found = scrub_with_counts(item.text)
+            counts += found
+        for message in item.messages or []:
+            message["content"], found = scrub_with_counts(message["content"])
+            counts += found
+    return counts
 
 
 def _write_jsonl(path: Path, examples: list[dict[str, Any]]) -> None:
@@ -60,6 +79,12 @@ def build(cfg: BuildConfig) -> dict[str, Any]:
     loaded = load(cfg.source, cfg.path, conditions=cfg.conditions, evidences=cfg.evidences)
     records = [_normalise(r) for r in loaded.records]
     stats: dict[str, Any] = {"source": cfg.source, "loaded": len(records)}
+    log.info("%s: %d %s records loaded", cfg.path, len(records), cfg.source)
+    if cfg.source == "custom" and cfg.scrub_phi:
+        found = _scrub_custom(records)
+        stats["phi_scrubbed"] = dict(sorted(found.items()))
+        log.info("PHI replaced in the training texts: %s", ", ".join(f"{k}={v}" for k, v in sorted(found.items()))
+                 or "none found")
     if cfg.dedup and cfg.source != "ddxplus":  # synthetic patients legitimately repeat
         records, dedup = deduplicate(records)
         stats["deduplication"] = asdict(dedup)

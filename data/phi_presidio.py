@@ -1,0 +1,68 @@
+"""The optional NER engine: Microsoft Presidio's analyzer over a spaCy English pipeline, for the
+person names that no cue or lexicon entry announces ("Dawson was seen ...").
+
+Installed by ``pip install 'medassist[phi]'`` plus ``requirements/phi-model.txt`` (the spaCy model,
+hash-pinned: see that file for where it comes from). Presidio's own pattern recognizers (phones,
+dates, ...) are not used: ``phi_rules`` covers those with the project's rules for clinical text,
+and Presidio's DATE_TIME would take "for 3 days" for a date. Only its PERSON entities are added to
+the rules' findings, minus eponyms ("Parkinson disease") and shouted abbreviations ("SOB").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+
+from medassist.data.phi_names import EPONYM_NOUNS
+from medassist.data.phi_rules import Finding
+
+SPACY_MODEL = "en_core_web_sm"
+MIN_SCORE = 0.5
+_LATIN = re.compile(r"[A-Za-z]{2}")
+_LINES = re.compile(r"[^\n]+")  # spaCy's cost grows with the text: one line at a time
+_NEXT_WORD = re.compile(r"\W*(\w+)")
+
+
+def presidio_missing() -> str | None:
+    """Why the engine cannot run here, or None when it can."""
+    try:
+        import presidio_analyzer  # noqa: F401
+        import spacy
+    except ImportError as exc:
+        return f"no module {exc.name}"
+    if not spacy.util.is_package(SPACY_MODEL):
+        return f"spaCy model {SPACY_MODEL} is not installed"
+    return None
+
+
+class PresidioFinder:
+    """The rules' findings plus Presidio's PERSON spans."""
+
+    def __init__(self, rules: Callable[[str], Iterable[Finding]]):
+        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+        logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)  # it lists every recognizer at INFO
+        nlp = NlpEngineProvider(nlp_configuration={
+            "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
+        }).create_engine()
+        self.analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+        self.rules = rules
+
+    def _persons(self, text: str) -> Iterable[Finding]:
+        for line in _LINES.finditer(text):
+            if not _LATIN.search(line.group(0)):
+                continue  # an English model has nothing to say about Chinese text
+            for result in self.analyzer.analyze(line.group(0), language="en", entities=["PERSON"],
+                                                score_threshold=MIN_SCORE):
+                start, end = line.start() + result.start, line.start() + result.end
+                span = text[start:end]
+                follower = _NEXT_WORD.match(text, end)
+                if span.isupper() or any(ch.isdigit() for ch in span) or \
+                        (follower and follower.group(1).lower() in EPONYM_NOUNS):
+                    continue
+                yield Finding(start, end, "NAME")
+
+    def __call__(self, text: str) -> list[Finding]:
+        return [*self.rules(text), *self._persons(text)]
