@@ -109,6 +109,7 @@ _US_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI
               "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").replace(" ", "|")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
 _PLACE = r"[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?"
+_NOT_PLACE = r"(?i:post\s?code|postal|zip|address|home|lives|flat|apt|at|in|to|from)\b"  # cue words before a code
 _ADDRESSES = [
     # 42 Elm Street, 221B Baker Street, Flat 3, 21 Queen's Avenue, 5500 Wilshire Blvd, Apt 12
     re.compile(rf"{_UNIT}{_NUM_L}\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Za-z'\-]+\s+){{1,3}}(?:{_STREET_SUFFIX}){_R}\.?"
@@ -123,7 +124,7 @@ _ADDRESSES = [
     # Springfield, IL 62704; New York, NY 10118
     re.compile(rf"{_L}{_PLACE},?\s+(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?{_R}"),
     # London NW1 6XE, SW1A 1AA
-    re.compile(rf"{_L}(?:{_PLACE},?\s+)?{_UK_POSTCODE}{_R}"),
+    re.compile(rf"{_L}(?:(?!{_NOT_PLACE}){_PLACE},?\s+)?{_UK_POSTCODE}{_R}"),
     # ZIP 90210, postcode M1 1AE, 邮编310013
     re.compile(rf"(?i:{_L}(?:zip(?:\s+code)?|post\s?code|postal\s+code))\s*[:#]?\s*(?P<v>\d{{5}}(?:-\d{{4}})?"
                rf"|(?-i:{_UK_POSTCODE})){_R}"),
