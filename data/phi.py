@@ -13,8 +13,8 @@ Two engines, the same placeholders:
   ``requirements/phi-model.txt``): the rules, plus Microsoft Presidio's spaCy NER for the person
   names that no cue announces.
 
-``MEDASSIST_PHI_ENGINE`` picks one (``rules``, ``presidio``, ``auto``: presidio when it is
-installed). Clinical values are never rewritten: no rule fires next to a decimal point, and
+``MEDASSIST_PHI_ENGINE`` picks one for user texts (``rules``, ``presidio``, ``auto``: presidio when
+it is installed); log records always get the rules (see ``LOG_ENGINE``). Clinical values are never rewritten: no rule fires next to a decimal point, and
 eponyms (Parkinson disease, Bell palsy) are not names. Measured recall and precision per kind on
 ``tests/fixtures/phi_labelled.txt``: ``medassist data phi-eval`` (and the README). It is a safety
 net, not a certified de-identification tool.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -100,6 +99,7 @@ def find_phi(text: str, engine: str | None = None) -> list[Finding]:
             break
         found = merge([*found, *new])
         masked = _mask(text, found)
+        find = find_with_rules  # the NER model has had its look; the shapes may need another
     return found
 
 
@@ -120,6 +120,7 @@ def scrub_with_counts(text: str, engine: str | None = None) -> tuple[str, Counte
     counts: Counter[str] = Counter()
     for _ in range(_MAX_PASSES):
         found = find_phi(text, engine)
+        engine = "rules"  # later passes look at placeholder edges only
         if not found:
             break
         parts, position = [], 0
@@ -137,30 +138,25 @@ def scrub(text: str, engine: str | None = None) -> str:
     return scrub_with_counts(text, engine)[0]
 
 
-_busy = threading.local()
+# Log records go through the rules only: they are written by developers (NER took "Recognizer" for
+# a person), they must not wait seconds for a model to load, and user text reaches them only
+# quoted, where the rules' shapes and cues find it.
+LOG_ENGINE = "rules"
 
 
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Scrub a log record's message, arguments, traceback and stack in place (once).
-
-    A record logged while a scrub is running (the NER engine logging as it loads) is scrubbed
-    with the rules only, so scrubbing never recurses into itself."""
+    """Scrub a log record's message, arguments, traceback and stack in place (once)."""
     if record.__dict__.get("phi_scrubbed") is record.msg and record.args is None:
         return record  # scrubbed already, and not rewritten since (``logging.makeLogRecord`` does)
-    engine = "rules" if getattr(_busy, "active", False) else None
-    _busy.active = True
-    try:
-        record.msg = scrub(record.getMessage(), engine)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = scrub(record.exc_text, engine)
-        record.exc_info = None  # a formatter would otherwise render the traceback afresh, unscrubbed
-        if record.stack_info:
-            record.stack_info = scrub(record.stack_info, engine)
-    finally:
-        _busy.active = engine == "rules"
+    record.msg = scrub(record.getMessage(), LOG_ENGINE)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text, LOG_ENGINE)
+    record.exc_info = None  # a formatter would otherwise render the traceback afresh, unscrubbed
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info, LOG_ENGINE)
     record.phi_scrubbed = record.msg
     return record
 

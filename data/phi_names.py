@@ -86,7 +86,9 @@ informed informs suggested suggests recommended recommends ordered orders reques
 """)
 EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour", "tumor", "sign", "score", "scale",
                 "criteria", "test", "reflex", "phenomenon", "classification", "disorder", "fracture", "ulcer",
-                "procedure", "operation", "manoeuvre", "maneuver", "triad", "node", "nodes", "cells", "cell"}
+                "procedure", "operation", "manoeuvre", "maneuver", "triad", "node", "nodes", "cells", "cell",
+                "oesophagus", "esophagus", "thyroiditis", "diverticulum", "cyst", "contracture", "virus", "angina",
+                "aneurysm", "anomaly", "encephalopathy", "hernia", "neuralgia", "neuroma", "arthritis", "ulcers"}
 
 CN_SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"

@@ -5,7 +5,8 @@ Installed by ``pip install 'medassist[phi]'`` plus ``requirements/phi-model.txt`
 hash-pinned: see that file for where it comes from). Presidio's own pattern recognizers (phones,
 dates, ...) are not used: ``phi_rules`` covers those with the project's rules for clinical text,
 and Presidio's DATE_TIME would take "for 3 days" for a date. Only its PERSON entities are added to
-the rules' findings, minus eponyms ("Parkinson disease") and shouted abbreviations ("SOB").
+the rules' findings, minus eponyms ("Parkinson disease"), shouted abbreviations ("SOB") and
+spans without a capital letter.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class PresidioFinder:
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-        logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)  # it lists every recognizer at INFO
+        # it warns about every recognizer of another language at load and every unmapped spaCy label per call
+        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         nlp = NlpEngineProvider(nlp_configuration={
             "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": spacy_model()}],
         }).create_engine()
@@ -71,7 +73,9 @@ class PresidioFinder:
                 start, end = line.start() + result.start, line.start() + result.end
                 span = text[start:end]
                 follower = _NEXT_WORD.match(text, end)
-                if span.isupper() or any(ch.isdigit() for ch in span) or \
+                # a shouted abbreviation (SOB), a code, an eponym, or no capital at all ("zip code", "max"):
+                # the small English model guesses there, and the rules already cover lower-case names
+                if span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span) or \
                         (follower and follower.group(1).lower() in EPONYM_NOUNS):
                     continue
                 yield Finding(start, end, "NAME")
