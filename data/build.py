@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medassist.data.builders import BUILD_SOURCES, build_examples
 from medassist.data.clean import decontaminate, deduplicate, normalise_whitespace
+from medassist.data.custom import scrub_custom
 from medassist.data.formats import label_of, load
-from medassist.data.phi import scrub_with_counts
-from medassist.data.records import CustomItem, MCQItem, PubMedQAItem
+from medassist.data.records import MCQItem, PubMedQAItem
 from medassist.data.split import stratified_split
 from medassist.errors import MedassistError
 from medassist.io import atomic_directory
@@ -50,19 +49,6 @@ def _normalise(record: Any) -> Any:
     return record
 
 
-def _scrub_custom(items: list[CustomItem]) -> Counter[str]:
-    """Replace identifiers in a user's texts and chat turns, in place; the label is kept."""
-    counts: Counter[str] = Counter()
-    for item in items:
-        if item.text is not None:
-            item.text, found = scrub_with_counts(item.text)
-            counts += found
-        for message in item.messages or []:
-            message["content"], found = scrub_with_counts(message["content"])
-            counts += found
-    return counts
-
-
 def _write_jsonl(path: Path, examples: list[dict[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for example in examples:
@@ -81,7 +67,7 @@ def build(cfg: BuildConfig) -> dict[str, Any]:
     stats: dict[str, Any] = {"source": cfg.source, "loaded": len(records)}
     log.info("%s: %d %s records loaded", cfg.path, len(records), cfg.source)
     if cfg.source == "custom" and cfg.scrub_phi:
-        found = _scrub_custom(records)
+        found = scrub_custom(records)
         stats["phi_scrubbed"] = dict(sorted(found.items()))
         log.info("PHI replaced in the training texts: %s", ", ".join(f"{k}={v}" for k, v in sorted(found.items()))
                  or "none found")

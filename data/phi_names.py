@@ -84,11 +84,19 @@ consent form forms referral referrals
 saw sees see examined prescribed gave gives advised advises thinks thought explained explains told tells
 informed informs suggested suggests recommended recommends ordered orders requested requests booked
 """)
+# Verbs that follow a person who opens a sentence ("Dawson was reviewed", "Ruth says"); a symptom
+# that opens one is followed by something else ("Heartburn after meals").
+PERSON_VERBS = _words("""
+is was has had says said reports reported denies denied presented presents complains complained feels felt
+states stated agrees agreed called calls rang rings attended attends came comes went lives lived died wants
+wanted asks asked needs needed takes took will would can could should must may might did does do remains
+returned returns arrived arrives developed noticed noted describes described tells told""")
 EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour", "tumor", "sign", "score", "scale",
                 "criteria", "test", "reflex", "phenomenon", "classification", "disorder", "fracture", "ulcer",
                 "procedure", "operation", "manoeuvre", "maneuver", "triad", "node", "nodes", "cells", "cell",
                 "oesophagus", "esophagus", "thyroiditis", "diverticulum", "cyst", "contracture", "virus", "angina",
-                "aneurysm", "anomaly", "encephalopathy", "hernia", "neuralgia", "neuroma", "arthritis", "ulcers"}
+                "aneurysm", "anomaly", "encephalopathy", "hernia", "neuralgia", "neuroma", "arthritis", "ulcers",
+                "point", "points", "law", "rule", "rules", "method", "stage", "staging", "grade", "grading"}
 
 CN_SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"

