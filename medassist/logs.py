@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from medassist.data.phi import PHIFilter, scrub_record
 
@@ -24,8 +26,8 @@ ENV_LOG_FILE = "MEDASSIST_LOG_FILE"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _scrubbing_factory(make: logging._LogRecordFactory) -> logging._LogRecordFactory:  # type: ignore[name-defined]
-    def factory(*args, **kwargs) -> logging.LogRecord:  # type: ignore[no-untyped-def]
+def _scrubbing_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         return scrub_record(make(*args, **kwargs))
 
     factory.phi_scrubbing = True  # type: ignore[attr-defined]
