@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medassist.data.builders import BUILD_SOURCES, build_examples
 from medassist.data.clean import decontaminate, deduplicate, normalise_whitespace
+from medassist.data.custom import scrub_custom
 from medassist.data.formats import label_of, load
 from medassist.data.records import MCQItem, PubMedQAItem
 from medassist.data.split import stratified_split
 from medassist.errors import MedassistError
 from medassist.io import atomic_directory
 from medassist.manifest import write_manifest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +35,7 @@ class BuildConfig:
     seed: int = 42
     top_k: int = 5  # DDXPlus differential length
     max_context_words: int | None = 200  # PubMedQA abstract clip (small context models)
+    scrub_phi: bool = True  # a user's own files (source "custom"): identifiers out before training sees them
 
 
 def _normalise(record: Any) -> Any:
@@ -60,6 +65,12 @@ def build(cfg: BuildConfig) -> dict[str, Any]:
     loaded = load(cfg.source, cfg.path, conditions=cfg.conditions, evidences=cfg.evidences)
     records = [_normalise(r) for r in loaded.records]
     stats: dict[str, Any] = {"source": cfg.source, "loaded": len(records)}
+    log.info("%s: %d %s records loaded", cfg.path, len(records), cfg.source)
+    if cfg.source == "custom" and cfg.scrub_phi:
+        found = scrub_custom(records)
+        stats["phi_scrubbed"] = dict(sorted(found.items()))
+        log.info("PHI replaced in the training texts: %s", ", ".join(f"{k}={v}" for k, v in sorted(found.items()))
+                 or "none found")
     if cfg.dedup and cfg.source != "ddxplus":  # synthetic patients legitimately repeat
         records, dedup = deduplicate(records)
         stats["deduplication"] = asdict(dedup)

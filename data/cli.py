@@ -78,6 +78,8 @@ def build(
     dedup: bool = typer.Option(True, help="Drop exact and near-duplicate items."),
     top_k: int = typer.Option(5, help="DDXPlus: conditions kept in the target differential."),
     max_context_words: int = typer.Option(200, help="PubMedQA: clip the abstract to this many words."),
+    scrub_phi: bool = typer.Option(True, "--scrub-phi/--keep-phi",
+                                   help="custom: replace identifiers (names, dates, ids, ...) before training."),
 ) -> None:
     """Turn a dataset into chat examples (system/user/assistant) for SFT, decontaminated and split."""
     from medassist.data.build import BuildConfig
@@ -86,18 +88,22 @@ def build(
     cfg = BuildConfig(source=source, path=path, out=str(out), conditions=str(conditions) if conditions else None,
                       evidences=str(evidences) if evidences else None, eval_paths=list(decontaminate),
                       eval_format=eval_format, dedup=dedup, validation_fraction=validation_fraction, seed=seed,
-                      top_k=top_k, max_context_words=max_context_words)
+                      top_k=top_k, max_context_words=max_context_words, scrub_phi=scrub_phi)
     result = run(cfg)
     typer.echo(json.dumps(result, indent=2))
     typer.echo(f"examples written to {out}")
+
+
+ENGINE_HELP = "PHI engine: auto (presidio when installed), rules, presidio [default: $MEDASSIST_PHI_ENGINE or auto]."
 
 
 @app.command("scrub")
 def scrub(
     path: Path = typer.Argument(None, help="Text file to scrub (default: stdin)."),
     out: Path = typer.Option(None, help="Write here (atomically) instead of stdout."),
+    engine: str = typer.Option(None, help=ENGINE_HELP),
 ) -> None:
-    """Replace e-mails, phones, record numbers, dates, URLs and titled names with [PLACEHOLDERS]."""
+    """Replace names, dates, ages over 89, contacts, record numbers and addresses with [PLACEHOLDERS]."""
     from medassist.data.phi import scrub_with_counts
     from medassist.data.validation import open_text
     from medassist.io import atomic_write_text
@@ -107,10 +113,33 @@ def scrub(
     else:
         with open_text(path) as handle:
             text = handle.read()
-    cleaned, counts = scrub_with_counts(text)
+    cleaned, counts = scrub_with_counts(text, engine)
     if out is None:
         sys.stdout.write(cleaned)
     else:
         atomic_write_text(out, cleaned)
     summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing found"
     typer.echo(f"scrubbed: {summary}", err=True)
+
+
+@app.command("phi-eval")
+def phi_eval(
+    path: Path = typer.Argument(..., help="Labelled sentences (<NAME>..</NAME>, <KEEP>..</KEEP>), e.g. "
+                                          "tests/fixtures/phi_labelled.txt."),
+    engine: str = typer.Option(None, help=ENGINE_HELP),
+    out: Path = typer.Option(None, help="Also write the full report (misses, false alarms) as JSON here."),
+) -> None:
+    """Recall and precision of the PHI scrubber per identifier kind, and clinical values it changed."""
+    from medassist.data.phi import default_engine, find_with_rules, finder
+    from medassist.data.phi_eval import load_labelled, markdown_table, score
+    from medassist.io import atomic_write_json
+
+    engine = engine or default_engine()
+    used = "rules" if finder(engine) is find_with_rules else "presidio"
+    report = score(load_labelled(path), engine) | {"engine": used, "path": str(path)}
+    typer.echo(f"engine: {used}\n{markdown_table(report)}")
+    for key, label in (("misses", "missed"), ("false_alarms", "false alarm"), ("changed", "clinical value changed")):
+        for line in report[key]:
+            typer.echo(f"  {label}: {line}")
+    if out is not None:
+        atomic_write_json(out, report)

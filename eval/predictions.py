@@ -3,6 +3,10 @@
 The file is the run's source of truth (as in MIRAGE): scoring reads only it, so a run can be
 re-scored, compared and resumed. A crash can leave a half-written last line; ``PredictionLog``
 cuts it off on open so appending continues from the last complete record.
+
+Answers are PHI-scrubbed before they are written: a model echoes the case it was given, and a
+user's own evaluation file may hold real cases. Scoring is unaffected, since the scrubber leaves
+options, diagnoses (eponyms included) and clinical values as they are.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from medassist.data.phi import scrub
 from medassist.errors import MedassistError
 from medassist.io import atomic_write_json
 
 PREDICTIONS = "predictions.jsonl"
+FREE_TEXT = ("text", "error")  # the fields a model or server wrote, which may echo the case
 RUN_SPEC = "run.json"
 
 
@@ -67,6 +73,7 @@ class PredictionLog:
         return [item for item in items if item["id"] not in self.done]
 
     def append(self, record: dict[str, Any]) -> None:
+        record = {k: scrub(v) if k in FREE_TEXT and isinstance(v, str) else v for k, v in record.items()}
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             handle.flush()

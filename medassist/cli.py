@@ -14,7 +14,9 @@ import sys
 import click
 import typer
 
+from medassist.data.phi import scrub
 from medassist.errors import MedassistError
+from medassist.logs import configure_logging
 
 # (sub-command, module holding ``app``)
 PARTS = (
@@ -56,9 +58,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    # Our progress at INFO; libraries (torch, httpx, ...) only when they warn.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("medassist").setLevel(logging.INFO)
+    # Our progress at INFO; libraries (torch, httpx, ...) only when they warn; PHI scrubbed from all of it.
+    configure_logging(logging.WARNING)
     # SIGTERM unwinds like Ctrl-C, so atomic writers remove their temporary files and the
     # previous outputs stay as they were (servers install their own handlers on top).
     signal.signal(signal.SIGTERM, _interrupt)
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except MedassistError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {scrub(str(exc))}", file=sys.stderr)  # messages may quote the user's input
         sys.exit(2)
     except (KeyboardInterrupt, click.exceptions.Abort):  # click turns Ctrl-C into Abort
         print("interrupted: finished outputs are intact; re-run the command to resume", file=sys.stderr)

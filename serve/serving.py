@@ -252,7 +252,9 @@ class ChatService:
                 error = str(exc)
                 if gen.finish_reason == "length":
                     error += f" (the answer was cut at max_tokens={prep.params.max_tokens}: raise max_tokens)"
-                log.warning("structured answer attempt %d/%d invalid: %s", attempt, attempts, error)
+                # jsonschema's message quotes the model's text, which echoes the case: log only where it failed
+                log.warning("structured answer attempt %d/%d invalid: %s%s", attempt, attempts,
+                            str(exc).partition(": ")[0], " (cut off)" if gen.finish_reason == "length" else "")
         raise ApiError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
                        f"attempt(s): {error}", type="server_error", code="invalid_model_output")
 

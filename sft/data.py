@@ -129,8 +129,13 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
     from tqdm.auto import tqdm
 
     from medassist.data import build_examples, decontaminate, label_of, stratified_split
+    from medassist.data.custom import scrub_custom
 
     loaded = [_load(s) for s in tqdm(cfg.data, desc="loading sources", unit="source")]
+    for source, ld in zip(cfg.data, loaded, strict=True):
+        if source.kind == "custom":  # a user's own files: identifiers out before training sees them
+            found = scrub_custom(ld.records)
+            log.info("source %s: PHI replaced: %s", source.name, dict(sorted(found.items())) or "none found")
     evaluation = [r for s in cfg.eval_sets for r in _load(s).records]
     splits = [
         stratified_split(ld.records, lambda r, kind=s.kind: label_of(kind, r), cfg.validation_fraction, cfg.seed)

@@ -13,6 +13,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Exact placeholder strings are asserted on the rules engine; the NER engine has its own tests.
+os.environ.setdefault("MEDASSIST_PHI_ENGINE", "rules")
 
 pytest_plugins = [f"tests.fixtures.{part}" for part in ("data", "model", "sft", "rag", "serve", "eval", "ui")]
 

@@ -125,3 +125,26 @@ def test_full_finetuning_writes_a_whole_model(tiny_model_dir: Path, tmp_path: Pa
     assert "A fully fine-tuned" in (out / "README.md").read_text()
     report = json.loads((out / "training_report.json").read_text())
     assert report["global_steps"] == 2
+
+
+def test_a_users_custom_chats_are_scrubbed_before_training(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from medassist.config import parse_config
+    from medassist.hub import load_tokenizer
+    from medassist.sft.config import SFTRunConfig
+    from medassist.sft.data import build_mixture
+    from tests.fixtures.sft import RECIPE
+
+    chats = tmp_path / "my_chats.jsonl"
+    chats.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"Mrs Jane Roe, call 555-123-4567: cough for {i} days, BP 120/80"},
+        {"role": "assistant", "content": "Likely viral; review if worse."}]}) + "\n" for i in range(2, 12)))
+    recipe = yaml.safe_load(RECIPE.read_text()) | {"data": [{"kind": "custom", "path": str(chats)}]}
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    cfg = parse_config(SFTRunConfig, tmp_path / "recipe.yaml",
+                       ["--model", str(tiny_model_dir), "--output-dir", str(tmp_path / "out")])
+    mixture = build_mixture(cfg, load_tokenizer(cfg.model))
+    prompts = json.dumps([*mixture.train["prompt"], *mixture.validation["prompt"]])
+    assert "Mrs [NAME], call [PHONE]: cough for" in prompts and "BP 120/80" in prompts
+    assert "Jane Roe" not in prompts and "555-123-4567" not in prompts

@@ -101,6 +101,18 @@ def test_exports_markdown_and_whatsapp(live_server, ui_app):
     assert "## Clinician" in markdown and "Headache and neck stiffness" in markdown
 
 
+def test_exports_are_scrubbed_by_default_and_raw_on_request(live_server, ui_app):
+    at = _open(ui_app, live_server)
+    _ask(at, "Mrs Jane Roe, call 555-123-4567: headache and neck stiffness?")
+    whatsapp = at.sidebar.code[0].value
+    assert "Mrs [NAME], call [PHONE]: headache and neck stiffness?" in whatsapp
+    assert "Jane Roe" not in whatsapp and "555-123-4567" not in whatsapp
+    assert any("replaced by placeholders" in c.value for c in at.sidebar.caption)
+    at.sidebar.checkbox(key="export_raw").check().run()
+    assert "Mrs Jane Roe, call 555-123-4567" in at.sidebar.code[0].value
+    assert "identifiers included" in at.sidebar.warning[0].value
+
+
 def test_switch_to_chinese(live_server, ui_app):
     at = _open(ui_app, live_server)
     at.sidebar.radio(key="lang").set_value("zh").run()

@@ -70,3 +70,23 @@ def test_consultation_markdown_and_whatsapp():
 def test_consultation_export_in_chinese():
     wa = consultation_whatsapp(_consultation(), "zh")
     assert "*医生*" in wa and "仅为决策支持" in wa and "*鉴别诊断*" in wa
+
+
+def test_exports_are_scrubbed_unless_raw_is_asked_for():
+    c = Consultation(turns=[
+        Turn("user", "Mrs Jane Roe, DOB 03/04/1961, MRN 00123456, call 555-123-4567: BP 150/95, INR 2.0-3.0"),
+        Turn("assistant", "For Mrs Jane Roe consider **hypertensive urgency**.", [], [], "medassist"),
+    ])
+    c.case_text = "患者张伟，电话13812345678，胸痛"
+    c.diagnosis = Diagnosis([Candidate("Parkinson disease", 0.6, "tremor noted by Dr. Gregory House")], [], [])
+    md = consultation_markdown(c, "en")
+    for value in ("Jane Roe", "03/04/1961", "00123456", "555-123-4567", "张伟", "13812345678", "Gregory House",
+                  c.started):
+        assert value not in md
+    assert "Mrs [NAME], DOB [DATE], MRN [ID], call [PHONE]: BP 150/95, INR 2.0-3.0" in md
+    assert "1. **Parkinson disease** (60%): tremor noted by Dr. [NAME]" in md
+    assert "患者[NAME]，电话[PHONE]，胸痛" in md
+    assert "Jane Roe" not in consultation_whatsapp(c, "en")
+    raw = consultation_markdown(c, "en", scrub_phi=False)
+    assert "Mrs Jane Roe, DOB 03/04/1961" in raw and "13812345678" in raw
+    assert "555-123-4567" in consultation_whatsapp(c, "en", scrub_phi=False)

@@ -31,6 +31,17 @@ def test_created_on_first_use_and_phi_scrubbed(tmp_path):
     assert "fever?" in stored_text
 
 
+def test_names_dates_and_chinese_identifiers_never_reach_the_database(tmp_path):
+    db = tmp_path / "feedback.sqlite"
+    FeedbackStore(db).add(_row(comment="pt james miller, DOB 15-Mar-1961, lives at 42 Elm Street",
+                               question="患者张伟，电话13812345678，身份证110105196103150021，胸痛",
+                               answer="A 92-year-old: BP 120/80, INR 2.0-3.0"))
+    comment, question, answer = sqlite3.connect(db).execute("SELECT comment, question, answer FROM feedback").fetchone()
+    assert comment == "pt [NAME], DOB [DATE], lives at [ADDRESS]"
+    assert question == "患者[NAME]，电话[PHONE]，身份证[ID]，胸痛"
+    assert answer == "A [AGE]-year-old: BP 120/80, INR 2.0-3.0"
+
+
 def test_export_csv_and_cli(tmp_path, capsys):
     db, out = tmp_path / "fb.sqlite", tmp_path / "out" / "fb.csv"
     store = FeedbackStore(db)

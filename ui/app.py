@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from medassist.logs import configure_logging
 from medassist.ui import pages, render, sidebar
 from medassist.ui.consultation import Consultation
 from medassist.ui.feedback import FeedbackStore, default_path
 from medassist.ui.i18n import t
 
+configure_logging()  # this process is Streamlit's, not the CLI's: scrub PHI from its logs too
 st.set_page_config(page_title="medassist", page_icon="🩺", layout="wide")
 
 if "consultation" not in st.session_state:

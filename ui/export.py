@@ -4,6 +4,10 @@
 and writes WhatsApp markup from the syntax tree: ``*bold*``, ``_italic_``, ``~strike~``,
 ```` ```mono``` ````, bullets ``•``, quotes ``>``. Headings become bold lines; links become
 ``text (url)``, since WhatsApp shows bare URLs as links.
+
+Exports leave the clinic (messaging apps, e-mail), so by default every free text in them (the
+turns, the case, the differential, the consultation's date) goes through the PHI scrubber; the
+page offers the raw text only on an explicit choice, with a warning.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import functools
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from medassist.data.phi import scrub
 from medassist.ui.consultation import Consultation
 from medassist.ui.i18n import t
 
@@ -117,32 +122,34 @@ def _sources_md(citations, lang: str) -> list[str]:  # type: ignore[no-untyped-d
     return lines
 
 
-def consultation_markdown(consultation: Consultation, lang: str = "en") -> str:
-    """The whole consultation (chat turns and differential) as a Markdown document."""
+def consultation_markdown(consultation: Consultation, lang: str = "en", scrub_phi: bool = True) -> str:
+    """The whole consultation (chat turns and differential) as a Markdown document, identifiers
+    replaced by placeholders unless ``scrub_phi`` is False."""
+    clean = scrub if scrub_phi else str
     lines = [f"# {t(lang, 'title')}: {t(lang, 'consultation')} {consultation.id}", "",
-             f"_{consultation.started}_", "", f"> {t(lang, 'notice')}", ""]
+             f"_{clean(consultation.started)}_", "", f"> {t(lang, 'notice')}", ""]
     for turn in consultation.turns:
         who = t(lang, "you") if turn.role == "user" else t(lang, "assistant")
         lines += [f"## {who}", ""]
         if turn.red_flags:
             lines += [f"**{t(lang, 'red_flag_title')}**: {', '.join(turn.red_flags)}", ""]
-        lines += [turn.content.strip(), ""]
+        lines += [clean(turn.content.strip()), ""]
         if turn.role == "assistant" and turn.rag:
             lines += [*_sources_md(turn.citations, lang), ""]
     if consultation.diagnosis is not None:
         diagnosis = consultation.diagnosis
         lines += [f"## {t(lang, 'differential')}", ""]
         if consultation.case_text:
-            lines += [f"> {consultation.case_text}", ""]
+            lines += [f"> {clean(consultation.case_text)}", ""]
         if diagnosis.red_flags:
             lines += [f"**{t(lang, 'red_flag_title')}**: {', '.join(diagnosis.red_flags)}", ""]
         for rank, cand in enumerate(diagnosis.differential, 1):
-            lines.append(f"{rank}. **{cand.condition}** ({cand.probability:.0%})"
-                         + (f": {cand.rationale}" if cand.rationale else ""))
+            lines.append(f"{rank}. **{clean(cand.condition)}** ({cand.probability:.0%})"
+                         + (f": {clean(cand.rationale)}" if cand.rationale else ""))
             lines += [f"   - [PMID {c.pmid}]({c.url}) {c.title}".rstrip() for c in cand.citations]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def consultation_whatsapp(consultation: Consultation, lang: str = "en") -> str:
-    return markdown_to_whatsapp(consultation_markdown(consultation, lang))
+def consultation_whatsapp(consultation: Consultation, lang: str = "en", scrub_phi: bool = True) -> str:
+    return markdown_to_whatsapp(consultation_markdown(consultation, lang, scrub_phi))

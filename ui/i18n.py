@@ -47,6 +47,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "export_whatsapp": "Download WhatsApp text",
         "whatsapp_preview": "WhatsApp text (copy)",
         "export_empty": "Nothing to export yet.",
+        "export_raw": "Include identifiers (raw export)",
+        "export_scrubbed": "Names, dates, ages over 89, contacts, record numbers and addresses are replaced by "
+                           "placeholders. The scrubber is a safety net: read the text before sharing it.",
+        "export_raw_warning": "This export contains the consultation exactly as typed, identifiers included. "
+                              "Share it only through channels approved for patient data.",
         "case_form": "Structured case",
         "age": "Age (years)",
         "sex": "Sex",
@@ -125,6 +130,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "export_whatsapp": "下载 WhatsApp 文本",
         "whatsapp_preview": "WhatsApp 文本（复制）",
         "export_empty": "暂无可导出的内容。",
+        "export_raw": "包含身份信息（原始导出）",
+        "export_scrubbed": "姓名、日期、89岁以上年龄、联系方式、病历号和地址已替换为占位符。"
+                           "自动脱敏仅为安全网：分享前请通读全文。",
+        "export_raw_warning": "此导出包含原样输入的会诊内容，含身份信息。仅可通过批准用于患者数据的渠道分享。",
         "case_form": "结构化病例",
         "age": "年龄（岁）",
         "sex": "性别",

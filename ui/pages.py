@@ -122,14 +122,20 @@ def case(consultation: Consultation, settings: Settings) -> None:
 
 
 def export_panel(consultation: Consultation, lang: str) -> None:
-    """Download the consultation as Markdown or WhatsApp text; the WhatsApp text is also shown to copy."""
+    """Download the consultation as Markdown or WhatsApp text; the WhatsApp text is also shown to copy.
+    Identifiers are scrubbed unless the clinician ticks the raw export, which shows a warning."""
     sb = st.sidebar
     sb.subheader(t(lang, "export"))
     if consultation.empty:
         sb.caption(t(lang, "export_empty"))
         return
-    whatsapp = consultation_whatsapp(consultation, lang)
-    sb.download_button(t(lang, "export_markdown"), consultation_markdown(consultation, lang),
+    raw = sb.checkbox(t(lang, "export_raw"), value=False, key="export_raw")
+    if raw:
+        sb.warning(t(lang, "export_raw_warning"), icon=":material/warning:")
+    else:
+        sb.caption(t(lang, "export_scrubbed"))
+    whatsapp = consultation_whatsapp(consultation, lang, scrub_phi=not raw)
+    sb.download_button(t(lang, "export_markdown"), consultation_markdown(consultation, lang, scrub_phi=not raw),
                        file_name=f"medassist-{consultation.id}.md", mime="text/markdown", on_click="ignore")
     sb.download_button(t(lang, "export_whatsapp"), whatsapp, file_name=f"medassist-{consultation.id}.txt",
                        mime="text/plain", on_click="ignore")
