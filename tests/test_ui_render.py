@@ -55,7 +55,7 @@ INJECTED = ("See ![x](http://evil.example/a.png) and <img src=\"http://evil.exam
             "or \\![y](http://evil.example/c.png) [ref]\n\n<div><img src=http://evil.example/d.png></div>")
 
 
-def _answer_page() -> None:
+def _answer_page(injected: str) -> None:
     import streamlit as st
 
     from medassist.ui import render
@@ -66,7 +66,7 @@ def _answer_page() -> None:
     with st.chat_message("assistant"):
         render.streamed_answer(iter(["Streamed !", "[z](http://evil.example/split.png) done"]))
     with st.chat_message("assistant"):
-        render.answer_body(Turn("assistant", INJECTED, [source]), "en")
+        render.answer_body(Turn("assistant", injected, [source]), "en")
 
 
 def _nodes(tokens):
@@ -81,7 +81,7 @@ def test_model_output_draws_no_remote_image_and_no_html():
     nothing the page sends is an image or HTML, and no element asks for HTML rendering."""
     from markdown_it import MarkdownIt
 
-    at = AppTest.from_function(_answer_page, default_timeout=60).run()
+    at = AppTest.from_function(_answer_page, kwargs={"injected": INJECTED}, default_timeout=60).run()
     assert not at.exception
     parser = MarkdownIt("commonmark")
     bodies = [(e.value, e.proto) for e in [*at.markdown, *at.caption]]
