@@ -55,7 +55,7 @@ def _write_jsonl(path: Path, examples: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(example, ensure_ascii=False) + "\n")
 
 
-def build(cfg: BuildConfig) -> dict[str, Any]:
+def build(cfg: BuildConfig, force: bool = False) -> dict[str, Any]:
     """Write ``train.jsonl`` (and ``validation.jsonl``), ``stats.json`` and ``manifest.json`` to ``cfg.out``."""
     from tqdm import tqdm
 
@@ -88,7 +88,7 @@ def build(cfg: BuildConfig) -> dict[str, Any]:
         splits["train"], splits["validation"] = stratified_split(
             records, lambda r: label_of(cfg.source, r), cfg.validation_fraction, cfg.seed)
     out = Path(cfg.out)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, force) as tmp:
         for name, items in splits.items():
             options: dict[str, Any] = {}
             if cfg.source == "ddxplus":

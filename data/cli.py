@@ -80,16 +80,20 @@ def build(
     max_context_words: int = typer.Option(200, help="PubMedQA: clip the abstract to this many words."),
     scrub_phi: bool = typer.Option(True, "--scrub-phi/--keep-phi",
                                    help="custom: replace identifiers (names, dates, ids, ...) before training."),
+    force: bool = typer.Option(False, help="Replace --out even if it is not a folder medassist wrote."),
 ) -> None:
     """Turn a dataset into chat examples (system/user/assistant) for SFT, decontaminated and split."""
     from medassist.data.build import BuildConfig
     from medassist.data.build import build as run
+    from medassist.io import check_replaceable
+
+    check_replaceable(out, force)
 
     cfg = BuildConfig(source=source, path=path, out=str(out), conditions=str(conditions) if conditions else None,
                       evidences=str(evidences) if evidences else None, eval_paths=list(decontaminate),
                       eval_format=eval_format, dedup=dedup, validation_fraction=validation_fraction, seed=seed,
                       top_k=top_k, max_context_words=max_context_words, scrub_phi=scrub_phi)
-    result = run(cfg)
+    result = run(cfg, force)
     typer.echo(json.dumps(result, indent=2))
     typer.echo(f"examples written to {out}")
 

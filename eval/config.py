@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+
+from medassist.config import SECRET
+
+ENV_JUDGE_API_KEY = "MEDASSIST_JUDGE_API_KEY"
 
 
 @dataclass
@@ -18,4 +23,10 @@ class EvalConfig:
     semantic_weight: float = 0.6  # offline scorer: embedding vs lexical share
     judge_endpoint: str | None = None  # ragas Faithfulness judge (OpenAI-compatible base URL)
     judge_model: str | None = None
-    judge_api_key: str = "EMPTY"
+    # the judge's key: from $MEDASSIST_JUDGE_API_KEY (a flag would sit in shell history and `ps`);
+    # manifest.json and report.json show only whether one was set
+    judge_api_key: str | None = field(default=None, repr=False, metadata=SECRET)
+
+    def __post_init__(self) -> None:
+        if self.judge_api_key is None:
+            self.judge_api_key = os.environ.get(ENV_JUDGE_API_KEY)

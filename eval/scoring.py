@@ -123,7 +123,7 @@ def score_faithfulness(records: list[dict[str, Any]], config: EvalConfig, spec: 
     if config.judge_endpoint:
         if not config.judge_model:
             raise MedassistError("judge_endpoint is set but judge_model is not: pin the judge model (--judge-model)")
-        values = ragas_faithfulness(samples, config.judge_endpoint, config.judge_model, config.judge_api_key)
+        values = ragas_faithfulness(samples, config.judge_endpoint, config.judge_model, config.judge_api_key or "EMPTY")
         report["ragas"] = {"judge_model": config.judge_model, "judge_endpoint": config.judge_endpoint,
                            "faithfulness": metrics.mean_with_ci(values)}
     return report, "offline_faithfulness", _per_item(records, [s["faithfulness"] for s in per_item])

@@ -7,6 +7,7 @@ refuses unknown keys with a message that lists the valid ones, before any work s
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -18,6 +19,10 @@ import yaml
 from medassist.errors import MedassistError
 
 T = TypeVar("T")
+
+# field metadata of a secret (an API key...): ``to_dict`` writes REDACTED in its place
+SECRET = {"secret": True}
+REDACTED = "<redacted>"
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -159,15 +164,21 @@ def parse_config(cls: type[T], config_path: str | Path | None = None, overrides:
 
 
 def to_dict(config: Any) -> dict[str, Any]:
-    """JSON-friendly dict of a config, for manifests."""
+    """JSON-friendly dict of a config, for manifests and reports; ``SECRET`` fields read ``REDACTED``
+    when set, so a run's records can be shared without the keys it ran with."""
 
     def convert(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            secret = {f.name for f in dataclasses.fields(value) if f.metadata.get("secret")}
+            return {k: (REDACTED if v else None) if k in secret else convert(v) for k, v in fields.items()}
         if isinstance(value, Path):
             return str(value)
         if isinstance(value, dict):
             return {k: convert(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [convert(v) for v in value]
-        return value
+        return copy.deepcopy(value)
 
-    return convert(dataclasses.asdict(config))
+    return convert(config)
+

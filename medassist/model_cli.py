@@ -14,6 +14,7 @@ import typer
 
 from medassist.clitools import sub_app
 from medassist.errors import MedassistError
+from medassist.io import check_replaceable
 
 app = sub_app("Put an embedded base model on disk (real models are loaded by hub id or path).")
 
@@ -33,16 +34,18 @@ def init(
     ),
     pretrain_steps: int = typer.Option(None, help="tiny/test only: override the preset's warm-up steps."),
     seed: int = typer.Option(0, help="tiny/test only: random seed."),
+    force: bool = typer.Option(False, help="Replace --out even if it is not a folder medassist wrote."),
 ) -> None:
     """Convert SmolLM2-135M-Instruct from its GGUF file, or grow the tiny Llama; save with save_pretrained."""
     out = out or DEFAULT_OUT.get(preset, Path(f"artifacts/base-{preset}"))
+    check_replaceable(out, force)
     if preset == PRETRAINED:
         if corpus or pretrain_steps is not None:
             raise MedassistError(f"--corpus/--pretrain-steps grow the tiny model; --preset {PRETRAINED} is converted "
                                  "as released")
         from medassist.smollm2 import build_smollm2
 
-        typer.echo(f"SmolLM2-135M-Instruct written to {build_smollm2(out)}")
+        typer.echo(f"SmolLM2-135M-Instruct written to {build_smollm2(out, force)}")
         return
     from medassist.tiny import PRESETS, build_tiny, default_corpus
 
@@ -51,5 +54,5 @@ def init(
     changes: dict = {"seed": seed, "corpus": [str(p) for p in [*default_corpus(), *corpus]]}
     if pretrain_steps is not None:
         changes["pretrain_steps"] = pretrain_steps
-    path = build_tiny(out, dataclasses.replace(PRESETS[preset], **changes))
+    path = build_tiny(out, dataclasses.replace(PRESETS[preset], **changes), force)
     typer.echo(f"tiny model written to {path}")

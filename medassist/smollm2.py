@@ -70,7 +70,7 @@ Not a doctor: outputs must be checked by a qualified clinician.
 """
 
 
-def build_smollm2(out_dir: str | Path) -> Path:
+def build_smollm2(out_dir: str | Path, force: bool = False) -> Path:
     """Convert the packaged GGUF into a ``save_pretrained`` folder at ``out_dir`` (atomically)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaForCausalLM
@@ -99,7 +99,7 @@ def build_smollm2(out_dir: str | Path) -> Path:
     tokenizer.model_max_length = config.max_position_embeddings  # the GGUF tokenizer leaves it unbounded
     digest = sha256_file(gguf)
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, force) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         atomic_write_text(tmp / "README.md", _card(digest, version))

@@ -196,7 +196,7 @@ def _pretrain(model, tokenizer, texts: list[str], cfg: TinyConfig) -> list[float
     return losses
 
 
-def build_tiny(out_dir: str | Path, cfg: TinyConfig | None = None) -> Path:
+def build_tiny(out_dir: str | Path, cfg: TinyConfig | None = None, force: bool = False) -> Path:
     """Train the tokenizer, build and warm up the model, save both to ``out_dir`` atomically."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -232,7 +232,7 @@ def build_tiny(out_dir: str | Path, cfg: TinyConfig | None = None) -> Path:
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id
     )
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, force) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         write_manifest(

@@ -57,13 +57,14 @@ def build(
     out: Path = typer.Option(..., help="Index folder (replaced atomically: an interrupted build keeps the old one)."),
     config: Path = typer.Option(None, help="configs/rag-*.yaml; any key can be overridden, e.g. --index hnsw."),
     on_bad_line: str = typer.Option("skip", help=BAD_LINE_HELP),
+    force: bool = typer.Option(False, help="Replace --out even if it is not a folder medassist wrote."),
 ) -> None:
     """Chunk, embed (cached by content hash) and index the corpus: FAISS + SQLite metadata + BM25."""
     from medassist.rag import store
 
     cfg, corpus = _config_and_corpus(ctx, config, corpus)
     abstracts, problems = _read(corpus, on_bad_line)
-    info = store.build(abstracts, out, cfg, corpus=corpus)
+    info = store.build(abstracts, out, cfg, corpus=corpus, force=force)
     typer.echo(_summary("built", info, len(problems.items), out))
 
 

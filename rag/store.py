@@ -26,7 +26,7 @@ from typing import Any
 
 from medassist.config import to_dict
 from medassist.errors import MedassistError
-from medassist.io import atomic_directory
+from medassist.io import atomic_directory, check_replaceable
 from medassist.manifest import write_manifest
 from medassist.rag.bm25 import build_bm25
 from medassist.rag.chunking import Chunk, chunk_abstracts, make_splitter
@@ -100,8 +100,10 @@ def _write_rest(tmp: Path, db: sqlite3.Connection, index: Any, config: RagConfig
 
 
 def build(abstracts: Iterable[Any], out_dir: str | Path, config: RagConfig, corpus: Sequence[str | Path] = (),
-          embedder: Embedder | None = None) -> dict[str, Any]:
-    """Chunk, embed (cached), index; returns the manifest's index facts."""
+          embedder: Embedder | None = None, force: bool = False) -> dict[str, Any]:
+    """Chunk, embed (cached), index; returns the manifest's index facts. ``out_dir`` is replaced only
+    if it is missing, empty or a medassist artefact, unless ``force``."""
+    check_replaceable(Path(out_dir), force)  # before minutes of embedding
     started = time.perf_counter()
     embedder = embedder or Embedder(config)
     splitter = make_splitter(embedder.tokenizer, config.chunk_tokens, config.chunk_overlap_tokens)
@@ -111,7 +113,7 @@ def build(abstracts: Iterable[Any], out_dir: str | Path, config: RagConfig, corp
     vectors = embedder.embed_documents([c.indexed_text for c in chunks])
     kind = choose_kind(len(vectors), config)
     index = build_index(vectors, config)
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, force) as tmp:
         db = sqlite3.connect(tmp / CHUNKS_FILE)
         for statement in SCHEMA:
             db.execute(statement)

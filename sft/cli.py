@@ -37,8 +37,9 @@ def merge(
     adapter: Path = typer.Option(..., help="Adapter folder written by `medassist sft`."),
     out: Path = typer.Option(..., help="Folder for the merged full model (replaced atomically)."),
     base: str = typer.Option(None, help="Base model path or hub id (default: the one the adapter records)."),
+    force: bool = typer.Option(False, help="Replace --out even if it is not a folder medassist wrote."),
 ) -> None:
     """Merge the LoRA adapter into its base model and save a full model with the tokenizer."""
     from medassist.sft.merge import merge as run
 
-    typer.echo(f"merged model written to {run(adapter, out, base)}")
+    typer.echo(f"merged model written to {run(adapter, out, base, force)}")

@@ -181,3 +181,20 @@ def test_real_files_through_gateway(shared_data, live_server, tmp_path) -> None:
     ddx = json.loads((tmp_path / "ddx" / "report.json").read_text())["scores"]
     assert set(ddx["per_pathology_recall"]) <= set(json.loads((real["ddx"].parent / "release_conditions.json")
                                                              .read_text()))
+
+
+def test_judge_key_comes_from_the_environment_and_is_never_written(live_server, tmp_path, monkeypatch) -> None:
+    """The judge's key reaches the config from $MEDASSIST_JUDGE_API_KEY; the run's manifest.json and
+    report.json (which get shared) say only that one was set."""
+    from medassist.config import REDACTED, to_dict
+
+    secret = "sk-judge-Quokka-4471"
+    monkeypatch.setenv("MEDASSIST_JUDGE_API_KEY", secret)
+    assert EvalConfig().judge_api_key == secret and secret not in repr(EvalConfig())
+    run_cli("medqa", live_server, SAMPLE_DATA["medqa"], tmp_path / "run", "--limit", "1")
+    manifest, report = ((tmp_path / "run" / name).read_text() for name in ("manifest.json", "report.json"))
+    assert secret not in manifest and secret not in report
+    assert json.loads(manifest)["config"]["config"]["judge_api_key"] == REDACTED
+    assert json.loads(report)["config"]["judge_api_key"] == REDACTED
+    monkeypatch.delenv("MEDASSIST_JUDGE_API_KEY")
+    assert to_dict(EvalConfig())["judge_api_key"] is None

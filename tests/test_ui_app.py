@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import socket
 import sqlite3
 import threading
@@ -9,6 +10,7 @@ import threading
 import httpx
 import pytest
 
+from medassist.ui.consultation import Turn
 from medassist.ui.export import consultation_markdown
 from tests.fixtures.serve import free_port
 
@@ -172,3 +174,55 @@ def test_silent_server_shows_timeout(ui_app):
         at = ui_app(url, timeout=1.0).run()
     assert not at.exception
     assert at.error[0].value.startswith(f"The API at {url} did not answer within 1 seconds.")
+
+
+def _everything_on_the_page(at) -> bytes:
+    """All the page sends the browser (every element's and block's message) and all its session holds."""
+    sent = b"".join(node.proto.SerializeToString() for node in at._tree if getattr(node, "proto", None) is not None)
+    return sent + pickle.dumps(at.session_state.to_dict())
+
+
+def test_the_api_key_never_reaches_the_page_and_the_url_is_not_a_setting(live_server, ui_app):
+    """MEDASSIST_API_KEY is the gateway's key: the page's own requests carry it (the answer comes
+    back), yet neither the elements sent to the browser nor the session hold it, in either mode.
+    No widget holds the API URL either, so a visitor cannot point this server (and its key) elsewhere."""
+    at = _open(ui_app, live_server)
+    key = live_server.api_key.encode()
+    _ask(at, "Fever and cough for two days: what should I check?")
+    assert at.session_state["consultation"].turns[-1].content
+    assert key not in _everything_on_the_page(at)
+    at.sidebar.radio(key="mode").set_value("case").run()
+    assert key not in _everything_on_the_page(at)
+    values = [w.value for w in [*at.text_input, *at.text_area]]
+    assert live_server.url not in values and live_server.api_key not in values
+    assert not {"api_url", "api_key"} & set(at.session_state.keys())
+    assert at.sidebar.selectbox(key="model").options == ["medassist", "medassist-norag"]  # still served
+
+
+def test_a_40_exchange_consultation_is_trimmed_and_answered(live_server, ui_app):
+    """40 exchanges already in the session (as 40 answered questions leave them, with answers the
+    length a real model writes): sent whole, the 81 messages exceed the gateway's limits.max_messages
+    (64) and its 1024-token context. The page sends the first exchange and the latest ones that fit,
+    is answered, and says under the answer that earlier exchanges were left out."""
+    at = _open(ui_app, live_server)
+    consultation = at.session_state["consultation"]
+    for i in range(1, 41):
+        consultation.turns += [
+            Turn("user", f"Exchange {i}: the 58-year-old patient now also reports symptom {i}; what changes?"),
+            Turn("assistant", f"With symptom {i} the differential shifts. " + "Consider the tests above. " * 12),
+        ]
+    whole = [*consultation.api_messages(), {"role": "user", "content": "What is the most likely diagnosis now?"}]
+    refused = httpx.post(f"{live_server.base_url}/chat/completions", timeout=60,
+                         headers={"Authorization": f"Bearer {live_server.api_key}"},
+                         json={"model": "medassist", "messages": whole, "max_tokens": 8})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "max_messages"
+
+    at.run()
+    turns = _ask(at, "What is the most likely diagnosis now?").turns
+    assert not at.error, [e.value for e in at.error]
+    assert len(turns) == 82 and turns[-1].role == "assistant" and turns[-1].content
+    assert 0 < turns[-1].omitted < 40
+    notice = f"{turns[-1].omitted} earlier exchange(s) in between were not sent to the model."
+    assert any(notice in c.value for c in at.chat_message[-1].caption)
+    at.run()  # the notice stays with that answer
+    assert any(notice in c.value for c in at.chat_message[-1].caption)

@@ -49,3 +49,47 @@ def test_differential_in_chinese():
     assert at.subheader[0].value == "鉴别诊断"
     assert at.expander[1].caption[0].value == "未找到支持性文献。"
     assert at.error[0].value.startswith("**危险信号：可能为急症**")
+
+
+INJECTED = ("See ![x](http://evil.example/a.png) and <img src=\"http://evil.example/b.png\"> "
+            "or \\![y](http://evil.example/c.png) [ref]\n\n<div><img src=http://evil.example/d.png></div>")
+
+
+def _answer_page(injected: str) -> None:
+    import streamlit as st
+
+    from medassist.ui import render
+    from medassist.ui.client import Citation
+    from medassist.ui.consultation import Turn
+
+    source = Citation("98000002", "Title ![t](http://evil.example/t.png)", "Snippet <img src=http://evil.example/s>")
+    with st.chat_message("assistant"):
+        render.streamed_answer(iter(["Streamed !", "[z](http://evil.example/split.png) done"]))
+    with st.chat_message("assistant"):
+        render.answer_body(Turn("assistant", injected, [source]), "en")
+
+
+def _nodes(tokens):
+    for token in tokens:
+        yield token
+        yield from _nodes(token.children or [])
+
+
+def test_model_output_draws_no_remote_image_and_no_html():
+    """An answer or source carrying Markdown images or raw HTML (a prompt injection through the
+    index could plant them) reaches the browser as text: parsed as CommonMark with HTML allowed,
+    nothing the page sends is an image or HTML, and no element asks for HTML rendering."""
+    from markdown_it import MarkdownIt
+
+    at = AppTest.from_function(_answer_page, kwargs={"injected": INJECTED}, default_timeout=60).run()
+    assert not at.exception
+    parser = MarkdownIt("commonmark")
+    bodies = [(e.value, e.proto) for e in [*at.markdown, *at.caption]]
+    assert len(bodies) >= 5
+    for body, proto in bodies:
+        kinds = {token.type for token in _nodes(parser.parse(body))}
+        assert "image" not in kinds and not {k for k in kinds if k.startswith("html")}, body
+        assert not proto.allow_html
+    shown = " ".join(body for body, _ in bodies)
+    assert "evil.example/a.png" in shown and "evil.example/split.png" in shown  # still readable as text
+    assert at.chat_message[0].markdown[0].value.startswith("Streamed !")

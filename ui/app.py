@@ -1,7 +1,8 @@
 """medassist's Streamlit page: ``medassist ui`` runs it; it talks only to the serve part's API.
 
-Settings come from the environment the CLI sets (MEDASSIST_API_URL, MEDASSIST_API_KEY,
-MEDASSIST_FEEDBACK_DB, MEDASSIST_UI_TIMEOUT) and from the sidebar.
+The operator's settings come from the environment the CLI sets (MEDASSIST_API_URL,
+MEDASSIST_API_KEY, MEDASSIST_FEEDBACK_DB, MEDASSIST_UI_TIMEOUT, MEDASSIST_UI_HISTORY_*) and
+only from there; the clinician's choices (language, mode, model, retrieval...) from the sidebar.
 """
 
 from __future__ import annotations

@@ -28,12 +28,14 @@ ErrorKind = Literal["unreachable", "unauthorized", "rate_limited", "timeout", "r
 class ApiError(Exception):
     """A failed call, classified so the page can say what to do about it."""
 
-    def __init__(self, kind: ErrorKind, url: str, detail: str = "", retry_after: str | None = None):
+    def __init__(self, kind: ErrorKind, url: str, detail: str = "", retry_after: str | None = None,
+                 code: str | None = None):
         super().__init__(f"{kind}: {url} {detail}".strip())
         self.kind = kind
         self.url = url
         self.detail = detail
         self.retry_after = retry_after
+        self.code = code  # the OpenAI error object's code, e.g. context_length_exceeded
 
 
 @dataclass
@@ -127,10 +129,12 @@ def api_errors(url: str) -> Iterator[None]:
 
 
 def _status_error(exc: openai.APIStatusError, url: str) -> ApiError:
-    detail = exc.message
+    detail, code = exc.message, None
     body = exc.body
     if isinstance(body, dict):
-        detail = str((body.get("error") or {}).get("message") or body.get("message") or detail)
+        error = body.get("error") if isinstance(body.get("error"), dict) else body
+        detail = str(error.get("message") or body.get("message") or detail)
+        code = str(error["code"]) if error.get("code") else None
     status = exc.status_code
     if status in (401, 403):
         return ApiError("unauthorized", url, detail)
@@ -139,8 +143,14 @@ def _status_error(exc: openai.APIStatusError, url: str) -> ApiError:
     if status in (408, 504):
         return ApiError("timeout", url, detail)
     if 400 <= status < 500:
-        return ApiError("rejected", url, f"{status}: {detail}")
+        return ApiError("rejected", url, f"{status}: {detail}", code=code)
     return ApiError("server", url, f"{status}: {detail}")
+
+
+def settings_from_env() -> tuple[str, str | None, float]:
+    """API URL, key and timeout as the operator set them (``medassist ui`` and its environment)."""
+    return (os.environ.get(ENV_API_URL, DEFAULT_API_URL).strip(), os.environ.get(ENV_API_KEY) or None,
+            float(os.environ.get(ENV_TIMEOUT, "60")))
 
 
 class ApiClient:
@@ -155,14 +165,6 @@ class ApiClient:
             api_key=api_key or "none",
             timeout=timeout,
             max_retries=0,  # the page reports failures at once; the user decides to retry
-        )
-
-    @classmethod
-    def from_env(cls) -> ApiClient:
-        return cls(
-            os.environ.get(ENV_API_URL, DEFAULT_API_URL),
-            os.environ.get(ENV_API_KEY) or None,
-            float(os.environ.get(ENV_TIMEOUT, "60")),
         )
 
     def health(self) -> dict[str, Any]:

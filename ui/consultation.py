@@ -25,6 +25,7 @@ class Turn:
     model: str | None = None
     rag: bool = True
     k: int = 5  # sources asked for when this answer was produced
+    omitted: int = 0  # earlier exchanges not sent with its question (ui/history.py)
     id: str = field(default_factory=_new_id)
 
 

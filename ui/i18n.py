@@ -22,8 +22,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "mode_chat": "Chat",
         "mode_case": "Case",
         "settings": "Settings",
-        "api_url": "API URL",
-        "api_key": "API key",
         "model": "Model",
         "no_models": "No model listed by the API.",
         "retrieval": "Retrieval (PubMed sources)",
@@ -34,6 +32,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "temperature": "Temperature",
         "new_consultation": "New consultation",
         "chat_placeholder": "Describe the patient or ask a clinical question",
+        "history_trimmed": "Long consultation: this answer saw the first exchange and the latest ones; "
+                           "{omitted} earlier exchange(s) in between were not sent to the model.",
+        "history_trimmed_help": "The server takes a limited number of messages and tokens per question. "
+                                "Restate anything important from earlier, or start a new consultation.",
         "sources": "Sources",
         "no_source": "No supporting source found.",
         "retrieval_off": "Retrieval is off: this answer is not grounded in sources.",
@@ -84,9 +86,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "you": "Clinician",
         "assistant": "medassist",
         "consultation": "Consultation",
-        "err_unreachable": "Cannot reach the medassist API at {url}. Start it with `medassist serve` or "
-                           "check the API URL in the sidebar.",
-        "err_unauthorized": "The API at {url} refused the request (401): enter a valid API key in the sidebar.",
+        "err_unreachable": "Cannot reach the medassist API at {url}. Start it with `medassist serve`, or "
+                           "ask the operator to check `medassist ui --api`.",
+        "err_unauthorized": "The API at {url} refused the request (401): the operator must set a valid "
+                            "MEDASSIST_API_KEY where `medassist ui` runs.",
         "err_rate_limited": "The API at {url} is busy (429). Try again in {retry_after} seconds.",
         "err_timeout": "The API at {url} did not answer within {timeout:g} seconds. Try again, or ask a "
                        "shorter question.",
@@ -105,8 +108,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "mode_chat": "对话",
         "mode_case": "病例",
         "settings": "设置",
-        "api_url": "API 地址",
-        "api_key": "API 密钥",
         "model": "模型",
         "no_models": "API 未列出任何模型。",
         "retrieval": "检索（PubMed 文献）",
@@ -117,6 +118,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "temperature": "温度",
         "new_consultation": "新会诊",
         "chat_placeholder": "描述患者情况或提出临床问题",
+        "history_trimmed": "会诊较长：本回答只参考了第一轮和最近几轮对话；中间 {omitted} 轮未发送给模型。",
+        "history_trimmed_help": "服务器对每个问题的消息数和令牌数有限制。请重述之前的重要信息，或开始新会诊。",
         "sources": "参考文献",
         "no_source": "未找到支持性文献。",
         "retrieval_off": "检索已关闭：此回答没有文献依据。",
@@ -166,8 +169,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "you": "医生",
         "assistant": "medassist",
         "consultation": "会诊记录",
-        "err_unreachable": "无法连接 medassist API：{url}。请用 `medassist serve` 启动，或在侧边栏检查 API 地址。",
-        "err_unauthorized": "API {url} 拒绝了请求（401）：请在侧边栏输入有效的 API 密钥。",
+        "err_unreachable": "无法连接 medassist API：{url}。请用 `medassist serve` 启动，"
+                           "或请管理员检查 `medassist ui --api`。",
+        "err_unauthorized": "API {url} 拒绝了请求（401）：请管理员在运行 `medassist ui` 的环境中"
+                            "设置有效的 MEDASSIST_API_KEY。",
         "err_rate_limited": "API {url} 繁忙（429）。请在 {retry_after} 秒后重试。",
         "err_timeout": "API {url} 在 {timeout:g} 秒内没有响应。请重试，或提出更简短的问题。",
         "err_rejected": "API {url} 拒绝了请求：{detail}",

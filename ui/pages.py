@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from medassist.errors import MedassistError
-from medassist.ui import render
+from medassist.ui import history, render
 from medassist.ui.client import ApiError
 from medassist.ui.consultation import Case, Consultation, Turn
 from medassist.ui.export import consultation_markdown, consultation_whatsapp
@@ -43,28 +43,29 @@ def feedback_widget(turn: Turn, consultation: Consultation, settings: Settings, 
 
 
 def _ask(prompt: str, consultation: Consultation, settings: Settings, store: FeedbackStore) -> None:
-    """Send the conversation, stream the answer in place, then keep both turns."""
+    """Send the question with the history that fits, stream the answer in place, then keep both turns."""
     lang = settings.lang
     question = Turn("user", prompt)
     with st.chat_message("user"):
-        st.markdown(prompt)
+        render.user_text(prompt)
     with st.chat_message("assistant"):
         banner = st.empty()  # red flags arrive with the last chunk but belong above the answer
         try:
-            stream = settings.client.chat(
-                [*consultation.api_messages(), {"role": "user", "content": prompt}], model=settings.model or "",
-                rag=settings.rag, k=settings.k, temperature=settings.temperature,
+            stream, omitted = history.ask(
+                settings.client, consultation.api_messages(), prompt, settings.history,
+                model=settings.model or "", rag=settings.rag, k=settings.k, temperature=settings.temperature,
                 max_tokens=settings.max_tokens,
             )
-            text = st.write_stream(iter(stream))
+            text = render.streamed_answer(stream)
         except ApiError as err:
             render.api_error(err, lang, settings.client.timeout)
             return
-        answer = Turn("assistant", str(text).strip(), stream.citations, stream.red_flags,
-                      stream.model or settings.model, settings.rag, settings.k)
+        answer = Turn("assistant", text, stream.citations, stream.red_flags, stream.model or settings.model,
+                      settings.rag, settings.k, omitted=omitted)
         consultation.turns += [question, answer]
         with banner.container():
             render.red_flag_banner(answer.red_flags, lang)
+        render.history_notice(answer.omitted, lang)
         render.sources(answer.citations, answer.rag, lang)
         feedback_widget(answer, consultation, settings, store)
 
@@ -74,7 +75,7 @@ def chat(consultation: Consultation, settings: Settings, store: FeedbackStore) -
     for turn in consultation.turns:
         with st.chat_message(turn.role):
             if turn.role == "user":
-                st.markdown(turn.content)
+                render.user_text(turn.content)
             else:
                 render.answer_body(turn, lang)
                 feedback_widget(turn, consultation, settings, store)

@@ -1,15 +1,19 @@
 """Leaf renderers of the page: notice, red-flag banner, answers, sources, differential, errors.
 
-They only draw what they are given, so the page modules decide what to show and when.
+They only draw what they are given, so the page modules decide what to show and when. Text
+that comes from the model or the index goes through ``inert`` first (no remote images, no HTML).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import streamlit as st
 
 from medassist.ui.client import ApiError, Citation, Diagnosis
 from medassist.ui.consultation import Turn
 from medassist.ui.i18n import t
+from medassist.ui.inert import inert
 
 
 def notice(lang: str) -> None:
@@ -32,7 +36,14 @@ def api_error(err: ApiError, lang: str, timeout: float) -> None:
 
 def citation_line(citation: Citation) -> str:
     year = f" ({citation.year})" if citation.year else ""
-    return f"**[PMID {citation.pmid}]({citation.url})** {citation.title}{year}".rstrip()
+    return inert(f"**[PMID {citation.pmid}]({citation.url})** {citation.title}{year}".rstrip())
+
+
+def citation_detail(citation: Citation) -> None:
+    """One source in full: its line, then its snippet."""
+    st.markdown(citation_line(citation))
+    if citation.snippet:
+        st.caption(inert(citation.snippet))
 
 
 def sources(citations: list[Citation], rag: bool, lang: str) -> None:
@@ -46,18 +57,40 @@ def sources(citations: list[Citation], rag: bool, lang: str) -> None:
         st.caption(t(lang, "no_source"))
         return
     links = " · ".join(f"[PMID {c.pmid}]({c.url})" for c in citations)
-    st.markdown(f"**{t(lang, 'sources')}:** {links}")
+    st.markdown(inert(f"**{t(lang, 'sources')}:** {links}"))
     with st.expander(f"{t(lang, 'sources')} ({len(citations)})"):
         for citation in citations:
-            st.markdown(citation_line(citation))
-            if citation.snippet:
-                st.caption(citation.snippet)
+            citation_detail(citation)
+
+
+def user_text(text: str) -> None:
+    st.markdown(inert(text))
+
+
+def streamed_answer(chunks: Iterable[str]) -> str:
+    """Draw the answer while it streams and return it whole. The text so far is made inert as a
+    whole at every chunk, since a ``![`` split across two chunks would escape a per-chunk filter."""
+    box = st.empty()
+    text = ""
+    for chunk in chunks:
+        text += chunk
+        box.markdown(inert(text))
+    text = text.strip()
+    box.markdown(inert(text))
+    return text
+
+
+def history_notice(omitted: int, lang: str) -> None:
+    """Under an answer given without part of a long consultation (ui/history.py)."""
+    if omitted:
+        st.caption(t(lang, "history_trimmed", omitted=omitted), help=t(lang, "history_trimmed_help"))
 
 
 def answer_body(turn: Turn, lang: str) -> None:
-    """An assistant turn already received: banner above, text, sources below."""
+    """An assistant turn already received: banner above, text, what history it saw, sources below."""
     red_flag_banner(turn.red_flags, lang)
-    st.markdown(turn.content)
+    st.markdown(inert(turn.content))
+    history_notice(turn.omitted, lang)
     sources(turn.citations, turn.rag, lang)
 
 
@@ -78,11 +111,9 @@ def differential(diagnosis: Diagnosis, lang: str) -> None:
         },
     )
     for rank, cand in enumerate(diagnosis.differential, 1):
-        with st.expander(f"{rank}. {cand.condition} ({cand.probability:.0%})"):
-            st.markdown(f"**{t(lang, 'rationale')}:** {cand.rationale or t(lang, 'no_rationale')}")
+        with st.expander(f"{rank}. {inert(cand.condition)} ({cand.probability:.0%})"):
+            st.markdown(f"**{t(lang, 'rationale')}:** {inert(cand.rationale) or t(lang, 'no_rationale')}")
             if not cand.citations:
                 st.caption(t(lang, "no_source"))
             for citation in cand.citations:
-                st.markdown(citation_line(citation))
-                if citation.snippet:
-                    st.caption(citation.snippet)
+                citation_detail(citation)

