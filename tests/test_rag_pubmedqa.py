@@ -1,8 +1,8 @@
-"""Hybrid retrieval finds the source abstract of PubMedQA questions (real data: the first 400 of its
-1,000 abstracts, each question against all 400).
+"""Hybrid retrieval finds the source abstract of PubMedQA questions (real data: the first 200 of its
+1,000 abstracts, each question against all 200).
 
 The index holds the abstract bodies only (no question-as-title), see ``medassist.rag.evaluate``.
-About 80 s on an idle 2-core machine (embedding 400 abstracts), once per session; the figures over
+About 40 s on an idle 2-core machine (embedding 200 abstracts), once per session; the figures over
 all 1,000 are ``bench/bench_rag.py``'s.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 pytestmark = pytest.mark.shared_data
-N_ABSTRACTS = 400
+N_ABSTRACTS = 200
 
 
 @pytest.fixture(scope="module")
