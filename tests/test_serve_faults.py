@@ -1,12 +1,12 @@
 """Clients that hang up: slots always come back and an early disconnect is one log line.
 
-Two levels. The ASGI test drives the app by hand with a spec-2.3 server scope (what uvicorn's
-httptools and h11 servers report), where Starlette cancels a streaming response before its
-first chunk when the client has already gone; a slot released in the stream's own ``finally``
-leaked there. The loopback test sends 240 real TCP clients at a real uvicorn gateway (local
-engine, tiny model, sample index), each hanging up at a random point: before its body is read,
-right after sending it (during retrieval and prompt building), before the first chunk, or
-mid-stream.
+Two levels. The ASGI tests drive the app by hand with a spec-2.3 server scope (what uvicorn's
+httptools and h11 servers report), where Starlette cancels a streaming response when the client
+has already gone; when the cancel lands before the body iterator has started (here: the server's
+first write yields to the loop), a slot released in the stream's own ``finally`` leaked. The
+loopback test sends 240 real TCP clients at a real uvicorn gateway (local engine, tiny model,
+sample index), each hanging up at a random point: before its body is read, right after sending
+it (during retrieval and prompt building), before the first chunk, or mid-stream.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ async def asgi_call(app, method: str, path: str, body: bytes = b"", *, leaves: s
 
     async def send(message: dict) -> None:
         sent.append(message)
+        await asyncio.sleep(0)  # a write yields to the loop, as a server waiting on its socket does
 
     await app(scope, receive, send)
     return sent
@@ -67,36 +68,56 @@ def status_of(sent: list[dict]) -> int | None:
     return next((m["status"] for m in sent if m["type"] == "http.response.start"), None)
 
 
-def test_asgi_2_3_disconnects_before_the_first_chunk_leak_no_slot(tiny_model_dir, caplog) -> None:
+def body_of(sent: list[dict]) -> dict:
+    return json.loads(b"".join(m.get("body", b"") for m in sent))
+
+
+STREAM = json.dumps({"model": MODEL_PLAIN, "max_tokens": 8, "stream": True,
+                     "messages": [{"role": "user", "content": "Fever and cough."}]}).encode()
+
+
+@pytest.fixture
+def asgi_app(tiny_model_dir):
+    """``run(scenario)``: a new app (local engine, two slots) runs ``scenario(app)`` inside its lifespan."""
+    def run(scenario):
+        app = create_app(ServeSettings(model=str(tiny_model_dir), engine="local", limits=Limits(max_concurrency=2)))
+
+        async def inside():
+            async with app.router.lifespan_context(app):
+                return await scenario(app)
+
+        return asyncio.run(inside())
+
+    return run
+
+
+def test_asgi_2_3_streams_cancelled_before_their_first_chunk_leak_no_slot(asgi_app) -> None:
     """Four streams (twice limits.max_concurrency) whose clients left right after sending: none
-    holds a slot afterwards, and a normal request is served, not refused with 429. Two clients
-    that leave before their body is read each log one line, without a traceback."""
-    settings = ServeSettings(model=str(tiny_model_dir), engine="local", limits=Limits(max_concurrency=2))
-    app = create_app(settings)
-    stream = json.dumps({"model": MODEL_PLAIN, "max_tokens": 8, "stream": True,
-                         "messages": [{"role": "user", "content": "Fever and cough."}]}).encode()
+    holds a slot afterwards, and a normal request is served, not refused with 429."""
     plain = json.dumps({"model": MODEL_PLAIN, "max_tokens": 4,
                         "messages": [{"role": "user", "content": "Fever and cough."}]}).encode()
 
-    async def scenario() -> tuple[list[list[dict]], list[list[dict]], dict, list[dict]]:
-        async with app.router.lifespan_context(app):
-            gone = [await asgi_call(app, "POST", "/v1/chat/completions", stream, leaves="after_body")
-                    for _ in range(4)]
-            early = [await asgi_call(app, "POST", "/v1/chat/completions", stream, leaves="before_body")
-                     for _ in range(2)]
-            health = await asgi_call(app, "GET", "/health")
-            served = await asgi_call(app, "POST", "/v1/chat/completions", plain)
-            return gone, early, json.loads(b"".join(m.get("body", b"") for m in health)), served
+    async def scenario(app):
+        gone = [await asgi_call(app, "POST", "/v1/chat/completions", STREAM, leaves="after_body") for _ in range(4)]
+        return gone, body_of(await asgi_call(app, "GET", "/health")), await asgi_call(
+            app, "POST", "/v1/chat/completions", plain)
 
-    with caplog.at_level(logging.INFO, logger="medassist.serve"):
-        gone, early, health, served = asyncio.run(scenario())
+    gone, health, served = asgi_app(scenario)
     assert health["in_flight"] == 0
     assert status_of(served) == 200, served
+    assert body_of(served)["choices"][0]["message"]["content"]
     # Starlette cancelled each stream before its first chunk: nothing, or the stream's head, was sent
     assert all(status_of(s) in (None, 200) for s in gone), [status_of(s) for s in gone]
+
+
+def test_asgi_disconnect_before_the_body_is_one_log_line(asgi_app, caplog) -> None:
+    """Clients gone before their body arrived: a 499 nobody reads, one INFO line each, no traceback."""
+    async def scenario(app):
+        return [await asgi_call(app, "POST", "/v1/chat/completions", STREAM, leaves="before_body") for _ in range(2)]
+
+    with caplog.at_level(logging.INFO, logger="medassist.serve"):
+        early = asgi_app(scenario)
     assert [status_of(s) for s in early] == [499, 499]
-    answer = json.loads(b"".join(m.get("body", b"") for m in served))
-    assert answer["choices"][0]["message"]["content"]
     assert [r.getMessage() for r in caplog.records if EARLY in r.getMessage()] == \
         ["client disconnected before its request body was read: POST /v1/chat/completions"] * 2
     assert not [r for r in caplog.records if r.exc_info], "an early disconnect must not log a traceback"
