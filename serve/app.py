@@ -2,12 +2,15 @@
 
 ``create_app(settings, engine, retrieval)`` builds it; engines and the index start in the
 lifespan, so uvicorn's graceful shutdown lets in-flight streams finish before they stop.
+With API keys set, every route but ``/health`` needs one (``auth.py``). The docs pages are off
+unless ``docs: true``: FastAPI's pages load Swagger UI and ReDoc from a CDN, which a hospital's
+air-gapped network cannot reach, and a browser's address bar cannot send a key.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +22,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
+from medassist.serve.auth import ApiKeyMiddleware
 from medassist.serve.engines import Engine, build_engine
 from medassist.serve.grounding import RetrievalService
 from medassist.serve.metrics import Metrics
@@ -34,10 +39,14 @@ from medassist.serve.protocol import (
     ModelCard,
     ModelList,
 )
-from medassist.serve.serving import ApiError, ChatService, requested_schema
+from medassist.serve.serving import ApiError, ChatService, Slot, requested_schema
 from medassist.serve.settings import ServeSettings
 
+log = logging.getLogger("medassist.serve")
+
 M = TypeVar("M", bound=BaseModel)
+
+CLIENT_CLOSED = 499  # nginx's status for a client that left before its response; it is never sent
 
 
 def _error(status: int, message: str, type: str, **kw: Any) -> JSONResponse:
@@ -58,7 +67,7 @@ async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
             raise ApiError(400, f"request body exceeds limits.max_body_bytes={max_bytes}", code="max_body_bytes")
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # bad JSON, bad UTF-8, or an integer past Python's 4300-digit limit
         raise ApiError(400, f"request body is not valid JSON: {exc}", code="invalid_json") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object", code="invalid_json")
@@ -140,13 +149,22 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
             await engine.stop()
 
     app = FastAPI(title="medassist", version="0.1.0", lifespan=lifespan,
-                  description="OpenAI-compatible decision-support API with PubMed grounding. Not a doctor.")
+                  description="OpenAI-compatible decision-support API with PubMed grounding. Not a doctor.",
+                  docs_url="/docs" if settings.docs else None, redoc_url="/redoc" if settings.docs else None)
     app.state.service = service
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.api_keys:
+        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: refused requests are counted too
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body.model_dump(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(request: Request, exc: ClientDisconnect) -> Response:
+        """A client that hangs up before its body is read is a normal event, not a server error."""
+        log.info("client disconnected before its request body was read: %s %s", request.method, request.url.path)
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -156,15 +174,14 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         return _error(500, f"internal error ({exc.__class__.__name__}); see the server log", "server_error")
 
-    keys = [k.encode() for k in settings.api_keys]
-
-    def authorize(request: Request) -> None:
-        if not keys:
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not any(hmac.compare_digest(token.encode(), k) for k in keys):
-            raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
-                           type="authentication_error", code="invalid_api_key")
+    async def generation_slot() -> AsyncIterator[Slot]:
+        """The request's slot, released here and only here: FastAPI runs this exit once the
+        response has ended in any way, including a stream cancelled before its first chunk."""
+        slot = service.slot()
+        try:
+            yield slot
+        finally:
+            slot.release()
 
     limits = settings.limits
 
@@ -172,43 +189,25 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
                "content": {"text/event-stream": {"schema": {"type": "string"}}},
                "description": "A completion, or server-sent chunks ending with data: [DONE] when stream is true."}
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)],
-              openapi_extra=_json_body(ChatCompletionRequest), responses={200: chat_ok, **ERRORS})
-    async def chat_completions(request: Request) -> Any:
+    @app.post("/v1/chat/completions", openapi_extra=_json_body(ChatCompletionRequest),
+              responses={200: chat_ok, **ERRORS})
+    async def chat_completions(request: Request, slot: Slot = Depends(generation_slot)) -> Any:
         req = await read_body(request, ChatCompletionRequest, limits.max_body_bytes)
-        service.acquire()
+        slot.take()
         if not req.stream:
-            try:
-                return (await service.complete(req)).model_dump()
-            finally:
-                service.release()
-        try:
-            prep = await service.prepare(req, requested_schema(req))
-        except BaseException:
-            service.release()
-            raise
-
-        async def events() -> AsyncIterator[str]:
-            try:
-                async for event in service.stream(req, prep):
-                    yield event
-            finally:
-                service.release()
-
-        return StreamingResponse(events(), media_type="text/event-stream",
+            return (await service.complete(req)).model_dump()
+        prep = await service.prepare(req, requested_schema(req))
+        return StreamingResponse(service.stream(req, prep), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.post("/v1/diagnose", dependencies=[Depends(authorize)], openapi_extra=_json_body(DiagnoseRequest),
+    @app.post("/v1/diagnose", openapi_extra=_json_body(DiagnoseRequest),
               responses={200: {"model": DiagnoseResponse}, **ERRORS})
-    async def diagnose(request: Request) -> Any:
+    async def diagnose(request: Request, slot: Slot = Depends(generation_slot)) -> Any:
         req = await read_body(request, DiagnoseRequest, limits.max_body_bytes)
-        service.acquire()
-        try:
-            return (await service.diagnose(req)).model_dump()
-        finally:
-            service.release()
+        slot.take()
+        return (await service.diagnose(req)).model_dump()
 
-    @app.get("/v1/models", dependencies=[Depends(authorize)], responses={200: {"model": ModelList}, 401: ERRORS[401]})
+    @app.get("/v1/models", responses={200: {"model": ModelList}, 401: ERRORS[401]})
     async def models() -> Any:
         return ModelList(data=[ModelCard(id=name, root=settings.model) for name in MODELS]).model_dump()
 

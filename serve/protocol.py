@@ -20,6 +20,9 @@ MODEL_GROUNDED = "medassist"
 MODEL_PLAIN = "medassist-norag"
 MODELS = (MODEL_GROUNDED, MODEL_PLAIN)
 
+MAX_STOP = 4  # OpenAI's limit on stop sequences
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # a signed 64-bit integer, as vLLM accepts
+
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -77,7 +80,7 @@ class ChatCompletionRequest(_Lenient):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
     n: int = Field(default=1, ge=1, le=1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
@@ -93,6 +96,13 @@ class ChatCompletionRequest(_Lenient):
         if not any(m.role == "user" for m in messages):
             raise ValueError("at least one user message is required")
         return messages
+
+    @field_validator("stop")
+    @classmethod
+    def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(stop, list) and len(stop) > MAX_STOP:
+            raise ValueError(f"at most {MAX_STOP} stop sequences are allowed, got {len(stop)}")
+        return stop
 
     @property
     def requested_max_tokens(self) -> int | None:

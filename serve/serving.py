@@ -13,11 +13,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jsonschema
 
 from medassist.serve import safety
+from medassist.serve.control_tokens import ControlTokens
 from medassist.serve.engines.base import Engine, EngineError, GenerationParams, generate
 from medassist.serve.grounding import CitationFilter, RetrievalService, to_citation
 from medassist.serve.metrics import Metrics
@@ -114,6 +116,28 @@ class Prepared:
         return {c.pmid for c in self.citations}
 
 
+class Slot:
+    """One request's claim on one of ``limits.max_concurrency`` generation slots.
+
+    ``take`` admits the request (or 429). ``release`` is idempotent, and the route's dependency
+    calls it once the response has ended, however it ended: sent, failed, or cancelled before
+    its first chunk. Starlette does the last under ASGI < 2.4 when the client has already gone,
+    and a release in the stream's own ``finally`` then never ran: the slot leaked.
+    """
+
+    def __init__(self, service: ChatService) -> None:
+        self.service, self.held = service, False
+
+    def take(self) -> None:
+        self.service._acquire()
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.service._release()
+
+
 class ChatService:
     def __init__(self, settings: ServeSettings, engine: Engine, retrieval: RetrievalService | None,
                  metrics: Metrics) -> None:
@@ -121,8 +145,11 @@ class ChatService:
         self.in_flight = 0
 
     # ---- admission -------------------------------------------------------------------------
-    def acquire(self) -> None:
-        """Take one of ``limits.max_concurrency`` generation slots, or 429 with Retry-After."""
+    def slot(self) -> Slot:
+        """An unheld claim on a generation slot, for one request (see ``Slot``)."""
+        return Slot(self)
+
+    def _acquire(self) -> None:
         limit = self.settings.limits.max_concurrency
         if self.in_flight >= limit:
             self.metrics.rejected.labels("max_concurrency").inc()
@@ -132,9 +159,14 @@ class ChatService:
         self.in_flight += 1
         self.metrics.in_flight.inc()
 
-    def release(self) -> None:
+    def _release(self) -> None:
         self.in_flight -= 1
         self.metrics.in_flight.dec()
+
+    @cached_property
+    def controls(self) -> ControlTokens:
+        """Built at the first request, once the engine has loaded its tokenizer."""
+        return ControlTokens(self.engine.tokenizer)
 
     def _reject(self, limit: str, message: str, param: str) -> ApiError:
         self.metrics.rejected.labels(limit).inc()
@@ -161,15 +193,16 @@ class ChatService:
                                param="rag", code="rag_unavailable")
             grounded = False
         user_texts = [m.text for m in req.messages if m.role == "user"]
-        assessment = safety.assess(user_texts)
+        # the regexes and the tokenizer below read up to limits.max_body_bytes: off the event loop
+        assessment = await asyncio.to_thread(safety.assess, user_texts)
         passages = []
         if grounded:
             started = time.perf_counter()
             passages = await self.retrieval.search(query or user_texts[-1], req.k or self.settings.rag_k,
                                                    self.settings.rag_mode)
             self.metrics.retrieval.observe(time.perf_counter() - started)
-        messages, passages, prompt_tokens, max_tokens = self._fit(req.messages, passages, grounded, asked,
-                                                                  default_max_tokens)
+        messages, passages, prompt_tokens, max_tokens = await asyncio.to_thread(
+            self._fit, req.messages, passages, grounded, asked, default_max_tokens)
         params = GenerationParams(max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
                                   stop=req.stop_list, seed=req.seed, ignore_eos=req.ignore_eos,
                                   json_schema=json_schema)
@@ -178,33 +211,47 @@ class ChatService:
         return Prepared(messages, params, [to_citation(p) for p in passages], assessment, grounded, prompt_tokens)
 
     def _messages(self, chat: list[ChatMessage], passages: list[Any], grounded: bool) -> list[dict[str, str]]:
+        """The engine's messages; every text in them, retrieved or typed, has its control tokens
+        neutralised here (``control_tokens``), the one place all prompt text passes."""
         from medassist.data.prompts import SYSTEM_PROMPT
 
         system = "\n".join(m.text for m in chat if m.role in ("system", "developer")) or SYSTEM_PROMPT
         turns = [{"role": m.role, "content": m.text} for m in chat if m.role in ("user", "assistant")]
         if not grounded:
-            return [{"role": "system", "content": system}, *turns]
+            return self.controls.messages([{"role": "system", "content": system}, *turns])
         from medassist.data.prompts import build_grounded_messages
 
         *history, last = turns
-        return build_grounded_messages(last["content"], passages, history=history, system_prompt=system)
+        return self.controls.messages(build_grounded_messages(last["content"], passages, history=history,
+                                                              system_prompt=system))
 
     def _fit(self, chat: list[ChatMessage], passages: list[Any], grounded: bool, asked: int | None,
              default: int | None = None):
-        """Drop the weakest sources until prompt + completion fit the context (then 400)."""
+        """Drop the weakest sources until prompt + completion fit the context (then 400).
+
+        A prompt that cannot fit is tokenized twice (all sources, then none), not once per
+        source count: a body near limits.max_body_bytes would otherwise be read k + 1 times.
+        """
         s = self.settings
         wanted = asked or default or s.limits.default_max_tokens
-        tokens = None
-        for n in range(len(passages), -1, -1):
+
+        def attempt(n: int) -> tuple[tuple | None, int | None]:
             messages = self._messages(chat, passages[:n], grounded)
             tokens = self.engine.count_prompt_tokens(messages)
             if tokens is None:
-                return messages, passages[:n], None, wanted
+                return (messages, passages[:n], None, wanted), None
             room = s.max_model_len - tokens
             if tokens <= s.max_prompt_tokens and (room >= wanted or (asked is None and room >= MIN_COMPLETION_TOKENS)):
-                return messages, passages[:n], tokens, min(wanted, room)
-            if not grounded:
-                break
+                return (messages, passages[:n], tokens, min(wanted, room)), tokens
+            return None, tokens
+
+        fitted, tokens = attempt(len(passages))
+        if fitted is None and passages:
+            bare, tokens = attempt(0)  # when the question alone does not fit, no number of sources will
+            if bare is not None:
+                fitted = next((f for n in range(len(passages) - 1, 0, -1) if (f := attempt(n)[0])), bare)
+        if fitted is not None:
+            return fitted
         self.metrics.rejected.labels("context_length").inc()
         raise ApiError(400, f"the prompt is {tokens} tokens and max_tokens={wanted}: together they exceed the "
                        f"context of {s.max_model_len} tokens (max_model_len; prompt limit "

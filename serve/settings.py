@@ -43,6 +43,9 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     api_keys: list[str] = field(default_factory=list)
+    # /docs and /redoc: off, as FastAPI's pages load their scripts from a CDN (unreachable in an
+    # air-gapped network); /openapi.json is always served (behind the key when keys are set)
+    docs: bool = False
     max_model_len: int = 1024
     rag_k: int = 5
     rag_mode: str = "hybrid"

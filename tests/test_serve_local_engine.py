@@ -1,5 +1,6 @@
-"""The local engine in-process (tiny model): how it gathers batches, and the gateway's
-validate-and-retry path for engines that do not enforce a schema."""
+"""The local engine in-process (tiny model): how it gathers batches, how a request that breaks
+its batch fails alone, and the gateway's validate-and-retry path for engines that do not
+enforce a schema."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from medassist.serve.engines.base import GenerationParams, generate
+from medassist.serve.engines.base import EngineError, GenerationParams, generate
 from medassist.serve.engines.local import LocalEngine
 from medassist.serve.metrics import Metrics
 from medassist.serve.protocol import MODEL_PLAIN, DiagnoseRequest
@@ -47,6 +48,38 @@ def test_requests_that_straggle_in_share_one_batch(tiny_model_dir, caplog) -> No
     assert all(0 < n <= 8 for n in used)
     batches = [r.getMessage() for r in caplog.records if "generating a batch" in r.getMessage()]
     assert batches == ["generating a batch of 3 request(s)"]
+
+
+def test_a_request_that_breaks_its_batch_fails_alone(tiny_model_dir, caplog) -> None:
+    """A seed torch cannot take (the gateway refuses it with a 400; here it reaches the engine
+    directly) in a batch of three: the batch fails before its first token, each request is
+    retried alone, and only the bad one gets the error."""
+    settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_batch_wait_ms=200,
+                             local_batch_max_wait_ms=2000)
+    messages = [{"role": "user", "content": "Fever and cough."}]
+
+    async def batch() -> list[object]:
+        def sampled(seed: int):
+            return asyncio.create_task(generate(engine, messages, GenerationParams(max_tokens=8, temperature=1.0,
+                                                                                   seed=seed)))
+
+        async with running(settings) as engine:
+            bad = sampled(2**70)
+            while not engine._pending:  # queued first: a batch is seeded with its first request's seed
+                await asyncio.sleep(0.005)
+            jobs = [bad, sampled(1), sampled(2)]
+            return await asyncio.gather(*jobs, return_exceptions=True)
+
+    with caplog.at_level(logging.DEBUG, logger="medassist.serve.engines.local"):
+        bad, good, other = asyncio.run(batch())
+    assert isinstance(bad, EngineError) and bad.status == 500
+    assert good.completion_tokens > 0 and other.completion_tokens > 0
+    assert [r.getMessage() for r in caplog.records if "batch" in r.getMessage()] == [
+        "generating a batch of 3 request(s)",
+        "a batch of 3 failed before its first token (ValueError): retrying its requests one by one",
+        "generating a batch of 1 request(s)", "local engine batch of 1 failed",
+        *["generating a batch of 1 request(s)"] * 2,
+    ]
 
 
 def test_without_the_grammar_a_bad_answer_is_retried_once_then_502(tiny_model_dir) -> None:

@@ -28,10 +28,10 @@ def assert_not_a_server_error(response) -> None:
 
 @pytest.mark.slow
 def test_api_conforms_to_its_schema(live_server):
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
+    headers = {"Authorization": f"Bearer {live_server.api_key}"}
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json", headers=headers)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.label for op in operations} >= {"POST /v1/chat/completions", "POST /v1/diagnose", "GET /v1/models"}
-    headers = {"Authorization": f"Bearer {live_server.api_key}"}
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -47,6 +47,7 @@ class EngineError(Exception):
 class Engine(Protocol):
     name: str
     structured_outputs: bool  # True: json_schema is enforced while decoding
+    tokenizer: Any  # the served model's tokenizer once started, None when unknown (its control tokens)
 
     async def start(self) -> None: ...
 

@@ -4,9 +4,10 @@ Concurrent requests are gathered while they keep arriving (a burst over HTTP spr
 of milliseconds), then generated together as one left-padded batch (requests with the same
 sampling settings share a batch). A request with a JSON schema is decoded under it
 (``grammar.py``, llguidance), as vLLM does. Generation runs on a worker thread, never on the
-event loop; a ``BaseStreamer`` hands each step's tokens to the waiting requests, so every request
-streams even inside a batch. A request whose client went away is stopped at the next step by a
-per-row stopping criterion.
+event loop, and so do tokenizing a prompt and compiling a schema; a ``BaseStreamer`` hands each
+step's tokens to the waiting requests, so every request streams even inside a batch. A request
+whose client went away is stopped at the next step by a per-row stopping criterion. A batch that
+fails before its first token is retried request by request, so one bad request fails alone.
 """
 
 from __future__ import annotations
@@ -163,10 +164,14 @@ class LocalEngine:
     def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int:
         return len(self._encode(messages))
 
-    async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
+    def _inputs(self, messages: list[dict[str, str]], params: GenerationParams) -> tuple[list[int], Any]:
+        """The prompt's ids and the schema's matcher, if any (run on a worker thread)."""
         constrained = params.json_schema is not None and self.structured_outputs
-        matcher = self.grammars.matcher(params.json_schema) if constrained else None
-        job = _Job(self._encode(messages), params, asyncio.get_running_loop(), asyncio.Queue(), matcher=matcher)
+        return self._encode(messages), self.grammars.matcher(params.json_schema) if constrained else None
+
+    async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
+        prompt_ids, matcher = await asyncio.to_thread(self._inputs, messages, params)
+        job = _Job(prompt_ids, params, asyncio.get_running_loop(), asyncio.Queue(), matcher=matcher)
         with self._wake:
             self._pending.append(job)
             self._wake.notify()
@@ -212,17 +217,29 @@ class LocalEngine:
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
-            if not batch:
-                continue
-            log.debug("generating a batch of %d request(s)", len(batch))
-            try:
-                self._generate(batch)
-            except Exception as exc:  # report to every waiting client, keep serving
-                log.exception("local engine batch of %d failed", len(batch))
-                for job in batch:
-                    if not job.done:
-                        job.done = True
-                        job.emit(exc)
+            if batch:
+                self._serve(batch)
+
+    def _serve(self, jobs: list[_Job]) -> None:
+        """Generate a batch, keep serving whatever happens. A batch that fails before any row has
+        a token is retried one request at a time, so only the request that breaks it gets the
+        error; once tokens have streamed a retry would repeat them, so every row gets the error."""
+        log.debug("generating a batch of %d request(s)", len(jobs))
+        try:
+            self._generate(jobs)
+        except Exception as exc:
+            if len(jobs) > 1 and not any(j.generated for j in jobs):
+                log.warning("a batch of %d failed before its first token (%s): retrying its requests one by one",
+                            len(jobs), exc.__class__.__name__)
+                for job in jobs:
+                    if not job.cancelled:
+                        self._serve([job])
+                return
+            log.exception("local engine batch of %d failed", len(jobs))
+            for job in jobs:
+                if not job.done:
+                    job.done = True
+                    job.emit(exc)
 
     def _generate(self, jobs: list[_Job]) -> None:
         import torch
