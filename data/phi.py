@@ -27,7 +27,8 @@ import functools
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from medassist.data.phi_names import find_names
 from medassist.data.phi_rules import Finding, find_rules, public_ids
@@ -145,12 +146,27 @@ def scrub(text: str, engine: str | None = None) -> str:
 LOG_ENGINE = "rules"
 
 
+def _scrub_arg(value: Any) -> Any:
+    return value if isinstance(value, (int, float)) else scrub(str(value), LOG_ENGINE)
+
+
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Scrub a log record's message, arguments, traceback and stack in place (once)."""
-    if record.__dict__.get("phi_scrubbed") is record.msg and record.args is None:
+    """Scrub a log record's message, arguments, traceback and stack in place (once).
+
+    A tuple or mapping of arguments keeps its shape, each text scrubbed (numbers stay numbers, for
+    ``%d``): formatters such as uvicorn's access formatter unpack ``record.args`` themselves.
+    """
+    if record.__dict__.get("phi_scrubbed") == (record.msg, record.args):
         return record  # scrubbed already, and not rewritten since (``logging.makeLogRecord`` does)
-    record.msg = scrub(record.getMessage(), LOG_ENGINE)
-    record.args = None
+    if isinstance(record.args, tuple) and record.args:
+        record.msg = scrub(str(record.msg), LOG_ENGINE)
+        record.args = tuple(_scrub_arg(a) for a in record.args)
+    elif isinstance(record.args, Mapping) and record.args:
+        record.msg = scrub(str(record.msg), LOG_ENGINE)
+        record.args = {k: _scrub_arg(v) for k, v in record.args.items()}
+    else:
+        record.msg = scrub(record.getMessage(), LOG_ENGINE)
+        record.args = None
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
@@ -158,7 +174,7 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     record.exc_info = None  # a formatter would otherwise render the traceback afresh, unscrubbed
     if record.stack_info:
         record.stack_info = scrub(record.stack_info, LOG_ENGINE)
-    record.phi_scrubbed = record.msg
+    record.phi_scrubbed = (record.msg, record.args)
     return record
 
 

@@ -97,3 +97,26 @@ def test_handler_filter_covers_records_made_without_the_factory(tmp_path):
     handler.handle(record)
     handler.close()
     assert (tmp_path / "h.log").read_text() == "mail [EMAIL]\n"
+
+
+def test_formatters_that_unpack_args_still_work(capsys) -> None:
+    """uvicorn's access formatter unpacks ``record.args`` itself: scrubbing keeps the tuple's shape
+    (texts scrubbed, numbers kept), so access lines are written, not a '--- Logging error ---'."""
+    import io
+
+    from uvicorn.logging import AccessFormatter
+
+    configure_logging()
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
+    access = logging.getLogger("uvicorn.access.test")
+    access.addHandler(handler)
+    access.propagate, access.level = False, logging.INFO
+    try:
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/v1/x?name=John Smith", "1.1", 200)
+    finally:
+        access.removeHandler(handler)
+    line = buffer.getvalue()
+    assert '"GET /v1/x?name=[NAME] HTTP/1.1" 200' in line and "John Smith" not in line
+    assert "Logging error" not in capsys.readouterr().err
