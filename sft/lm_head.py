@@ -4,7 +4,7 @@ TRL 1.16 computes the SFT loss with a chunked LM head (``trl.trainer.utils.add_f
 On Triton devices (CUDA, XPU) it scores only the labelled positions; everywhere else it scores every
 position, so that a compiler (Neuron, say) sees the same tile shapes on every batch. A CPU runs
 eagerly and recompiles nothing, while completion-only loss leaves most positions unlabelled (the
-prompt: most of the bundled mixture's tokens): scoring them took 28% of a SmolLM2 QLoRA step here
+prompt tokens): scoring them took 28% of a SmolLM2 QLoRA step here
 (py-spy), for the same loss, gradients and metrics (``tests/test_sft_lm_head.py``).
 
 TRL exposes no option for this, so the one module-level decision it reads (``_use_triton`` as
