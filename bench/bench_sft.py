@@ -153,7 +153,7 @@ def train_and_merge(cfg: SFTRunConfig) -> tuple[Path, dict[str, Any], float]:
 # first tuned model (2026-12-01) closed its JSON after up to 219 tokens, and at 96 tokens 65% of its answers
 # were cut off; the 49 it never closed at 320 were repetition loops. 256 keeps every closed answer.
 DDX_MAX_TOKENS = 256
-ZERO_SHOT_PATIENTS = 100  # the base model writes to the token limit: ~10 minutes for 100 patients here
+ZERO_SHOT_PATIENTS = 100  # the base model writes to the token limit: 100 patients bound the wait
 DDX_KEYS = ("gtpa@1", "gtpa@3", "gtpa@5", "ddr", "ddp", "ddf1", "unparseable_rate")
 
 
