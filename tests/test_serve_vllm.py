@@ -62,6 +62,19 @@ def test_vllm_computes_in_float32_without_native_bf16(vllm_gateway) -> None:
     assert "--dtype float32" in started
 
 
+def test_the_vllm_child_refuses_requests_without_its_per_start_key(vllm_gateway) -> None:
+    """The real vLLM, not the stand-in of test_serve_vllm_key.py: reached directly on its loopback port,
+    past the gateway's red flags and limits, it answers /health but no /v1 route without the key."""
+    import re
+
+    started = next(line for line in vllm_gateway.log_path.read_text().splitlines() if "starting vLLM" in line)
+    port = int(re.search(r"starting vLLM on port (\d+)", started).group(1))
+    assert "--api-key" not in started
+    assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/models", headers=headers, timeout=10).status_code == 401
+
+
 def has_index(server) -> bool:
     return httpx.get(f"{server.url}/health", timeout=10).json()["index"]
 
