@@ -175,8 +175,8 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         return _error(500, f"internal error ({exc.__class__.__name__}); see the server log", "server_error")
 
     async def generation_slot() -> AsyncIterator[Slot]:
-        """The request's slot, released here and only here: FastAPI runs this exit once the
-        response has ended in any way, including a stream cancelled before its first chunk."""
+        """The request's slot. The route releases it when the work ends; this exit, which FastAPI
+        runs once the response has ended in any way, is the backstop (see ``Slot``)."""
         slot = service.slot()
         try:
             yield slot
@@ -195,9 +195,12 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         req = await read_body(request, ChatCompletionRequest, limits.max_body_bytes)
         slot.take()
         if not req.stream:
-            return (await service.complete(req)).model_dump()
+            try:
+                return (await service.complete(req)).model_dump()
+            finally:
+                slot.release()
         prep = await service.prepare(req, requested_schema(req))
-        return StreamingResponse(service.stream(req, prep), media_type="text/event-stream",
+        return StreamingResponse(slot.releasing(service.stream(req, prep)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.post("/v1/diagnose", openapi_extra=_json_body(DiagnoseRequest),
@@ -205,7 +208,10 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
     async def diagnose(request: Request, slot: Slot = Depends(generation_slot)) -> Any:
         req = await read_body(request, DiagnoseRequest, limits.max_body_bytes)
         slot.take()
-        return (await service.diagnose(req)).model_dump()
+        try:
+            return (await service.diagnose(req)).model_dump()
+        finally:
+            slot.release()
 
     @app.get("/v1/models", responses={200: {"model": ModelList}, 401: ERRORS[401]})
     async def models() -> Any:

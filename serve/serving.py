@@ -119,10 +119,12 @@ class Prepared:
 class Slot:
     """One request's claim on one of ``limits.max_concurrency`` generation slots.
 
-    ``take`` admits the request (or 429). ``release`` is idempotent, and the route's dependency
-    calls it once the response has ended, however it ended: sent, failed, or cancelled before
-    its first chunk. Starlette does the last under ASGI < 2.4 when the client has already gone,
-    and a release in the stream's own ``finally`` then never ran: the slot leaked.
+    ``take`` admits the request (or 429). ``release`` is idempotent and is called twice. First
+    when the work ends (``releasing`` for a stream), before the response's last byte leaves, so
+    a client that sends its next request the moment it has read the previous answer is admitted.
+    Then by the route's dependency once the response has ended in any way, including a stream
+    cancelled before its first chunk: Starlette does that under ASGI < 2.4 when the client has
+    already gone, and the stream's own ``finally`` then never runs.
     """
 
     def __init__(self, service: ChatService) -> None:
@@ -136,6 +138,14 @@ class Slot:
         if self.held:
             self.held = False
             self.service._release()
+
+    async def releasing(self, events: AsyncIterator[str]) -> AsyncIterator[str]:
+        """``events``, releasing the slot as soon as the last one has been produced."""
+        try:
+            async for item in events:
+                yield item
+        finally:
+            self.release()
 
 
 class ChatService:

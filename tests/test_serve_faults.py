@@ -30,11 +30,13 @@ EARLY = "client disconnected before its request body was read"
 
 
 # ------------------------------------------------------------------------------- ASGI level
-async def asgi_call(app, method: str, path: str, body: bytes = b"", *, leaves: str | None = None) -> list[dict]:
+async def asgi_call(app, method: str, path: str, body: bytes = b"", *, leaves: str | None = None,
+                    on_send=None) -> list[dict]:
     """One request through ``app`` as an ASGI 2.3 server would make it; returns what was sent.
 
     ``leaves``: None (the client stays until the response ends), "after_body" (gone once its
-    body was delivered) or "before_body" (gone before any of it arrived).
+    body was delivered) or "before_body" (gone before any of it arrived). ``on_send``: awaited
+    with each message the app sends, before the app goes on.
     """
     scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
@@ -58,6 +60,8 @@ async def asgi_call(app, method: str, path: str, body: bytes = b"", *, leaves: s
 
     async def send(message: dict) -> None:
         sent.append(message)
+        if on_send is not None:
+            await on_send(message)
         await asyncio.sleep(0)  # a write yields to the loop, as a server waiting on its socket does
 
     await app(scope, receive, send)
@@ -74,6 +78,8 @@ def body_of(sent: list[dict]) -> dict:
 
 STREAM = json.dumps({"model": MODEL_PLAIN, "max_tokens": 8, "stream": True,
                      "messages": [{"role": "user", "content": "Fever and cough."}]}).encode()
+PLAIN = json.dumps({"model": MODEL_PLAIN, "max_tokens": 4,
+                    "messages": [{"role": "user", "content": "Fever and cough."}]}).encode()
 
 
 @pytest.fixture
@@ -94,13 +100,10 @@ def asgi_app(tiny_model_dir):
 def test_asgi_2_3_streams_cancelled_before_their_first_chunk_leak_no_slot(asgi_app) -> None:
     """Four streams (twice limits.max_concurrency) whose clients left right after sending: none
     holds a slot afterwards, and a normal request is served, not refused with 429."""
-    plain = json.dumps({"model": MODEL_PLAIN, "max_tokens": 4,
-                        "messages": [{"role": "user", "content": "Fever and cough."}]}).encode()
-
     async def scenario(app):
         gone = [await asgi_call(app, "POST", "/v1/chat/completions", STREAM, leaves="after_body") for _ in range(4)]
         return gone, body_of(await asgi_call(app, "GET", "/health")), await asgi_call(
-            app, "POST", "/v1/chat/completions", plain)
+            app, "POST", "/v1/chat/completions", PLAIN)
 
     gone, health, served = asgi_app(scenario)
     assert health["in_flight"] == 0
@@ -108,6 +111,23 @@ def test_asgi_2_3_streams_cancelled_before_their_first_chunk_leak_no_slot(asgi_a
     assert body_of(served)["choices"][0]["message"]["content"]
     # Starlette cancelled each stream before its first chunk: nothing, or the stream's head, was sent
     assert all(status_of(s) in (None, 200) for s in gone), [status_of(s) for s in gone]
+
+
+def test_a_slot_is_free_before_the_last_byte_of_its_answer(asgi_app) -> None:
+    """A client that sends its next request the moment it has read an answer is admitted: the slot
+    comes back before the response's last message leaves, not after it (CI once saw a 429 there)."""
+    async def scenario(app):
+        at_end: list[int] = []
+
+        async def on_send(message: dict) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                at_end.append(body_of(await asgi_call(app, "GET", "/health"))["in_flight"])
+
+        for body in (STREAM, PLAIN):
+            assert status_of(await asgi_call(app, "POST", "/v1/chat/completions", body, on_send=on_send)) == 200
+        return at_end
+
+    assert asgi_app(scenario) == [0, 0]
 
 
 def test_asgi_disconnect_before_the_body_is_one_log_line(asgi_app, caplog) -> None:
