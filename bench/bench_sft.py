@@ -18,6 +18,7 @@ Sections 2-3 skip with a reason when the data is absent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -89,7 +90,7 @@ def throughput(model: Path, work: Path, steps: int) -> dict[str, Any]:
 
 def held_out_csv(csv_path: Path, patients: list[Any], folder: Path) -> Path:
     """The held-out patients' own CSV rows (ids are ``<stem>-<row index>``) with the KB beside them,
-    in the benchmark's temporary folder, so the eval part scores exactly the patients SFT never saw."""
+    in the benchmark's work folder, so the eval part scores exactly the patients SFT never saw."""
     import csv
 
     rows = {int(p.id.rsplit("-", 1)[1]) for p in patients}
@@ -235,12 +236,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="a few steps and items of each (~15 minutes on 2 cores)")
     parser.add_argument("--only", default="throughput,ddxplus,qa", help="comma list of sections to run")
+    parser.add_argument("--work", type=Path, help="keep models, logs and eval reports here (default: a temporary "
+                        "folder, removed at the end)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     only = set(args.only.split(","))
     results: dict[str, Any] = {"mode": "quick" if args.quick else "full", "model": "SmolLM2-135M-Instruct"}
-    with tempfile.TemporaryDirectory(prefix="bench-sft-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.work:
+            args.work.mkdir(parents=True, exist_ok=True)
+            work = args.work.resolve()
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sft-")))
         from medassist.smollm2 import build_smollm2
 
         model = build_smollm2(work / "base-smollm2-135m")

@@ -206,6 +206,9 @@ def train(cfg: SFTRunConfig) -> Path:
     check_chat_template(tokenizer, mixture.train, cfg.model)  # before any weights load
     trainer, report = make_trainer(cfg, mixture, tokenizer)
     trainer.train(resume_from_checkpoint=resume)
+    out_dir = Path(cfg.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _save_model(trainer, out_dir)  # before the closing evaluation, which a kill must not cost the training
     curve = report.report["eval_curve"]
     if curve and curve[-1]["step"] == trainer.state.global_step:
         final_eval = curve[-1]
@@ -213,9 +216,6 @@ def train(cfg: SFTRunConfig) -> Path:
         final_eval = trainer.evaluate() if mixture.validation is not None else {}
     final_eval = {k: round(v, 4) for k, v in final_eval.items() if k.startswith("eval_") and isinstance(v, float)}
 
-    out_dir = Path(cfg.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _save_model(trainer, out_dir)
     training_report = {**report.report, "final_eval": final_eval, "mixture": mixture.stats}
     atomic_write_json(out_dir / "training_report.json", training_report)
     atomic_write_text(out_dir / "README.md", model_card(cfg, mixture.stats, training_report))
