@@ -76,7 +76,8 @@ async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(400, f"{where or 'body'}: {first['msg']}", param=where, code="invalid_value") from exc
+        message = "unknown field; this API does not define it" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ApiError(400, f"{where or 'body'}: {message}", param=where, code="invalid_value") from exc
 
 
 class MetricsMiddleware:
@@ -107,7 +108,7 @@ class MetricsMiddleware:
 ROUTES = {"/v1/chat/completions", "/v1/diagnose", "/v1/models", "/health", "/metrics"}
 
 
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 429, 502, 504)}
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 429, 502, 503, 504)}
 
 
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -217,14 +218,22 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
     async def models() -> Any:
         return ModelList(data=[ModelCard(id=name, root=settings.model) for name in MODELS]).model_dump()
 
-    @app.get("/health")
+    @app.get("/health", responses={503: {"description": "The engine cannot answer now (restarting or failed)."}})
     async def health() -> Any:
-        return {"status": "ok", "engine": engine.name, "index": retrieval is not None,
-                "in_flight": service.in_flight}
+        state = engine.status()
+        body = {"status": "ok" if state.ready else state.state, "engine": engine.name,
+                "index": retrieval is not None, "in_flight": service.in_flight, "engine_restarts": state.restarts}
+        if state.ready:
+            return body
+        return JSONResponse({**body, "detail": state.detail}, status_code=503,
+                            headers={"Retry-After": str(state.retry_after_s)})
 
     @app.get("/metrics", response_class=PlainTextResponse,
              responses={200: {"description": "Prometheus text exposition format"}})
     async def prometheus() -> Response:
+        state = engine.status()
+        metrics.engine_up.set(int(state.ready))
+        metrics.engine_restarts.set(state.restarts)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.openapi = lambda: _documented_openapi(app, [ChatCompletionRequest, DiagnoseRequest])

@@ -8,6 +8,9 @@ import typer
 
 from medassist.clitools import OVERRIDES, sub_app
 
+STARTUP_FAILED = 3  # uvicorn.run's exit status when the app did not start (engine or index)
+ENGINE_FAILED = 4  # the engine died later and could not be restarted
+
 app = sub_app("Serve the assistant over an OpenAI-compatible API (grounded, with safety checks).",
               default_command=True)
 
@@ -43,5 +46,14 @@ def start(
     logging.getLogger("medassist.serve").info("settings: engine=%s model=%s adapter=%s index=%s limits=%s",
                                               settings.engine, settings.model, settings.adapter, settings.index,
                                               settings.limits)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                timeout_graceful_shutdown=settings.limits.shutdown_grace_s, log_level="info")
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                                           timeout_graceful_shutdown=settings.limits.shutdown_grace_s))
+    engine = app.state.service.engine
+    if hasattr(engine, "on_failure"):  # the vLLM child could not be kept up: stop, for a supervisor to act
+        engine.on_failure = lambda: setattr(server, "should_exit", True)
+    server.run()
+    if not server.started:
+        raise typer.Exit(STARTUP_FAILED)
+    if engine.status().state == "failed":
+        raise typer.Exit(ENGINE_FAILED)

@@ -26,3 +26,6 @@ class Metrics:
         self.citations_removed = Counter(
             "medassist_citations_removed", "Cited PMIDs removed because they were not retrieved", registry=r)
         self.retrieval = Histogram("medassist_retrieval_seconds", "Retrieval latency", registry=r)
+        self.engine_up = Gauge("medassist_engine_up", "1 while the model engine can answer, else 0", registry=r)
+        self.engine_restarts = Gauge("medassist_engine_restarts", "Engine restarts since the gateway started",
+                                     registry=r)

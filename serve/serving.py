@@ -160,6 +160,11 @@ class ChatService:
         return Slot(self)
 
     def _acquire(self) -> None:
+        engine = self.engine.status()
+        if not engine.ready:
+            self.metrics.rejected.labels("engine_unavailable").inc()
+            raise ApiError(503, f"{engine.detail}; retry later", type="server_error", code="engine_unavailable",
+                           headers={"Retry-After": str(engine.retry_after_s)})
         limit = self.settings.limits.max_concurrency
         if self.in_flight >= limit:
             self.metrics.rejected.labels("max_concurrency").inc()

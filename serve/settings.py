@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
+from medassist.config import SECRET
 from medassist.errors import MedassistError
 
 EngineName = Literal["local", "vllm", "upstream"]
@@ -39,10 +40,10 @@ class ServeSettings:
     engine: EngineName = "vllm"
     upstream: str | None = None  # OpenAI-compatible base URL, e.g. http://host:8000/v1
     upstream_model: str | None = None  # model name the upstream serves (default: its first model)
-    upstream_api_key: str | None = None
+    upstream_api_key: str | None = field(default=None, repr=False, metadata=SECRET)
     host: str = "127.0.0.1"
     port: int = 8000
-    api_keys: list[str] = field(default_factory=list)
+    api_keys: list[str] = field(default_factory=list, repr=False, metadata=SECRET)
     # /docs and /redoc: off, as FastAPI's pages load their scripts from a CDN (unreachable in an
     # air-gapped network); /openapi.json is always served (behind the key when keys are set)
     docs: bool = False
@@ -61,6 +62,11 @@ class ServeSettings:
     vllm_port: int = 0  # 0: a free loopback port
     vllm_kvcache_gib: int = 1
     vllm_startup_timeout_s: float = 600.0
+    # a vLLM that exits on its own is restarted after 1, 2, 4 ... (at most 30) x vllm_restart_backoff_s;
+    # after vllm_max_restarts in a row without a stable run (10 minutes), the gateway exits with code 4
+    # so its supervisor (systemd, Kubernetes) takes over
+    vllm_max_restarts: int = 5
+    vllm_restart_backoff_s: float = 1.0
     vllm_extra_args: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
 

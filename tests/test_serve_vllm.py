@@ -9,7 +9,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from medassist.serve.protocol import MODEL_GROUNDED
+from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
 from tests.fixtures.serve import gateway, optional_fixture
 
 VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
@@ -114,3 +114,48 @@ def test_ui_case_form_against_vllm(vllm_gateway, ui_app) -> None:
     assert list(table["condition"]) == [c.condition for c in diagnosis.differential]
     assert [e.label for e in at.expander][: len(table)] == [
         f"{i}. {c.condition} ({c.probability:.0%})" for i, c in enumerate(diagnosis.differential, 1)]
+
+
+def test_killed_vllm_is_restarted_and_answers_again(vllm_gateway) -> None:
+    """Last in this module, as it kills the shared server's vLLM (SIGKILL to its process group): the
+    answer being streamed ends with an error event and [DONE], the gateway says 503 while vLLM
+    restarts, then answers again. The recovery time is printed (the note reports it)."""
+    import json
+    import time
+
+    from tests.fixtures.serve import kill_vllm_child
+
+    headers = {"Authorization": f"Bearer {vllm_gateway.api_key}"}
+    long = {"model": MODEL_PLAIN, "max_tokens": 500, "ignore_eos": True, "stream": True,
+            "messages": [{"role": "user", "content": "Describe the causes of chest pain."}]}
+    with httpx.Client(base_url=vllm_gateway.url, headers=headers, timeout=300) as http:
+        with http.stream("POST", "/v1/chat/completions", json=long) as streamed:
+            lines = (line for line in streamed.iter_lines() if line)
+            next(lines), next(lines)  # the head and the first words
+            kill_vllm_child(vllm_gateway.process.pid)
+            killed_at = time.monotonic()
+            rest = list(lines)
+        assert rest[-1] == "data: [DONE]"
+        assert json.loads(rest[-2].removeprefix("data: "))["error"]["code"] == "engine_error"
+        deadline = time.monotonic() + 5
+        while (health := http.get("/health")).status_code == 200:
+            assert time.monotonic() < deadline, "the gateway did not notice vLLM's death"
+            time.sleep(0.1)
+        assert health.status_code == 503 and health.json()["status"] == "restarting"
+        refused = http.post("/v1/chat/completions", json={**long, "stream": False, "max_tokens": 4})
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "engine_unavailable"
+        while (health := http.get("/health")).status_code != 200:
+            assert time.monotonic() - killed_at < 900, health.text
+            time.sleep(0.5)
+        print(f"vLLM back {time.monotonic() - killed_at:.1f} s after SIGKILL")
+        answer = http.post("/v1/chat/completions", json={**long, "stream": False, "max_tokens": 4})
+        assert answer.status_code == 200, answer.text
+        assert health.json()["engine_restarts"] == 1
+    # vLLM's own log (a private temporary file) holds no prompt text: vLLM logs requests only when
+    # told to (--enable-log-requests), and the gateway never tells it
+    import re
+    import stat
+
+    vllm_log = Path(re.search(r"starting vLLM on port \d+ \(log: (\S+)\)", vllm_gateway.log_path.read_text()).group(1))
+    assert stat.S_IMODE(vllm_log.stat().st_mode) == 0o600
+    assert "causes of chest pain" not in vllm_log.read_text(errors="replace")

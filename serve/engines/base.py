@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 @dataclass
@@ -36,6 +36,24 @@ class Generation:
     completion_tokens: int
 
 
+@dataclass(frozen=True)
+class EngineStatus:
+    """Whether the engine can answer now: ``/health`` reports it and admission refuses requests
+    (503) while it cannot. ``detail`` is for clients, so it never names an internal address."""
+
+    state: Literal["ready", "starting", "restarting", "failed"] = "ready"
+    detail: str = ""
+    restarts: int = 0
+    retry_after_s: int = 1
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+
+READY = EngineStatus()
+
+
 class EngineError(Exception):
     """The engine could not produce an answer (upstream down, bad upstream reply)."""
 
@@ -52,6 +70,8 @@ class Engine(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    def status(self) -> EngineStatus: ...
 
     def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
         """Prompt length after the chat template, or None when unknown (the upstream checks)."""

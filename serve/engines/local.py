@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medassist.serve.engines.base import EngineError, GenerationParams, StreamEvent
+from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, StreamEvent
 from medassist.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,11 @@ class LocalEngine:
             self._wake.notify_all()
         if self._worker is not None:
             await asyncio.to_thread(self._worker.join, 30)
+
+    def status(self) -> EngineStatus:
+        if self._worker is not None and not self._worker.is_alive() and not self._closing:
+            return EngineStatus("failed", "the local generation worker stopped; see the server log")
+        return READY
 
     def _encode(self, messages: list[dict[str, str]]) -> list[int]:
         ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,

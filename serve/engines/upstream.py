@@ -2,7 +2,8 @@
 
 Always streams from the upstream (``stream_options.include_usage`` for token counts), so the
 gateway adds only the time to re-frame each chunk. Structured outputs are requested with
-``response_format: json_schema``, which vLLM enforces while decoding.
+``response_format: json_schema``, which vLLM enforces while decoding. Errors that reach
+clients never name the upstream's address (it is internal configuration); the log does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from medassist.serve.engines.base import EngineError, GenerationParams, StreamEvent
+from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ class UpstreamEngine:
     async def stop(self) -> None:
         await self.client.aclose()
 
+    def status(self) -> EngineStatus:
+        """Always ready: a remote upstream's health is that server's own to report."""
+        return READY
+
     def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
         if self.tokenizer is None:
             return None
@@ -78,7 +83,7 @@ class UpstreamEngine:
         return payload
 
     async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
-        finish, usage = None, {}
+        finish, usage, done = None, {}, False
         try:
             async with self.client.stream("POST", "/chat/completions", json=self._payload(messages, params)) as r:
                 if r.status_code >= 400:
@@ -88,6 +93,7 @@ class UpstreamEngine:
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":  # read on to the end: a response closed early loses its keep-alive
+                        done = True
                         continue
                     chunk = json.loads(data)
                     if "error" in chunk:
@@ -98,10 +104,15 @@ class UpstreamEngine:
                         text = (choice.get("delta") or {}).get("content")
                         if text:
                             yield StreamEvent(text)
+            if not done:  # a body that ends without [DONE] was cut (the upstream died mid-answer)
+                raise httpx.RemoteProtocolError("the stream ended before data: [DONE]")
         except httpx.TimeoutException as exc:
-            raise EngineError(f"upstream {self.base_url} timed out", status=504) from exc
+            log.warning("upstream %s timed out: %r", self.base_url, exc)
+            raise EngineError("the model engine timed out", status=504) from exc
         except httpx.HTTPError as exc:
-            raise EngineError(f"upstream {self.base_url} unreachable: {exc.__class__.__name__}") from exc
+            log.warning("upstream %s failed: %r", self.base_url, exc)
+            raise EngineError(f"the model engine stopped answering ({exc.__class__.__name__}); retry shortly",
+                              status=503) from exc
         yield StreamEvent("", finish or "stop", usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
 
 

@@ -12,6 +12,13 @@ random key that only the gateway knows. It reaches vLLM through ``VLLM_API_KEY``
 environment (readable only by its user, unlike the command line, which ``ps`` shows everyone)
 and never appears in a log; the gateway's client sends it as a Bearer token. vLLM leaves
 ``/health`` open, which is all the readiness poll needs.
+
+vLLM can die under the gateway (out of memory, a kernel fault, an operator's kill). A supervisor
+task notices within half a second and restarts it with a new key and port after doubling waits,
+while ``status()`` tells ``/health`` and admission (503 with ``Retry-After``); a stream cut by the
+death ends with an error event and ``[DONE]`` (serving.py). After ``vllm_max_restarts`` failures
+in a row it stops trying and calls ``on_failure``: ``medassist serve`` then exits with code 4, so
+a supervisor that can do more (a new pod, another GPU) takes over.
 """
 
 from __future__ import annotations
@@ -27,12 +34,14 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from medassist.errors import MedassistError
 from medassist.hub import has_cuda, native_bf16
+from medassist.serve.engines.base import READY, EngineStatus
 from medassist.serve.engines.upstream import UpstreamEngine
 from medassist.serve.settings import ServeSettings
 
@@ -44,6 +53,9 @@ LORA_NAME = "medassist"
 KEY_ENV = "VLLM_API_KEY"  # read by vLLM's API server when --api-key is not given
 # flags of vllm_extra_args whose value is a secret (--hf-token...): written as *** in the start line
 SECRET_FLAG = re.compile(r"^--[\w-]*(key|token|secret|password)$")
+POLL_S = 0.5  # how often the supervisor looks at the child
+STABLE_S = 600.0  # a child that served this long resets the count of restarts in a row
+MAX_BACKOFF_S = 30.0
 
 
 def free_port() -> int:
@@ -69,17 +81,29 @@ class VllmEngine(UpstreamEngine):
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
         self.python = vllm_python(settings.vllm_python)
-        self.port = settings.vllm_port or free_port()
         self.process: subprocess.Popen | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="medassist-vllm-", suffix=".log")[1])
         if "--api-key" in _flags(settings.vllm_extra_args):
             raise MedassistError("vllm_extra_args: --api-key is not allowed; the gateway gives vLLM a random "
                                  "key at each start and is its only client")
+        self.on_failure: Callable[[], None] | None = None  # called once restarts are exhausted
+        self._status = EngineStatus("starting", "the model engine is starting")
+        self._supervisor: asyncio.Task | None = None
+        self._start_s = 0.0  # how long the last start took: the Retry-After while restarting
+        super().__init__("http://127.0.0.1:0/v1", LORA_NAME if settings.adapter else BASE_NAME,
+                         tokenizer_path=settings.model, timeout_s=settings.limits.request_timeout_s)
+        self._new_address()
+
+    def _new_address(self) -> None:
+        """A port (the configured one, else a free one) and a fresh key, for the next start."""
+        self.port = self.settings.vllm_port or free_port()
         self._key = secrets.token_urlsafe(32)
-        super().__init__(
-            f"http://127.0.0.1:{self.port}/v1", LORA_NAME if settings.adapter else BASE_NAME, self._key,
-            tokenizer_path=settings.model, timeout_s=settings.limits.request_timeout_s,
-        )
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.client.base_url = self.base_url
+        self.client.headers["Authorization"] = f"Bearer {self._key}"
+
+    def status(self) -> EngineStatus:
+        return self._status
 
     def command(self) -> list[str]:
         s = self.settings
@@ -109,13 +133,20 @@ class VllmEngine(UpstreamEngine):
         return env
 
     async def start(self) -> None:
+        await self._launch()
+        await super().start()
+        self._status = READY
+        self._supervisor = asyncio.create_task(self._supervise(), name="medassist-vllm-supervisor")
+
+    async def _launch(self) -> None:
         command = self.command()
         log.info("starting vLLM on port %d (log: %s): %s", self.port, self.log_path, " ".join(redacted(command)))
+        started = time.monotonic()
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
                                             env=self.environment(), start_new_session=True)
         await self._wait_ready()
-        await super().start()
+        self._start_s = time.monotonic() - started
 
     async def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.settings.vllm_startup_timeout_s
@@ -132,11 +163,51 @@ class VllmEngine(UpstreamEngine):
                         log.info("vLLM ready on port %d", self.port)
                         return
                 await asyncio.sleep(1.0)
-        await self.stop()
+        await self._kill()
         raise MedassistError(
             f"vLLM not ready after {self.settings.vllm_startup_timeout_s:.0f}s "
             f"(vllm_startup_timeout_s); log {self.log_path}:\n{self.log_tail()}"
         )
+
+    async def _supervise(self) -> None:
+        """Restart the child whenever it exits on its own (see the module docstring)."""
+        s, failures, ready_at = self.settings, 0, time.monotonic()
+        while True:
+            while self.process.poll() is None:
+                await asyncio.sleep(POLL_S)
+            died_at, code = time.monotonic(), self.process.returncode
+            if died_at - ready_at >= STABLE_S:
+                failures = 0
+            while True:
+                failures += 1
+                if failures > s.vllm_max_restarts:
+                    self._status = EngineStatus("failed", f"the model engine exited (code {code}) and "
+                                                f"{s.vllm_max_restarts} restarts in a row did not keep it up",
+                                                restarts=self._status.restarts)
+                    log.error("vLLM exited with code %s; giving up after %d restarts in a row (log: %s)",
+                              code, s.vllm_max_restarts, self.log_path)
+                    if self.on_failure is not None:
+                        self.on_failure()
+                    return
+                wait = min(s.vllm_restart_backoff_s * 2 ** (failures - 1), MAX_BACKOFF_S)
+                self._status = EngineStatus("restarting", f"the model engine exited (code {code}) and is "
+                                            f"restarting (attempt {failures} of {s.vllm_max_restarts})",
+                                            restarts=self._status.restarts,
+                                            retry_after_s=max(1, round(wait + self._start_s)))
+                log.warning("vLLM exited with code %s (log: %s); restart %d of %d in %.0fs",
+                            code, self.log_path, failures, s.vllm_max_restarts, wait)
+                await asyncio.sleep(wait)
+                self._new_address()
+                try:
+                    await self._launch()
+                except MedassistError as exc:  # it exited while starting, or was killed as never ready
+                    code = self.process.returncode
+                    log.warning("vLLM restart %d failed: %s", failures, str(exc).splitlines()[0])
+                    continue
+                break
+            ready_at = time.monotonic()
+            self._status = EngineStatus(restarts=self._status.restarts + 1)
+            log.info("vLLM back %.1fs after it exited (restart %d)", ready_at - died_at, self._status.restarts)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -145,7 +216,15 @@ class VllmEngine(UpstreamEngine):
             return "(no log)"
 
     async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         await super().stop()
+        await self._kill()
+
+    async def _kill(self) -> None:
+        """SIGTERM to the child's process group, SIGKILL after 30 s."""
         if self.process is None or self.process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
