@@ -1,8 +1,10 @@
 """OpenAI chat-completions wire format plus medassist's extras, as pydantic models.
 
 Mirrors vLLM's ``entrypoints/openai/protocol.py``: requests are validated here (a failure
-becomes a 400 naming the field), responses are built from these models. Unknown request
-fields from newer clients are ignored, as OpenAI-compatible servers do.
+becomes a 400 naming the field), responses are built from these models. A request field this
+API does not define is a 400 naming it: a client that asked for tools or log-probabilities must
+learn it did not get them. OpenAI fields not implemented yet are accepted at their "off" values,
+which frameworks send by default (``NOT_IMPLEMENTED``).
 
 Extras: request ``rag`` (ground on retrieved PubMed passages, default on for ``medassist``)
 and ``k`` (how many passages); response ``citations`` and ``red_flags``.
@@ -10,11 +12,12 @@ and ``k`` (how many passages); response ``citations`` and ``red_flags``.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 MODEL_GROUNDED = "medassist"
 MODEL_PLAIN = "medassist-norag"
@@ -25,7 +28,24 @@ SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # a signed 64-bit integer, as vLLM acc
 
 
 class _Lenient(BaseModel):
+    """Parts of a request (messages, options) whose extra keys are dropped, as OpenAI's are."""
+
     model_config = ConfigDict(extra="ignore")
+
+
+class _Strict(BaseModel):
+    """A request body: a field this API does not define is a 400 naming it, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# OpenAI request fields the gateway does not implement yet, accepted at the values that mean "off"
+# (so clients and frameworks that send defaults work); any other value is a 400 naming the field
+NOT_IMPLEMENTED: dict[str, tuple[Any, ...]] = {
+    "tools": (None, []), "tool_choice": (None, "none", "auto"), "parallel_tool_calls": (None, True, False),
+    "logprobs": (None, False), "top_logprobs": (None, 0), "presence_penalty": (None, 0),
+    "frequency_penalty": (None, 0), "logit_bias": (None, {}),
+}
 
 
 class TextPart(_Lenient):
@@ -71,7 +91,16 @@ class StreamOptions(_Lenient):
     include_usage: bool = False
 
 
-class ChatCompletionRequest(_Lenient):
+def _same(value: Any, off: Any) -> bool:
+    """``value`` is ``off`` as JSON means it: 0 and 0.0 alike, but never True for 1 or 0 for false."""
+    if off is None or isinstance(off, bool) or isinstance(value, bool):
+        return value is off
+    if isinstance(off, int):
+        return isinstance(value, int | float) and value == off
+    return type(value) is type(off) and value == off
+
+
+class ChatCompletionRequest(_Strict):
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
@@ -89,6 +118,23 @@ class ChatCompletionRequest(_Lenient):
     rag: bool | None = None
     k: int | None = Field(default=None, ge=1, le=20)
     ignore_eos: bool = False  # vLLM's extension: generate exactly max_tokens (benchmarks)
+    tools: Any = None
+    tool_choice: Any = None
+    parallel_tool_calls: Any = None
+    logprobs: Any = None
+    top_logprobs: Any = None
+    presence_penalty: Any = None
+    frequency_penalty: Any = None
+    logit_bias: Any = None
+
+    @field_validator(*NOT_IMPLEMENTED)
+    @classmethod
+    def _off(cls, value: Any, info: ValidationInfo) -> Any:
+        offs = NOT_IMPLEMENTED[info.field_name]
+        if not any(_same(value, off) for off in offs):
+            accepted = " or ".join(json.dumps(v) for v in offs)
+            raise ValueError(f"not supported by this gateway; accepted only as {accepted}")
+        return value
 
     @field_validator("messages")
     @classmethod
@@ -203,7 +249,7 @@ class ErrorResponse(BaseModel):
     error: ErrorInfo
 
 
-class DiagnoseRequest(_Lenient):
+class DiagnoseRequest(_Strict):
     """A free-text case (vignette) to turn into a ranked differential."""
 
     case: str = Field(min_length=1)

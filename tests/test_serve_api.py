@@ -161,7 +161,25 @@ BAD_INPUT = [
     ("temperature out of range", {"model": "medassist", "temperature": 9,
                                   "messages": [{"role": "user", "content": "hi"}]}, 400, "temperature"),
     ("diagnose without case", {}, 400, "case"),
+    ("diagnose unknown field", {"case": "fever", "patient_name": "x"}, 400, "patient_name"),
+    # fields the gateway does not implement are refused unless "off", never silently dropped
+    ("unknown field", {"model": "medassist", "note": "x", "messages": [{"role": "user", "content": "hi"}]},
+     400, "note"),
+    ("tools", {"model": "medassist", "messages": [{"role": "user", "content": "hi"}],
+               "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]}, 400, "tools"),
+    ("logprobs", {"model": "medassist", "logprobs": True, "messages": [{"role": "user", "content": "hi"}]},
+     400, "logprobs"),
+    ("presence penalty", {"model": "medassist", "presence_penalty": 0.5,
+                          "messages": [{"role": "user", "content": "hi"}]}, 400, "presence_penalty"),
 ]
+
+
+def test_openai_fields_at_their_off_values_are_accepted(http) -> None:
+    """What frameworks send by default (no tools, no log-probabilities, zero penalties) is served."""
+    r = http.post("/v1/chat/completions", json={
+        "model": "medassist-norag", "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}], "tools": [],
+        "tool_choice": "none", "logprobs": False, "presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {}})
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize(("name", "body", "status", "needle"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
