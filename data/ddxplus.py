@@ -241,16 +241,10 @@ class DDXPlusKB:
 
     def vignette(self, patient: DDXPatient) -> str:
         """A short, readable English case: who, chief complaint, symptoms, history."""
+        from medassist.data.prompts import case_vignette
+
         chief, symptoms, history = self.findings(patient)
-        noun = {"M": "man" if patient.age >= 18 else "boy", "F": "woman" if patient.age >= 18 else "girl"}
-        lines = [f"A {patient.age}-year-old {noun.get(patient.sex, 'patient')}."]
-        if chief:
-            lines.append(f"Chief complaint: {chief}.")
-        if symptoms:
-            lines.append("Symptoms: " + "; ".join(symptoms) + ".")
-        if history:
-            lines.append("History: " + "; ".join(history) + ".")
-        return "\n".join(lines)
+        return case_vignette(patient.age, patient.sex, chief or "", symptoms, history)
 
 
 # ---------------------------------------------------------------------- loading

@@ -23,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from medassist.data.prompts import case_vignette
 from medassist.hub import has_cuda
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,9 +32,12 @@ RECIPE = REPO / "configs" / "sft-smollm2-cpu.yaml"
 console = Console()
 
 QUESTION = "What does the evidence say about treating community-acquired pneumonia in adults?"
-CASE = (
-    "A 34-year-old woman has had fever, productive cough and right-sided pleuritic chest pain for three days. "
-    "Temperature 38.9 C, respiratory rate 24, crackles at the right base. No recent travel."
+# written as the UI's case form writes it (the training cases' format, data/prompts.case_vignette)
+CASE = case_vignette(
+    34, "female", "cough with coloured sputum and fever for three days",
+    symptoms=["sharp pain on the right side of the chest, worse on deep breathing", "chills",
+              "crackles at the right lung base"],
+    history=["no recent travel"], vitals=["temperature 38.9 °C", "respiratory rate 24/min"],
 )
 
 

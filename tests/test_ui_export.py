@@ -55,8 +55,8 @@ def test_consultation_markdown_and_whatsapp():
     assert "[PMID 12345](https://pubmed.ncbi.nlm.nih.gov/12345/)" in md
     assert "No supporting source found." in md
     assert "1. **Sepsis** (70%): hypotension and fever" in md
-    assert "A 70-year-old female patient presents with fever." in md
-    assert "heart rate 120/min, blood pressure 85/50 mmHg" in md
+    assert "> A 70-year-old woman.\n> Chief complaint: fever.\n> Vitals: temperature 39.1 °C, heart rate 120/min, " \
+           "blood pressure 85/50 mmHg." in md  # the training cases' format, quoted line by line
     wa = consultation_whatsapp(c, "en")
     assert "**" not in wa and "[PMID" not in wa
     assert "*Clinician*" in wa and "*Red flags: possible emergency*: sepsis signs" in wa

@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from medassist.data.prompts import case_vignette
 from medassist.ui.client import Citation, Diagnosis
 
 
@@ -58,8 +59,9 @@ class Consultation:
 
 @dataclass
 class Case:
-    """The structured case form; ``text`` is the vignette sent to ``/v1/diagnose`` (in English,
-    the language the model is tuned on, whatever the interface language)."""
+    """The structured case form; ``text`` is the vignette sent to ``/v1/diagnose``, in the format
+    of the training cases and in English (the language the model is tuned on, whatever the
+    interface language)."""
 
     chief_complaint: str
     age: int | None = None
@@ -74,19 +76,9 @@ class Case:
 
     @property
     def text(self) -> str:
-        who = " ".join(str(p) for p in (f"{self.age}-year-old" if self.age is not None else None,
-                                        self.sex if self.sex in ("female", "male") else None,
-                                        "patient") if p)
-        parts = [f"A {who} presents with {self.chief_complaint.strip().rstrip('.')}."]
-        if self.symptoms.strip():
-            parts.append(f"Symptoms: {self.symptoms.strip().rstrip('.')}.")
-        if self.history.strip():
-            parts.append(f"History: {self.history.strip().rstrip('.')}.")
         vitals = [f"{name} {value}{unit}" for name, value, unit in (
             ("temperature", self.temp_c, " °C"), ("heart rate", self.heart_rate, "/min"),
             ("blood pressure", self.blood_pressure.strip() or None, " mmHg"),
             ("respiratory rate", self.resp_rate, "/min"), ("SpO2", self.spo2, "%"),
         ) if value is not None]
-        if vitals:
-            parts.append(f"Vitals: {', '.join(vitals)}.")
-        return " ".join(parts)
+        return case_vignette(self.age, self.sex, self.chief_complaint, [self.symptoms], [self.history], vitals)

@@ -140,7 +140,7 @@ def consultation_markdown(consultation: Consultation, lang: str = "en", scrub_ph
         diagnosis = consultation.diagnosis
         lines += [f"## {t(lang, 'differential')}", ""]
         if consultation.case_text:
-            lines += [f"> {clean(consultation.case_text)}", ""]
+            lines += [*(f"> {line}" for line in clean(consultation.case_text).splitlines()), ""]
         if diagnosis.red_flags:
             lines += [f"**{t(lang, 'red_flag_title')}**: {', '.join(diagnosis.red_flags)}", ""]
         for rank, cand in enumerate(diagnosis.differential, 1):
