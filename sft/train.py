@@ -146,7 +146,7 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[A
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
 
-    from medassist.sft.callbacks import GenerationEvalCallback, TrainingReportCallback
+    from medassist.sft.callbacks import EvaluateAfterFinalSave, GenerationEvalCallback, TrainingReportCallback
     from medassist.sft.lm_head import score_labelled_positions_only
 
     score_labelled_positions_only()  # on a CPU the prompt positions were 28% of a step for no loss
@@ -155,6 +155,8 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[A
     callbacks = [GenerationEvalCallback(mixture.probes, tokenizer, cfg.generation_max_new_tokens), report]
     if cfg.early_stopping_patience is not None and mixture.validation is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    else:
+        callbacks.append(EvaluateAfterFinalSave())
     trainer = SFTTrainer(
         model=model,
         args=training_args(cfg, evaluate=mixture.validation is not None),
@@ -212,8 +214,13 @@ def train(cfg: SFTRunConfig) -> Path:
     curve = report.report["eval_curve"]
     if curve and curve[-1]["step"] == trainer.state.global_step:
         final_eval = curve[-1]
+    elif mixture.validation is not None:
+        from medassist.sft.callbacks import eval_curve
+
+        final_eval = trainer.evaluate()
+        report.report["eval_curve"] = eval_curve(trainer.state.log_history)
     else:
-        final_eval = trainer.evaluate() if mixture.validation is not None else {}
+        final_eval = {}
     final_eval = {k: round(v, 4) for k, v in final_eval.items() if k.startswith("eval_") and isinstance(v, float)}
 
     training_report = {**report.report, "final_eval": final_eval, "mixture": mixture.stats}
