@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -52,7 +53,8 @@ def start(
     engine = app.state.service.engine
     if hasattr(engine, "on_failure"):  # the vLLM child could not be kept up: stop, for a supervisor to act
         engine.on_failure = lambda: setattr(server, "should_exit", True)
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # SIGTERM, re-raised by uvicorn after its graceful shutdown
+        server.run()
     if not server.started:
         raise typer.Exit(STARTUP_FAILED)
     if engine.status().state == "failed":

@@ -140,5 +140,5 @@ def test_grounded_pubmedqa_answers_with_the_conclusion(samples_dir):
     examples = build_examples("pubmedqa", items, grounded=True, seed=1)
     first = next(e for e in examples if e["id"] == "98000001" and e["target"] != "not-in-sources")
     user, answer = first["messages"][1]["content"], first["messages"][2]["content"]
-    assert user.startswith("<sources>\n") and user.endswith("Question: " + items[0].question)
+    assert user.startswith("Sources:\n") and user.endswith("Question: " + items[0].question)
     assert answer == f"{items[0].long_answer[:-1]} [98000001]."
