@@ -125,10 +125,11 @@ GROUNDING_RULES = (
 )
 # Retrieved text is untrusted (anyone can publish an abstract). The prompt's own markers delimit it:
 # "Sources:" opens the block, each source starts "Source [PMID]:" and "Question:" ends it. A title or
-# abstract that writes one of them (to start a fake source or pose as the question) loses its colon
-# here, so only the prompt's markers are markers. (Tags around the block and a rule calling sources
-# untrusted were tried: the demo's 30-step SmolLM2 then stopped citing its sources, 2026-12-01.)
-_MARKER = re.compile(r"\b(Sources?(?:\s*\[[^\]]*\])?|Question)\s*:", re.IGNORECASE)
+# abstract that writes one of them (a "Source [..]:" anywhere, the others at a line's start: a fake
+# source, or posing as the question) loses its colon here, so only the prompt's markers are markers.
+# (Tags around the block and a rule calling sources untrusted were tried: the demo's 30-step SmolLM2
+# then stopped citing its sources, 2026-12-01.)
+_MARKER = re.compile(r"(Source\s*\[[^\]]*\])\s*:|(?m:^(\s*(?:Sources|Question)))\s*:", re.IGNORECASE)
 NOT_IN_SOURCES = "The sources provided do not answer this question."
 
 
@@ -155,7 +156,7 @@ def format_source(passage: Source, max_chars: int) -> str:
 
 def _inert(text: str) -> str:
     """Retrieved text without the prompt's markers (see ``_MARKER``)."""
-    return _MARKER.sub(lambda m: m.group(1), text)
+    return _MARKER.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def build_grounded_messages(question: str, passages: Sequence[Source], history: Sequence[dict[str, str]] | None = None,
