@@ -11,19 +11,16 @@ killer does). The stand-in starts in a second where vLLM takes a minute;
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from medassist.serve.protocol import MODEL_PLAIN
 from tests.fixtures.serve import gateway, kill_vllm_child, vllm_child
 
-STAND_IN = Path(__file__).parent / "stand_ins" / "vllm_api_server.py"
 INTERNAL = "127.0.0.1:"  # the child's address: operator configuration, never in what a client reads
 
 
@@ -32,16 +29,6 @@ def chat(max_tokens: int, stream: bool) -> dict:
             "messages": [{"role": "user", "content": "Fever and cough for three days."}]}
 
 
-@pytest.fixture
-def stand_in_vllm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A ``vllm.entrypoints.openai.api_server`` module on PYTHONPATH that is the stand-in."""
-    package = tmp_path / "stand-in" / "vllm" / "entrypoints" / "openai"
-    package.mkdir(parents=True)
-    for folder in (package, package.parent, package.parent.parent):
-        (folder / "__init__.py").write_text("")
-    shutil.copy(STAND_IN, package / "api_server.py")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "stand-in"))
-    return tmp_path
 
 
 def gateway_args(model: Path, *extra: str) -> list[str]:

@@ -3,6 +3,10 @@ tuned model (LoRA module) and the gateway grounds and streams its answers (~2 mi
 
 from __future__ import annotations
 
+import json
+import re
+import stat
+import time
 from pathlib import Path
 
 import httpx
@@ -10,7 +14,7 @@ import pytest
 from openai import OpenAI
 
 from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
-from tests.fixtures.serve import gateway, optional_fixture
+from tests.fixtures.serve import gateway, kill_vllm_child, optional_fixture
 
 VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
 
@@ -65,8 +69,6 @@ def test_vllm_computes_in_float32_without_native_bf16(vllm_gateway) -> None:
 def test_the_vllm_child_refuses_requests_without_its_per_start_key(vllm_gateway) -> None:
     """The real vLLM, not the stand-in of test_serve_vllm_key.py: reached directly on its loopback port,
     past the gateway's red flags and limits, it answers /health but no /v1 route without the key."""
-    import re
-
     started = next(line for line in vllm_gateway.log_path.read_text().splitlines() if "starting vLLM" in line)
     port = int(re.search(r"starting vLLM on port (\d+)", started).group(1))
     assert "--api-key" not in started
@@ -120,11 +122,6 @@ def test_killed_vllm_is_restarted_and_answers_again(vllm_gateway) -> None:
     """Last in this module, as it kills the shared server's vLLM (SIGKILL to its process group) while
     it answers: the stream ends with an error event and [DONE], the gateway says 503 while vLLM
     restarts, then answers again. The recovery time is printed (the note reports it)."""
-    import json
-    import time
-
-    from tests.fixtures.serve import kill_vllm_child
-
     headers = {"Authorization": f"Bearer {vllm_gateway.api_key}"}
     long = {"model": MODEL_PLAIN, "max_tokens": 500, "ignore_eos": True, "stream": True,
             "messages": [{"role": "user", "content": "Describe the causes of chest pain."}]}
@@ -155,9 +152,6 @@ def test_killed_vllm_is_restarted_and_answers_again(vllm_gateway) -> None:
         assert health.json()["engine_restarts"] == 1
     # vLLM's own log (a private temporary file) holds no prompt text: vLLM logs requests only when
     # told to (--enable-log-requests), and the gateway never tells it
-    import re
-    import stat
-
     vllm_log = Path(re.search(r"starting vLLM on port \d+ \(log: (\S+)\)", vllm_gateway.log_path.read_text()).group(1))
     assert stat.S_IMODE(vllm_log.stat().st_mode) == 0o600
     assert "causes of chest pain" not in vllm_log.read_text(errors="replace")

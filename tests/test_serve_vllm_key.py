@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -22,20 +21,6 @@ from medassist.errors import MedassistError
 from medassist.serve.engines.base import GenerationParams, generate
 from medassist.serve.engines.vllm import KEY_ENV, VllmEngine, redacted
 from medassist.serve.settings import ServeSettings
-
-STAND_IN = Path(__file__).parent / "stand_ins" / "vllm_api_server.py"
-
-
-@pytest.fixture
-def stand_in_vllm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A ``vllm.entrypoints.openai.api_server`` module on PYTHONPATH that is the stand-in."""
-    package = tmp_path / "vllm" / "entrypoints" / "openai"
-    package.mkdir(parents=True)
-    for folder in (package, package.parent, package.parent.parent):
-        (folder / "__init__.py").write_text("")
-    shutil.copy(STAND_IN, package / "api_server.py")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    return tmp_path
 
 
 def settings(model: Path, **extra) -> ServeSettings:
