@@ -3,6 +3,9 @@ within its 2,000-3,000 word budget; the WhatsApp rendering keeps the formatting 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 
@@ -30,9 +33,19 @@ def test_every_python_block_runs_in_order(tmp_path, smollm2_dir):
     script = "\n\n".join(blocks).replace('Path("runs/guide")', f"Path({str(tmp_path / 'guide')!r})")
     path = tmp_path / "guide_blocks.py"
     path.write_text(script)
-    proc = subprocess.run([sys.executable, str(path)], cwd=REPO, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    assert "removed 1" in proc.stdout or "removed 2" in proc.stdout
+    # Output to files, not pipes: a block that fails leaves the guide's server running, and it would hold
+    # a pipe open (the test would wait for it until the timeout). Its own session, so it can be ended.
+    out, err = tmp_path / "guide.out", tmp_path / "guide.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, str(path)], cwd=REPO, stdout=stdout, stderr=stderr,
+                                start_new_session=True)
+        try:
+            returncode = proc.wait(timeout=1200)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the script and whatever it left running
+    assert returncode == 0, err.read_text()[-4000:]
+    assert "removed 1" in out.read_text() or "removed 2" in out.read_text()
 
 
 def test_whatsapp_rendering():
