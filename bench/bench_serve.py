@@ -24,7 +24,8 @@ import httpx
 from medassist.data.prompts import SYSTEM_PROMPT
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
-from medassist.serve.launch import free_port, run_gateway
+from medassist.ports import free_port
+from medassist.serve.launch import run_gateway
 
 # With a system message the gateway sends the engine exactly these messages (without one it adds
 # medassist's), so direct and gateway runs prefill the same prompt and the difference is the gateway.

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from rich.panel import Panel
 
 from medassist.data.prompts import case_vignette
 from medassist.hub import has_cuda
+from medassist.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
@@ -62,12 +62,6 @@ def stage(name: str, done: bool, work: Callable[[], None]) -> None:
     else:
         work()
     console.print(f"  [green]done[/green] in {time.perf_counter() - started:.1f}s")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:

@@ -51,8 +51,7 @@ def start(
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
                                            timeout_graceful_shutdown=settings.limits.shutdown_grace_s))
     engine = app.state.service.engine
-    if hasattr(engine, "on_failure"):  # the vLLM child could not be kept up: stop, for a supervisor to act
-        engine.on_failure = lambda: setattr(server, "should_exit", True)
+    engine.on_failure = lambda: setattr(server, "should_exit", True)  # unrecoverable: exit for a supervisor
     with contextlib.suppress(KeyboardInterrupt):  # SIGTERM, re-raised by uvicorn after its graceful shutdown
         server.run()
     if not server.started:

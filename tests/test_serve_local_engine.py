@@ -99,3 +99,28 @@ def test_without_the_grammar_a_bad_answer_is_retried_once_then_502(tiny_model_di
     assert error.status == 502 and error.body.error.code == "invalid_model_output"
     assert "after 2 attempt(s)" in str(error)
     assert "no JSON object in the answer" in str(error) or "cut at max_tokens=4" in str(error)
+
+
+def test_a_dead_worker_reports_failed_and_asks_the_server_to_stop(tiny_model_dir, monkeypatch) -> None:
+    """The generation worker thread is not restarted: once it dies (injected: gathering a batch
+    raises, which no request can cause) the engine reports ``failed`` and calls ``on_failure``,
+    which `medassist serve` turns into exit code 4."""
+    settings = ServeSettings(model=str(tiny_model_dir), engine="local")
+    calls = []
+
+    def broken_gather() -> None:
+        raise RuntimeError("injected worker crash")
+
+    async def crash() -> str:
+        async with running(settings) as engine:
+            engine.on_failure = lambda: calls.append("on_failure")
+            assert engine.status().state == "ready"
+            monkeypatch.setattr(engine, "_gather", broken_gather)
+            with engine._wake:  # a pending entry wakes the idle worker, which then gathers a batch
+                engine._pending.append(object())
+                engine._wake.notify_all()
+            engine._worker.join(timeout=30)
+            return engine.status().state
+
+    assert asyncio.run(crash()) == "failed"
+    assert calls == ["on_failure"]

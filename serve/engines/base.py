@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -66,6 +66,9 @@ class Engine(Protocol):
     name: str
     structured_outputs: bool  # True: json_schema is enforced while decoding
     tokenizer: Any  # the served model's tokenizer once started, None when unknown (its control tokens)
+    # Set by `medassist serve`; the engine calls it (from any thread) once it cannot recover by itself, and
+    # the server then exits for a supervisor to act. An upstream that is down is not that: it may come back.
+    on_failure: Callable[[], None] | None
 
     async def start(self) -> None: ...
 

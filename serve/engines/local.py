@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,7 @@ class LocalEngine:
         self._wake = threading.Condition()
         self._closing = False
         self._worker: threading.Thread | None = None
+        self.on_failure: Callable[[], None] | None = None
 
     async def start(self) -> None:
         await asyncio.to_thread(self._load)
@@ -221,9 +222,14 @@ class LocalEngine:
             time.sleep(max(0.0, min(s.local_batch_wait_ms / 1000, deadline - time.monotonic())))
 
     def _run(self) -> None:
-        while (batch := self._next_batch()) is not None:
-            if batch:
-                self._serve(batch)
+        try:
+            while (batch := self._next_batch()) is not None:
+                if batch:
+                    self._serve(batch)
+        except BaseException:  # not restarted: status() says failed, and the server stops
+            log.exception("the local generation worker died")
+            if self.on_failure is not None:
+                self.on_failure()
 
     def _serve(self, jobs: list[_Job]) -> None:
         """Generate a batch, keep serving whatever happens. A batch that fails before any row has

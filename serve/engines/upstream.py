@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -30,6 +30,7 @@ class UpstreamEngine:
         self.model = model
         self.tokenizer_path = tokenizer_path
         self.tokenizer: Any = None
+        self.on_failure: Callable[[], None] | None = None
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers,

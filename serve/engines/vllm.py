@@ -30,17 +30,16 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from medassist.errors import MedassistError
 from medassist.hub import has_cuda, native_bf16
+from medassist.ports import free_port
 from medassist.serve.engines.base import READY, EngineStatus
 from medassist.serve.engines.upstream import UpstreamEngine
 from medassist.serve.settings import ServeSettings
@@ -56,12 +55,6 @@ SECRET_FLAG = re.compile(r"^--[\w-]*(key|token|secret|password)$")
 POLL_S = 0.5  # how often the supervisor looks at the child
 STABLE_S = 600.0  # a child that served this long resets the count of restarts in a row
 MAX_BACKOFF_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def vllm_python(configured: str | None) -> Path:
@@ -86,7 +79,6 @@ class VllmEngine(UpstreamEngine):
         if "--api-key" in _flags(settings.vllm_extra_args):
             raise MedassistError("vllm_extra_args: --api-key is not allowed; the gateway gives vLLM a random "
                                  "key at each start and is its only client")
-        self.on_failure: Callable[[], None] | None = None  # called once restarts are exhausted
         self._status = EngineStatus("starting", "the model engine is starting")
         self._supervisor: asyncio.Task | None = None
         self._start_s = 0.0  # how long the last start took: the Retry-After while restarting
