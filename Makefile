@@ -51,11 +51,15 @@ setup-core: $(VENV)/.stamp
 demo: setup
 	$(BIN)/python -m medassist.demo $(if $(DATA),--data $(DATA),)
 
+# Two workers (pytest-xdist), one test file each at a time, slow files first (tests/conftest.py);
+# each worker's processes get half the cores. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: setup
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q $(XDIST) --durations=15
 
 test-fast: $(VENV)/.stamp
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q $(XDIST) -m "not slow"
 
 bench: setup
 	$(BIN)/python -m medassist.bench
