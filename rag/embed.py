@@ -130,5 +130,14 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([cached[h] for h in hashes])
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(self.query_encoder, texts, progress=False)
+
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode(self.query_encoder, [text], progress=False)[0]
+        return self.embed_queries([text])[0]
+
+    def count_tokens(self, texts: list[str], query: bool = False) -> int:
+        """Word pieces the encoder reads (each text truncated at its ``max_seq_length``, as it encodes)."""
+        encoder = self.query_encoder if query else self.document_encoder
+        ids = encoder.tokenizer(texts, truncation=True, max_length=encoder.max_seq_length)["input_ids"]
+        return sum(len(i) for i in ids)

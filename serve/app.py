@@ -9,6 +9,7 @@ air-gapped network cannot reach, and a browser's address bar cannot send a key.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
@@ -29,16 +31,20 @@ from medassist.serve.engines import Engine, build_engine
 from medassist.serve.grounding import RetrievalService
 from medassist.serve.metrics import Metrics
 from medassist.serve.protocol import (
-    MODELS,
     ChatCompletionRequest,
     ChatCompletionResponse,
     DiagnoseRequest,
     DiagnoseResponse,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EmbeddingUsage,
     ErrorInfo,
     ErrorResponse,
     ModelCard,
     ModelList,
 )
+from medassist.serve.request_id import RequestIdMiddleware
 from medassist.serve.serving import ApiError, ChatService, Slot, requested_schema
 from medassist.serve.settings import ServeSettings
 
@@ -105,7 +111,7 @@ class MetricsMiddleware:
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
-ROUTES = {"/v1/chat/completions", "/v1/diagnose", "/v1/models", "/health", "/metrics"}
+ROUTES = {"/v1/chat/completions", "/v1/diagnose", "/v1/embeddings", "/v1/models", "/health", "/metrics"}
 
 
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 429, 502, 503, 504)}
@@ -155,7 +161,12 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
     app.state.service = service
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: refused requests are counted too
+    if settings.cors_origins:  # outside the key check: a browser's preflight carries no key
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+                           expose_headers=["X-Request-Id", "Retry-After"])
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # refused requests are counted too
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has the id
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -214,9 +225,45 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         finally:
             slot.release()
 
+    def model_cards() -> dict[str, ModelCard]:
+        cards = {name: ModelCard(id=name, root=settings.model) for name in settings.model_names}
+        if retrieval is not None:
+            cards[retrieval.embedding_model] = ModelCard(id=retrieval.embedding_model, root=retrieval.embedding_model)
+        return cards
+
     @app.get("/v1/models", responses={200: {"model": ModelList}, 401: ERRORS[401]})
     async def models() -> Any:
-        return ModelList(data=[ModelCard(id=name, root=settings.model) for name in MODELS]).model_dump()
+        return ModelList(data=list(model_cards().values())).model_dump()
+
+    @app.get("/v1/models/{model_id:path}", responses={200: {"model": ModelCard}, 401: ERRORS[401], 404: ERRORS[404]})
+    async def model(model_id: str) -> Any:
+        cards = model_cards()
+        if model_id not in cards:
+            raise ApiError(404, f"model {model_id!r} does not exist; available: {', '.join(cards)}",
+                           param="model", code="model_not_found")
+        return cards[model_id].model_dump()
+
+    @app.post("/v1/embeddings", openapi_extra=_json_body(EmbeddingRequest),
+              responses={200: {"model": EmbeddingResponse}, **ERRORS})
+    async def embeddings(request: Request) -> Any:
+        """The retrieval index's encoder (unit vectors, the ones retrieval compares), so LangChain's
+        ``OpenAIEmbeddings``, ragas and other RAG tools embed exactly as medassist retrieves."""
+        req = await read_body(request, EmbeddingRequest, limits.max_body_bytes)
+        if retrieval is None:
+            raise ApiError(400, "this server has no index, so no embedding model (start it with --index DIR)",
+                           param="model", code="embeddings_unavailable")
+        if req.model != retrieval.embedding_model:
+            raise ApiError(404, f"embedding model {req.model!r} does not exist; this server embeds with "
+                           f"{retrieval.embedding_model!r}", param="model", code="model_not_found")
+        vectors, tokens = await retrieval.embed(req.texts, query=req.input_type == "query")
+        if req.dimensions is not None and req.dimensions != vectors.shape[1]:
+            raise ApiError(400, f"dimensions={req.dimensions}: {req.model} gives {vectors.shape[1]}-d vectors "
+                           "and cannot shorten them", param="dimensions", code="invalid_value")
+        data = [Embedding(index=i, embedding=base64.b64encode(v.astype("<f4").tobytes()).decode()
+                          if req.encoding_format == "base64" else v.tolist())
+                for i, v in enumerate(vectors)]
+        return EmbeddingResponse(data=data, model=req.model,
+                                 usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)).model_dump()
 
     @app.get("/health", responses={503: {"description": "The engine cannot answer now (restarting or failed)."}})
     async def health() -> Any:
@@ -236,5 +283,5 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         metrics.engine_restarts.set(state.restarts)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.openapi = lambda: _documented_openapi(app, [ChatCompletionRequest, DiagnoseRequest])
+    app.openapi = lambda: _documented_openapi(app, [ChatCompletionRequest, DiagnoseRequest, EmbeddingRequest])
     return app

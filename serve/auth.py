@@ -17,9 +17,11 @@ from medassist.serve.protocol import ErrorInfo, ErrorResponse
 
 OPEN_PATHS = frozenset({"/health"})
 
-UNAUTHORIZED = ErrorResponse(error=ErrorInfo(
-    message="missing or invalid API key: send 'Authorization: Bearer <key>'", type="authentication_error",
-    code="invalid_api_key"))
+def unauthorized() -> ErrorResponse:
+    """Built per request: the body carries the request's id."""
+    return ErrorResponse(error=ErrorInfo(
+        message="missing or invalid API key: send 'Authorization: Bearer <key>'", type="authentication_error",
+        code="invalid_api_key"))
 
 
 class ApiKeyMiddleware:
@@ -39,5 +41,5 @@ class ApiKeyMiddleware:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._authorized(scope):
             await self.app(scope, receive, send)
             return
-        await JSONResponse(UNAUTHORIZED.model_dump(), status_code=401,
+        await JSONResponse(unauthorized().model_dump(), status_code=401,
                            headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)

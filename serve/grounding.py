@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from medassist.serve.protocol import Citation
 
 
@@ -30,6 +32,22 @@ class RetrievalService:
     async def search(self, query: str, k: int, mode: str) -> list[Any]:
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: self._retriever.search(query, k=k, mode=mode))
+
+    @property
+    def embedding_model(self) -> str:
+        """The document encoder's model id, as the index's manifest names it."""
+        return self._retriever.embedder.document_model
+
+    async def embed(self, texts: list[str], query: bool = False) -> tuple[np.ndarray, int]:
+        """Unit vectors of ``texts`` from the index's own encoders (the vectors retrieval compares), and
+        the number of word pieces read."""
+        embedder = self._retriever.embedder
+
+        def run() -> tuple[np.ndarray, int]:
+            vectors = embedder.embed_queries(texts) if query else embedder.embed_documents(texts, progress=False)
+            return vectors, embedder.count_tokens(texts, query)
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, run)
 
     async def stop(self) -> None:
         if self._retriever is not None:

@@ -6,8 +6,11 @@ API does not define is a 400 naming it: a client that asked for tools or log-pro
 learn it did not get them. OpenAI fields not implemented yet are accepted at their "off" values,
 which frameworks send by default (``NOT_IMPLEMENTED``).
 
-Extras: request ``rag`` (ground on retrieved PubMed passages, default on for ``medassist``)
-and ``k`` (how many passages); response ``citations`` and ``red_flags``.
+Extras: request ``rag`` (ground on retrieved PubMed passages, default on for ``medassist``),
+``k`` (how many passages) and ``notice`` (``inline``: the decision-support notice ends the text, as
+a person reading it must see it; ``field``: it moves to the response's ``notice`` field, for
+programs that parse the text); response ``citations``, ``red_flags`` and ``notice``. Every error
+body carries the request's ``request_id`` (also the ``X-Request-Id`` header).
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-MODEL_GROUNDED = "medassist"
+from medassist.serve.request_id import current as current_request_id
+
+MODEL_GROUNDED = "medassist"  # the default served_model_name; "<name>-norag" answers without retrieval
 MODEL_PLAIN = "medassist-norag"
-MODELS = (MODEL_GROUNDED, MODEL_PLAIN)
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit on texts per embeddings request
+
+NoticePlacement = Literal["inline", "field"]
 
 MAX_STOP = 4  # OpenAI's limit on stop sequences
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # a signed 64-bit integer, as vLLM accepts
@@ -43,9 +50,9 @@ class _Strict(BaseModel):
 # (so clients and frameworks that send defaults work); any other value is a 400 naming the field
 NOT_IMPLEMENTED: dict[str, tuple[Any, ...]] = {
     "tools": (None, []), "tool_choice": (None, "none", "auto"), "parallel_tool_calls": (None, True, False),
-    "logprobs": (None, False), "top_logprobs": (None, 0), "presence_penalty": (None, 0),
-    "frequency_penalty": (None, 0), "logit_bias": (None, {}),
 }
+MAX_LOGIT_BIAS = 300  # OpenAI's limit on logit_bias entries
+MAX_TOP_LOGPROBS = 20
 
 
 class TextPart(_Lenient):
@@ -108,8 +115,17 @@ class ChatCompletionRequest(_Strict):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
-    n: int = Field(default=1, ge=1, le=1)
+    n: int = Field(default=1, ge=1)  # at most limits.max_n
     seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logit_bias: dict[str, float] | None = Field(default=None, max_length=MAX_LOGIT_BIAS)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
+    # vLLM's sampling extensions (extra_body)
+    top_k: int | None = Field(default=None, ge=-1)
+    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    repetition_penalty: float | None = Field(default=None, gt=0.0, le=2.0)
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
@@ -117,15 +133,11 @@ class ChatCompletionRequest(_Strict):
     # medassist extras (OpenAI clients send them through extra_body)
     rag: bool | None = None
     k: int | None = Field(default=None, ge=1, le=20)
+    notice: NoticePlacement | None = None  # None: the server's ``notice`` setting
     ignore_eos: bool = False  # vLLM's extension: generate exactly max_tokens (benchmarks)
     tools: Any = None
     tool_choice: Any = None
     parallel_tool_calls: Any = None
-    logprobs: Any = None
-    top_logprobs: Any = None
-    presence_penalty: Any = None
-    frequency_penalty: Any = None
-    logit_bias: Any = None
 
     @field_validator(*NOT_IMPLEMENTED)
     @classmethod
@@ -142,6 +154,22 @@ class ChatCompletionRequest(_Strict):
         if not any(m.role == "user" for m in messages):
             raise ValueError("at least one user message is required")
         return messages
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _token_ids(cls, bias: dict[str, float] | None) -> dict[str, float] | None:
+        for token, value in (bias or {}).items():
+            if not token.isdigit():
+                raise ValueError(f"keys are token ids, got {token!r}")
+            if not -100 <= value <= 100:
+                raise ValueError(f"token {token}: bias {value} is outside [-100, 100]")
+        return bias
+
+    @model_validator(mode="after")
+    def _top_logprobs_need_logprobs(self) -> ChatCompletionRequest:
+        if self.top_logprobs and not self.logprobs:
+            raise ValueError("top_logprobs needs logprobs: true")
+        return self
 
     @field_validator("stop")
     @classmethod
@@ -180,11 +208,19 @@ class AssistantMessage(BaseModel):
     content: str
 
 
+class ChoiceLogprobs(BaseModel):
+    """OpenAI's per-token log-probabilities (``token``, ``logprob``, ``bytes``, ``top_logprobs``), as
+    the engine reports them for the tokens it generated: the gateway's own text around them (the
+    emergency message, the notice) has none, and a citation it removed keeps its tokens' entries."""
+
+    content: list[dict[str, Any]]
+
+
 class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
     finish_reason: str | None
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 def completion_id() -> str:
@@ -200,6 +236,7 @@ class ChatCompletionResponse(BaseModel):
     usage: Usage
     citations: list[Citation] = []
     red_flags: list[str] = []
+    notice: str | None = None  # the decision-support notice, when asked for as a field
 
 
 class Delta(BaseModel):
@@ -211,7 +248,7 @@ class ChunkChoice(BaseModel):
     index: int = 0
     delta: Delta
     finish_reason: str | None = None
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -223,6 +260,7 @@ class ChatCompletionChunk(BaseModel):
     usage: Usage | None = None
     citations: list[Citation] | None = None
     red_flags: list[str] | None = None
+    notice: str | None = None
 
 
 class ModelCard(BaseModel):
@@ -243,6 +281,7 @@ class ErrorInfo(BaseModel):
     type: str
     param: str | None = None
     code: str | None = None
+    request_id: str | None = Field(default_factory=current_request_id)
 
 
 class ErrorResponse(BaseModel):
@@ -253,7 +292,7 @@ class DiagnoseRequest(_Strict):
     """A free-text case (vignette) to turn into a ranked differential."""
 
     case: str = Field(min_length=1)
-    model: str = MODEL_GROUNDED
+    model: str | None = None  # None: the server's grounded model (``served_model_name``)
     rag: bool | None = None
     k: int | None = Field(default=None, ge=1, le=20)
     max_tokens: int | None = Field(default=None, ge=1)
@@ -284,3 +323,52 @@ class DiagnoseResponse(BaseModel):
     notice: str
     attempts: int
     usage: Usage
+
+
+class EmbeddingRequest(_Strict):
+    """OpenAI's embeddings request, answered by the retrieval index's own encoder."""
+
+    input: str | list[str] | list[int] | list[list[int]]
+    model: str
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, ge=1)
+    user: str | None = None
+    # medassist extra: asymmetric encoders (MedCPT) embed questions and documents differently
+    input_type: Literal["document", "query"] = "document"
+
+    @field_validator("input")
+    @classmethod
+    def _texts(cls, value: Any) -> Any:
+        texts = [value] if isinstance(value, str) else value
+        if not texts:
+            raise ValueError("input is empty")
+        if len(texts) > MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"at most {MAX_EMBEDDING_INPUTS} inputs are allowed, got {len(texts)}")
+        if not all(isinstance(t, str) for t in texts):
+            raise ValueError("token arrays are not supported, send text (LangChain: "
+                             "OpenAIEmbeddings(check_embedding_ctx_length=False))")
+        if not all(t.strip() for t in texts):
+            raise ValueError("input contains an empty string")
+        return value
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)  # type: ignore[arg-type]
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str  # str: base64 of little-endian float32, as OpenAI sends it
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage

@@ -146,6 +146,11 @@ class SafetyAssessment:
     def suffix(self) -> str:
         return notice(self.chinese)
 
+    @property
+    def notice(self) -> str:
+        """The notice on its own, for a response field."""
+        return self.suffix.strip("\n -")
+
 
 def assess(user_texts: list[str]) -> SafetyAssessment:
     joined = "\n".join(user_texts)

@@ -8,29 +8,30 @@ engine → citation filter → emergency message first, decision-support notice 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 
 from medassist.serve import safety
 from medassist.serve.control_tokens import ControlTokens
-from medassist.serve.engines.base import Engine, EngineError, GenerationParams, generate
+from medassist.serve.engines.base import Engine, EngineError, Generation, GenerationParams, StreamEvent, generate
 from medassist.serve.grounding import CitationFilter, RetrievalService, to_citation
 from medassist.serve.metrics import Metrics
 from medassist.serve.protocol import (
-    MODEL_GROUNDED,
-    MODELS,
+    SEED_MAX,
     AssistantMessage,
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
     ChatMessage,
+    ChoiceLogprobs,
     ChunkChoice,
     Citation,
     Delta,
@@ -47,6 +48,7 @@ from medassist.serve.settings import ServeSettings
 log = logging.getLogger("medassist.serve")
 
 MIN_COMPLETION_TOKENS = 16
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -110,10 +112,28 @@ class Prepared:
     safety: safety.SafetyAssessment
     grounded: bool
     prompt_tokens: int | None
+    notice_inline: bool = True
+
+    @property
+    def tail(self) -> str:
+        """What ends the text: the decision-support notice, unless it goes in a field."""
+        return self.safety.suffix if self.notice_inline else ""
+
+    @property
+    def notice_field(self) -> str | None:
+        return None if self.notice_inline else self.safety.notice
 
     @property
     def allowed_pmids(self) -> set[str]:
         return {c.pmid for c in self.citations}
+
+    def choice_params(self, index: int) -> GenerationParams:
+        """Choice ``index``'s parameters: with a seed, each of ``n`` choices gets its own (seed + index),
+        so sampled choices differ and each stays reproducible."""
+        seed = self.params.seed
+        if index == 0 or seed is None:
+            return self.params
+        return dataclasses.replace(self.params, seed=seed + index if seed + index <= SEED_MAX else seed - index)
 
 
 class Slot:
@@ -191,17 +211,30 @@ class ChatService:
     async def prepare(self, req: ChatCompletionRequest, json_schema: dict[str, Any] | None = None,
                       query: str | None = None, default_max_tokens: int | None = None) -> Prepared:
         limits = self.settings.limits
-        if req.model not in MODELS:
-            raise ApiError(404, f"model {req.model!r} does not exist; available: {', '.join(MODELS)}",
+        names = self.settings.model_names
+        if req.model not in names:
+            raise ApiError(404, f"model {req.model!r} does not exist; available: {', '.join(names)}",
                            param="model", code="model_not_found")
         if len(req.messages) > limits.max_messages:
             raise self._reject("max_messages", f"{len(req.messages)} messages exceed limits.max_messages="
                                f"{limits.max_messages}", "messages")
+        if req.n > limits.max_n:
+            raise self._reject("max_n", f"n={req.n} exceeds limits.max_n={limits.max_n}", "n")
+        params = GenerationParams(
+            max_tokens=1, temperature=req.temperature, top_p=req.top_p, stop=req.stop_list, seed=req.seed,
+            ignore_eos=req.ignore_eos, json_schema=json_schema, top_k=max(req.top_k or 0, 0), min_p=req.min_p or 0.0,
+            repetition_penalty=req.repetition_penalty or 1.0, presence_penalty=req.presence_penalty or 0.0,
+            frequency_penalty=req.frequency_penalty or 0.0, logit_bias=req.logit_bias or {},
+            logprobs=bool(req.logprobs), top_logprobs=req.top_logprobs or 0)
+        refused = [name for name in params.set_fields() if name not in self.engine.sampling_fields]
+        if refused:
+            raise ApiError(400, f"{refused[0]}: the {self.engine.name} engine cannot honour it (the vllm engine "
+                           "can)", param=refused[0], code="unsupported_field")
         asked = req.requested_max_tokens
         if asked is not None and asked > limits.max_tokens_cap:
             raise self._reject("max_tokens_cap", f"max_tokens={asked} exceeds limits.max_tokens_cap="
                                f"{limits.max_tokens_cap}", "max_tokens")
-        grounded = req.model == MODEL_GROUNDED and req.rag is not False
+        grounded = req.model == names[0] and req.rag is not False
         if grounded and self.retrieval is None:
             if req.rag:
                 raise ApiError(400, "rag=true but this server has no index (start it with --index DIR)",
@@ -218,12 +251,13 @@ class ChatService:
             self.metrics.retrieval.observe(time.perf_counter() - started)
         messages, passages, prompt_tokens, max_tokens = await asyncio.to_thread(
             self._fit, req.messages, passages, grounded, asked, default_max_tokens)
-        params = GenerationParams(max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
-                                  stop=req.stop_list, seed=req.seed, ignore_eos=req.ignore_eos,
-                                  json_schema=json_schema)
+        params.max_tokens = max_tokens
         for flag in assessment.red_flags:
             self.metrics.red_flags.labels(flag).inc()
-        return Prepared(messages, params, [to_citation(p) for p in passages], assessment, grounded, prompt_tokens)
+        # a JSON answer never carries the notice in its text: it goes in the field
+        inline = (req.notice or self.settings.notice) == "inline" and json_schema is None
+        return Prepared(messages, params, [to_citation(p) for p in passages], assessment, grounded, prompt_tokens,
+                        inline)
 
     def _messages(self, chat: list[ChatMessage], passages: list[Any], grounded: bool) -> list[dict[str, str]]:
         """The engine's messages; every text in them, retrieved or typed, has its control tokens
@@ -286,10 +320,10 @@ class ChatService:
         self.metrics.completion_tokens.inc(usage.completion_tokens)
         self.metrics.citations_removed.inc(removed)
 
-    async def _generate(self, prep: Prepared):
+    async def _generate(self, prep: Prepared, params: GenerationParams) -> Generation:
         try:
             async with asyncio.timeout(self.settings.limits.request_timeout_s):
-                return await generate(self.engine, prep.messages, prep.params)
+                return await generate(self.engine, prep.messages, params)
         except TimeoutError as exc:
             raise ApiError(504, f"generation took longer than limits.request_timeout_s="
                            f"{self.settings.limits.request_timeout_s}s", type="timeout", code="timeout") from exc
@@ -302,12 +336,12 @@ class ChatService:
         return Usage(prompt_tokens=prompt, completion_tokens=completion_tokens,
                      total_tokens=prompt + completion_tokens)
 
-    async def _structured(self, prep: Prepared, schema: dict[str, Any]):
+    async def _structured(self, prep: Prepared, schema: dict[str, Any], index: int = 0):
         """Generate JSON valid against ``schema``: enforced by the engine, else validate and retry once."""
         attempts = 1 if self.engine.structured_outputs else 2
         error = ""
         for attempt in range(1, attempts + 1):
-            gen = await self._generate(prep)
+            gen = await self._generate(prep, prep.choice_params(index))
             try:
                 return parse_json_answer(gen.text, schema), gen, attempt
             except ValueError as exc:
@@ -320,69 +354,91 @@ class ChatService:
         raise ApiError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
                        f"attempt(s): {error}", type="server_error", code="invalid_model_output")
 
+    async def _answer(self, prep: Prepared, schema: dict[str, Any] | None, index: int) -> tuple[str, Generation, int]:
+        """One choice's text as the client gets it, its generation, and the citations removed from it."""
+        if schema is not None:
+            value, gen, _ = await self._structured(prep, schema, index)
+            return json.dumps(value, ensure_ascii=False), gen, 0
+        gen = await self._generate(prep, prep.choice_params(index))
+        text, removed = gen.text, 0
+        if prep.grounded:
+            cite = CitationFilter(prep.allowed_pmids)
+            text = cite.feed(text) + cite.flush()
+            removed = cite.removed
+        return prep.safety.prefix + text + prep.tail, gen, removed
+
     async def complete(self, req: ChatCompletionRequest) -> ChatCompletionResponse:
         started = time.perf_counter()
         schema = requested_schema(req)
         prep = await self.prepare(req, schema)
-        removed = 0
-        if schema is not None:
-            value, gen, _ = await self._structured(prep, schema)
-            content = json.dumps(value, ensure_ascii=False)
-        else:
-            gen = await self._generate(prep)
-            text = gen.text
-            if prep.grounded:
-                cite = CitationFilter(prep.allowed_pmids)
-                text = cite.feed(text) + cite.flush()
-                removed = cite.removed
-            content = prep.safety.prefix + text + prep.safety.suffix
-        usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
+        answers = await all_of([self._answer(prep, schema, i) for i in range(req.n)])
+        removed = sum(r for *_, r in answers)
+        usage = self._usage(prep, answers[0][1].prompt_tokens, sum(gen.completion_tokens for _, gen, _ in answers))
         self._count(usage, removed)
         response = ChatCompletionResponse(
             model=req.model, usage=usage, citations=prep.citations, red_flags=prep.safety.red_flags,
-            choices=[{"message": AssistantMessage(content=content), "finish_reason": gen.finish_reason}],
+            notice=prep.notice_field,
+            choices=[{"index": i, "message": AssistantMessage(content=content), "finish_reason": gen.finish_reason,
+                      "logprobs": None if gen.logprobs is None else ChoiceLogprobs(content=gen.logprobs)}
+                     for i, (content, gen, _) in enumerate(answers)],
         )
         self._log("chat", response.id, prep, usage, started, removed)
         return response
 
     async def stream(self, req: ChatCompletionRequest, prep: Prepared) -> AsyncIterator[str]:
-        """Server-sent events in OpenAI's chunk format; the caller holds the concurrency slot."""
+        """Server-sent events in OpenAI's chunk format (the ``n`` choices interleaved as their tokens
+        come); the caller holds the concurrency slot."""
         started = time.perf_counter()
-        req_id, created = completion_id(), int(time.time())
+        req_id, created, n = completion_id(), int(time.time()), req.n
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
 
-        def event(delta: Delta | None, finish: str | None = None, **extra: Any) -> str:
-            choices = [ChunkChoice(delta=delta, finish_reason=finish)] if delta is not None else []
+        def event(index: int | None, delta: Delta | None = None, finish: str | None = None,
+                  logprobs: list[dict[str, Any]] | None = None, **extra: Any) -> str:
+            choices = [] if index is None else [ChunkChoice(
+                index=index, delta=delta, finish_reason=finish,
+                logprobs=None if logprobs is None else ChoiceLogprobs(content=logprobs))]
             chunk = ChatCompletionChunk(id=req_id, created=created, model=req.model, choices=choices, **extra)
             return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
 
+        def closing(index: int, finish: str) -> str:
+            return event(index, Delta(), finish, citations=prep.citations, red_flags=prep.safety.red_flags,
+                         notice=prep.notice_field)
+
         if prep.params.json_schema is not None:  # validated JSON cannot be streamed token by token
             try:
-                value, gen, _ = await self._structured(prep, prep.params.json_schema)
+                answers = await all_of([self._answer(prep, prep.params.json_schema, i) for i in range(n)])
             except ApiError as exc:
                 yield f"data: {exc.body.model_dump_json()}\n\n"
                 yield "data: [DONE]\n\n"
                 return
-            usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
+            usage = self._usage(prep, answers[0][1].prompt_tokens, sum(gen.completion_tokens for _, gen, _ in answers))
             self._count(usage, 0)
-            yield event(Delta(role="assistant", content=json.dumps(value, ensure_ascii=False)))
-            yield event(Delta(), gen.finish_reason, citations=prep.citations, red_flags=prep.safety.red_flags)
+            for i, (content, gen, _) in enumerate(answers):
+                yield event(i, Delta(role="assistant", content=content))
+                yield closing(i, gen.finish_reason)
+            if include_usage:
+                yield event(None, usage=usage)
             yield "data: [DONE]\n\n"
+            self._log("chat.stream", req_id, prep, usage, started, 0)
             return
-        yield event(Delta(role="assistant", content=prep.safety.prefix))
-        cite = CitationFilter(prep.allowed_pmids) if prep.grounded else None
-        finish, prompt_tokens, completion_tokens, first = "stop", 0, 0, True
+        for i in range(n):
+            yield event(i, Delta(role="assistant", content=prep.safety.prefix))
+        cites = [CitationFilter(prep.allowed_pmids) if prep.grounded else None for _ in range(n)]
+        finish, completion_tokens = ["stop"] * n, [0] * n
+        prompt_tokens, first = 0, True
         try:
             async with asyncio.timeout(self.settings.limits.request_timeout_s):
-                async for piece in self.engine.stream(prep.messages, prep.params):
+                streams = [self.engine.stream(prep.messages, prep.choice_params(i)) for i in range(n)]
+                async for i, piece in interleave(streams):
                     if first:
                         self.metrics.ttft.observe(time.perf_counter() - started)
                         first = False
-                    text = cite.feed(piece.text) if cite else piece.text
-                    if text:
-                        yield event(Delta(content=text))
+                    text = cites[i].feed(piece.text) if cites[i] else piece.text
+                    if text or piece.logprobs:
+                        yield event(i, Delta(content=text), logprobs=piece.logprobs)
                     if piece.finish_reason:
-                        finish = piece.finish_reason
-                        prompt_tokens, completion_tokens = piece.prompt_tokens, piece.completion_tokens
+                        finish[i], completion_tokens[i] = piece.finish_reason, piece.completion_tokens
+                        prompt_tokens = piece.prompt_tokens
         except (TimeoutError, EngineError) as exc:
             message = (f"generation took longer than limits.request_timeout_s={self.settings.limits.request_timeout_s}s"
                        if isinstance(exc, TimeoutError) else str(exc))
@@ -390,13 +446,15 @@ class ChatService:
             yield f"data: {err.model_dump_json()}\n\n"
             yield "data: [DONE]\n\n"
             return
-        tail = (cite.flush() if cite else "") + prep.safety.suffix
-        removed = cite.removed if cite else 0
-        usage = self._usage(prep, prompt_tokens, completion_tokens)
+        removed = sum(c.removed for c in cites if c)
+        usage = self._usage(prep, prompt_tokens, sum(completion_tokens))
         self._count(usage, removed)
-        yield event(Delta(content=tail))
-        yield event(Delta(), finish, citations=prep.citations, red_flags=prep.safety.red_flags)
-        if req.stream_options and req.stream_options.include_usage:
+        for i, cite in enumerate(cites):
+            tail = (cite.flush() if cite else "") + prep.tail
+            if tail:
+                yield event(i, Delta(content=tail))
+            yield closing(i, finish[i])
+        if include_usage:
             yield event(None, usage=usage)
         yield "data: [DONE]\n\n"
         self._log("chat.stream", req_id, prep, usage, started, removed)
@@ -406,7 +464,8 @@ class ChatService:
 
         started = time.perf_counter()
         chat = ChatCompletionRequest(
-            model=req.model, messages=[{"role": "user", "content": case_user_prompt(req.case)}],
+            model=req.model or self.settings.model_names[0],
+            messages=[{"role": "user", "content": case_user_prompt(req.case)}],
             max_tokens=req.max_tokens, rag=req.rag, k=req.k,
         )
         schema = differential_schema(req.max_conditions)
@@ -422,11 +481,58 @@ class ChatService:
         ]
         usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
         self._count(usage, 0)
-        response = DiagnoseResponse(model=req.model, differential=differential, red_flags=prep.safety.red_flags,
-                                    citations=prep.citations, notice=prep.safety.suffix.strip("\n -"),
+        response = DiagnoseResponse(model=chat.model, differential=differential, red_flags=prep.safety.red_flags,
+                                    citations=prep.citations, notice=prep.safety.notice,
                                     attempts=attempts, usage=usage)
         self._log("diagnose", response.id, prep, usage, started, 0)
         return response
+
+
+async def all_of(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Results of ``calls`` run together (the ``n`` choices); the first failure cancels the others and
+    is raised as itself, so an ``ApiError`` still becomes its HTTP answer."""
+    if len(calls) == 1:
+        return [await calls[0]]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(call) for call in calls]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+async def interleave(streams: list[AsyncIterator[StreamEvent]]) -> AsyncIterator[tuple[int, StreamEvent]]:
+    """The events of several streams as they come, each with its stream's index; the first error
+    ends them all (and is raised). One stream is passed through as it is."""
+    if len(streams) == 1:
+        async for item in streams[0]:
+            yield 0, item
+        return
+    queue: asyncio.Queue[tuple[int, StreamEvent | Exception | None]] = asyncio.Queue()
+
+    async def pump(index: int, stream: AsyncIterator[StreamEvent]) -> None:
+        try:
+            async for item in stream:
+                await queue.put((index, item))
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            await queue.put((index, exc))
+        await queue.put((index, None))
+
+    tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(streams)]
+    try:
+        running = len(tasks)
+        while running:
+            index, item = await queue.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, Exception):
+                raise item
+            else:
+                yield index, item
+    finally:  # a client gone, a timeout or an error: stop the other generations too
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def distinct_conditions(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

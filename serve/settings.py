@@ -13,6 +13,7 @@ from typing import Literal
 
 from medassist.config import SECRET
 from medassist.errors import MedassistError
+from medassist.serve.protocol import MODEL_GROUNDED, NoticePlacement
 
 EngineName = Literal["local", "vllm", "upstream"]
 
@@ -26,7 +27,8 @@ class Limits:
     max_prompt_tokens: int | None = None  # None: max_model_len minus one completion token
     max_tokens_cap: int = 512
     default_max_tokens: int = 256
-    max_concurrency: int = 16
+    max_concurrency: int = 16  # requests; a request with n choices holds one slot
+    max_n: int = 8  # choices per request (each is one more generation)
     retry_after_s: int = 1
     request_timeout_s: float = 120.0
     shutdown_grace_s: float = 30.0
@@ -47,6 +49,14 @@ class ServeSettings:
     # /docs and /redoc: off, as FastAPI's pages load their scripts from a CDN (unreachable in an
     # air-gapped network); /openapi.json is always served (behind the key when keys are set)
     docs: bool = False
+    # the model names clients ask for: this one is grounded on the index, "<name>-norag" is not
+    served_model_name: str = MODEL_GROUNDED
+    # where the decision-support notice goes: "inline" ends every answer's text with it (a person
+    # reads it), "field" puts it in the response's `notice` field (programs parse the text);
+    # a request's `notice` overrides it. The emergency message of a red flag always leads the text.
+    notice: NoticePlacement = "inline"
+    # browser origins allowed to call the API (CORS), e.g. ["https://intranet.example.org"]; none by default
+    cors_origins: list[str] = field(default_factory=list)
     max_model_len: int = 1024
     rag_k: int = 5
     rag_mode: str = "hybrid"
@@ -80,8 +90,16 @@ class ServeSettings:
                 f"host {self.host!r} is not loopback and no API key is set: set MEDASSIST_API_KEYS "
                 "(or api_keys in the config) before exposing the server"
             )
+        if not self.served_model_name.strip() or "/" in self.served_model_name:
+            raise MedassistError(f"served_model_name {self.served_model_name!r}: expected a non-empty name "
+                                 "without '/'")
         if self.limits.default_max_tokens > self.limits.max_tokens_cap:
             raise MedassistError("limits.default_max_tokens must not exceed limits.max_tokens_cap")
+
+    @property
+    def model_names(self) -> tuple[str, str]:
+        """(grounded, ungrounded) model names."""
+        return self.served_model_name, f"{self.served_model_name}-norag"
 
     @property
     def max_prompt_tokens(self) -> int:

@@ -52,7 +52,7 @@ def test_every_route_but_health_needs_the_key(live_server, table, auth) -> None:
             if method != "HEAD":
                 assert r.json()["error"] == {"message": "missing or invalid API key: send 'Authorization: Bearer "
                                              "<key>'", "type": "authentication_error", "param": None,
-                                             "code": "invalid_api_key"}
+                                             "code": "invalid_api_key", "request_id": r.headers["x-request-id"]}
             assert r.headers["WWW-Authenticate"] == "Bearer"
         assert http.get("/health").status_code == 200
 

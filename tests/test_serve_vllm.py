@@ -56,6 +56,24 @@ def test_grounded_streaming_through_gateway(vllm_gateway) -> None:
     assert reply.usage.completion_tokens > 0 and "decision support" in reply.choices[0].message.content
 
 
+def test_openai_sampling_fields_pass_through_to_vllm(vllm_gateway) -> None:
+    """The fields the local engine refuses are vLLM's to honour: n choices, log-probabilities (with
+    the top alternatives), penalties and logit_bias, whole and streamed."""
+    client = OpenAI(base_url=vllm_gateway.base_url, api_key=vllm_gateway.api_key, max_retries=0, timeout=300)
+    kw = {"model": MODEL_PLAIN, "max_tokens": 6, "temperature": 1.0, "seed": 1, "logprobs": True, "top_logprobs": 2,
+          "presence_penalty": 0.5, "frequency_penalty": 0.5, "logit_bias": {"0": -100},
+          "extra_body": {"ignore_eos": True, "top_k": 20, "repetition_penalty": 1.1},
+          "messages": [{"role": "user", "content": "Name a cause of anaemia."}]}
+    reply = client.chat.completions.create(n=2, **kw)
+    assert [c.index for c in reply.choices] == [0, 1] and reply.usage.completion_tokens == 12
+    for choice in reply.choices:
+        tokens = choice.logprobs.content
+        assert len(tokens) == 6 and all(t.logprob <= 0 and len(t.top_logprobs) == 2 for t in tokens)
+    streamed = [c for c in client.chat.completions.create(stream=True, **kw) if c.choices]
+    entries = [t for c in streamed if c.choices[0].logprobs for t in c.choices[0].logprobs.content]
+    assert len(entries) == 6
+
+
 def test_vllm_computes_in_float32_without_native_bf16(vllm_gateway) -> None:
     """vLLM's CPU build would emulate bf16 on a CPU without AVX512-BF16/AMX: the gateway asks for fp32."""
     from medassist.hub import has_cuda, native_bf16

@@ -16,16 +16,37 @@ class GenerationParams:
     seed: int | None = None
     ignore_eos: bool = False
     json_schema: dict[str, Any] | None = None  # honoured only by engines with structured outputs
+    # the fields below are off at these values; an engine that cannot honour one lists it out of
+    # its ``sampling_fields`` and the gateway answers a request that sets it with a 400 naming it
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    logit_bias: dict[str, float] = field(default_factory=dict)
+    logprobs: bool = False
+    top_logprobs: int = 0
+
+    def set_fields(self) -> list[str]:
+        """The optional fields this request turns on (not at their off values)."""
+        off = GenerationParams(max_tokens=self.max_tokens)
+        return [name for name in OPTIONAL_FIELDS if getattr(self, name) != getattr(off, name)]
+
+
+OPTIONAL_FIELDS = ("top_k", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "logit_bias",
+                   "logprobs", "top_logprobs")
 
 
 @dataclass
 class StreamEvent:
-    """One streamed piece; the last one carries the finish reason and token counts."""
+    """One streamed piece; the last one carries the finish reason and token counts. ``logprobs``:
+    OpenAI's ``logprobs.content`` entries of the piece's tokens, when they were asked for."""
 
     text: str
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -34,6 +55,7 @@ class Generation:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,7 @@ class EngineError(Exception):
 class Engine(Protocol):
     name: str
     structured_outputs: bool  # True: json_schema is enforced while decoding
+    sampling_fields: frozenset[str]  # the OPTIONAL_FIELDS of GenerationParams it honours
     tokenizer: Any  # the served model's tokenizer once started, None when unknown (its control tokens)
     # Set by `medassist serve`; the engine calls it (from any thread) once it cannot recover by itself, and
     # the server then exits for a supervisor to act. An upstream that is down is not that: it may come back.
@@ -86,8 +109,12 @@ class Engine(Protocol):
 async def generate(engine: Engine, messages: list[dict[str, str]], params: GenerationParams) -> Generation:
     """Collect a stream into one answer (every engine streams; non-streaming is this)."""
     parts: list[str] = []
+    logprobs: list[dict[str, Any]] | None = [] if params.logprobs else None
     last = StreamEvent("")
     async for event in engine.stream(messages, params):
         parts.append(event.text)
+        if logprobs is not None and event.logprobs:
+            logprobs.extend(event.logprobs)
         last = event
-    return Generation("".join(parts), last.finish_reason or "stop", last.prompt_tokens, last.completion_tokens)
+    return Generation("".join(parts), last.finish_reason or "stop", last.prompt_tokens, last.completion_tokens,
+                      logprobs)

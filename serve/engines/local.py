@@ -42,9 +42,12 @@ class _Job:
     matcher: Any = None  # the schema's llguidance matcher when the answer must be JSON
 
     @property
-    def batch_key(self) -> tuple[float, float, bool]:
+    def batch_key(self) -> tuple:
+        """Requests share a batch when ``generate`` would treat them alike."""
         p = self.params
-        return (p.temperature, p.top_p if p.temperature > 0 else 1.0, p.ignore_eos)
+        sampled = p.temperature > 0
+        return (p.temperature, p.top_p if sampled else 1.0, p.top_k if sampled else 0, p.min_p if sampled else 0.0,
+                p.repetition_penalty, p.ignore_eos)
 
     def emit(self, event: StreamEvent | Exception) -> None:
         self.loop.call_soon_threadsafe(self.events.put_nowait, event)
@@ -119,6 +122,9 @@ class _RowsDone:
 
 class LocalEngine:
     name = "local"
+    # transformers' generate has these; penalties by presence/frequency, logit_bias and log-probabilities
+    # are vLLM's (the gateway refuses them here with a 400 naming the field)
+    sampling_fields = frozenset({"top_k", "min_p", "repetition_penalty"})
 
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
@@ -261,9 +267,11 @@ class LocalEngine:
         enc = self.tokenizer.pad({"input_ids": [j.prompt_ids for j in jobs]}, padding=True, return_tensors="pt")
         enc = {k: v.to(self.model.device) for k, v in enc.items()}
         params = jobs[0].params
-        sampling = {"do_sample": False}
+        # explicit values: the model's generation_config may carry its own (top_k=50 is common)
+        sampling: dict[str, Any] = {"do_sample": False, "repetition_penalty": params.repetition_penalty}
         if params.temperature > 0:
-            sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
+            sampling.update(do_sample=True, temperature=params.temperature, top_p=params.top_p,
+                            top_k=params.top_k, min_p=params.min_p or None)
             if params.seed is not None:
                 torch.manual_seed(params.seed)
         if params.ignore_eos:  # EOS is masked until every row has its max_tokens

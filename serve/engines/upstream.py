@@ -15,7 +15,14 @@ from typing import Any
 
 import httpx
 
-from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, StreamEvent
+from medassist.serve.engines.base import (
+    OPTIONAL_FIELDS,
+    READY,
+    EngineError,
+    EngineStatus,
+    GenerationParams,
+    StreamEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +30,9 @@ log = logging.getLogger(__name__)
 class UpstreamEngine:
     name = "upstream"
     structured_outputs = True
+    # OpenAI's and vLLM's sampling fields; an upstream that does not know vLLM's (top_k, min_p,
+    # repetition_penalty) answers 400, which reaches the client as a 400
+    sampling_fields = frozenset(OPTIONAL_FIELDS)
 
     def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None, *,
                  tokenizer_path: str | None = None, timeout_s: float = 120.0) -> None:
@@ -77,6 +87,7 @@ class UpstreamEngine:
             payload["ignore_eos"] = True
         if params.seed is not None:
             payload["seed"] = params.seed
+        payload.update({name: getattr(params, name) for name in params.set_fields()})
         if params.json_schema is not None:
             payload["response_format"] = {
                 "type": "json_schema", "json_schema": {"name": "response", "schema": params.json_schema},
@@ -103,8 +114,9 @@ class UpstreamEngine:
                     for choice in chunk.get("choices", []):
                         finish = choice.get("finish_reason") or finish
                         text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            yield StreamEvent(text)
+                        logprobs = (choice.get("logprobs") or {}).get("content")
+                        if text or logprobs:
+                            yield StreamEvent(text or "", logprobs=logprobs)
             if not done:  # a body that ends without [DONE] was cut (the upstream died mid-answer)
                 raise httpx.RemoteProtocolError("the stream ended before data: [DONE]")
         except httpx.TimeoutException as exc:
