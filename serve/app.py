@@ -228,7 +228,8 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
     def model_cards() -> dict[str, ModelCard]:
         cards = {name: ModelCard(id=name, root=settings.model) for name in settings.model_names}
         if retrieval is not None:
-            cards[retrieval.embedding_model] = ModelCard(id=retrieval.embedding_model, root=retrieval.embedding_model)
+            cards[retrieval.embedding_model] = ModelCard(id=retrieval.embedding_model, root=retrieval.embedding_model,
+                                                      kind="embedding")
         return cards
 
     @app.get("/v1/models", responses={200: {"model": ModelList}, 401: ERRORS[401]})

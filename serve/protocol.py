@@ -269,6 +269,7 @@ class ModelCard(BaseModel):
     created: int = Field(default_factory=lambda: int(time.time()))
     owned_by: str = "medassist"
     root: str | None = None
+    kind: Literal["chat", "embedding"] = "chat"  # medassist extra: which route serves it
 
 
 class ModelList(BaseModel):

@@ -193,7 +193,8 @@ def test_bad_input_gets_openai_error(http, name, body, status, needle) -> None:
     r = http.post(path, **kwargs)
     assert r.status_code == status, r.text
     error = r.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"}
+    assert set(error) == {"message", "type", "param", "code", "request_id"}
+    assert error["request_id"] == r.headers["x-request-id"]
     assert needle in error["message"] or needle == error["code"] or needle in (error["param"] or "")
 
 

@@ -174,9 +174,11 @@ class ApiClient:
         return raw if isinstance(raw, dict) else {}
 
     def models(self) -> list[ModelInfo]:
+        """The chat models (the retrieval encoder, listed for /v1/embeddings, is not one to talk to)."""
         with api_errors(self.base_url):
             listing = self._client.models.list()
-            return [ModelInfo(m.id, dict(m.model_extra or {})) for m in listing.data]
+            return [ModelInfo(m.id, dict(m.model_extra or {})) for m in listing.data
+                    if (m.model_extra or {}).get("kind") != "embedding"]
 
     def chat(
         self, messages: list[dict[str, str]], *, model: str, rag: bool = True, k: int = 5,
