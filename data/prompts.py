@@ -175,7 +175,7 @@ def build_grounded_messages(question: str, passages: Sequence[Source], history: 
     user = f"Sources:\n{sources}\n\nQuestion: {question}"
     return [
         {"role": "system", "content": f"{system}\n\n{GROUNDING_RULES}".strip()},
-        *[{"role": m["role"], "content": m["content"]} for m in history or ()],
+        *[dict(m) for m in history or ()],  # as given: tool calls and tool results included
         {"role": "user", "content": user},
     ]
 

@@ -57,5 +57,14 @@ class ControlTokens:
     def neutralise(self, text: str) -> str:
         return self._pattern.sub(lambda m: m.group()[0] + BREAK + m.group()[1:], text)
 
-    def messages(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
-        return [{**m, "content": self.neutralise(m["content"])} for m in messages]
+    def messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every text a template renders: contents, and the arguments of earlier tool calls."""
+        out = []
+        for m in messages:
+            m = {**m, "content": self.neutralise(m["content"])}
+            if m.get("tool_calls"):
+                m["tool_calls"] = [{**c, "function": {**c["function"],
+                                                      "arguments": self.neutralise(c["function"]["arguments"])}}
+                                   for c in m["tool_calls"]]
+            out.append(m)
+        return out

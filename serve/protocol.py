@@ -2,9 +2,9 @@
 
 Mirrors vLLM's ``entrypoints/openai/protocol.py``: requests are validated here (a failure
 becomes a 400 naming the field), responses are built from these models. A request field this
-API does not define is a 400 naming it: a client that asked for tools or log-probabilities must
-learn it did not get them. OpenAI fields not implemented yet are accepted at their "off" values,
-which frameworks send by default (``NOT_IMPLEMENTED``).
+API does not define is a 400 naming it, and so is a field the serving engine cannot honour
+(``serving.ChatService.prepare``): a client that asked for log-probabilities must learn it did not
+get them.
 
 Extras: request ``rag`` (ground on retrieved PubMed passages, default on for ``medassist``),
 ``k`` (how many passages) and ``notice`` (``inline``: the decision-support notice ends the text, as
@@ -15,12 +15,11 @@ body carries the request's ``request_id`` (also the ``X-Request-Id`` header).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from medassist.serve.request_id import current as current_request_id
 
@@ -46,11 +45,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# OpenAI request fields the gateway does not implement yet, accepted at the values that mean "off"
-# (so clients and frameworks that send defaults work); any other value is a 400 naming the field
-NOT_IMPLEMENTED: dict[str, tuple[Any, ...]] = {
-    "tools": (None, []), "tool_choice": (None, "none", "auto"), "parallel_tool_calls": (None, True, False),
-}
+MAX_TOOLS = 128  # OpenAI's limit on tools per request
 MAX_LOGIT_BIAS = 300  # OpenAI's limit on logit_bias entries
 MAX_TOP_LOGPROBS = 20
 
@@ -60,9 +55,42 @@ class TextPart(_Lenient):
     text: str
 
 
+class FunctionCall(_Lenient):
+    name: str = Field(min_length=1)
+    arguments: str  # JSON text, as the model wrote it
+
+
+class ToolCall(_Lenient):
+    id: str = Field(min_length=1)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class FunctionDefinition(_Lenient):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(_Lenient):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedToolChoice(_Lenient):
+    class _Name(_Lenient):
+        name: str
+
+    type: Literal["function"]
+    function: _Name
+
+
 class ChatMessage(_Lenient):
-    role: Literal["system", "developer", "user", "assistant"]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
+    tool_calls: list[ToolCall] | None = None  # an assistant turn that called tools
+    tool_call_id: str | None = None  # a tool turn: which call it answers
 
     @property
     def text(self) -> str:
@@ -72,9 +100,23 @@ class ChatMessage(_Lenient):
 
     @model_validator(mode="after")
     def _not_empty(self) -> ChatMessage:
-        if not self.text.strip():
+        if self.role == "tool":
+            if not self.tool_call_id:
+                raise ValueError("a tool message needs tool_call_id (the id of the call it answers)")
+        elif not self.text.strip() and not (self.role == "assistant" and self.tool_calls):
             raise ValueError(f"{self.role} message content is empty")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only assistant messages carry tool_calls")
         return self
+
+    def for_engine(self) -> dict[str, Any]:
+        """The message as the engine's chat template gets it."""
+        out: dict[str, Any] = {"role": self.role, "content": self.text}
+        if self.tool_calls:
+            out["tool_calls"] = [call.model_dump() for call in self.tool_calls]
+        if self.tool_call_id:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 class JsonSchemaFormat(_Lenient):
@@ -96,15 +138,6 @@ class ResponseFormat(_Lenient):
 
 class StreamOptions(_Lenient):
     include_usage: bool = False
-
-
-def _same(value: Any, off: Any) -> bool:
-    """``value`` is ``off`` as JSON means it: 0 and 0.0 alike, but never True for 1 or 0 for false."""
-    if off is None or isinstance(off, bool) or isinstance(value, bool):
-        return value is off
-    if isinstance(off, int):
-        return isinstance(value, int | float) and value == off
-    return type(value) is type(off) and value == off
 
 
 class ChatCompletionRequest(_Strict):
@@ -135,18 +168,26 @@ class ChatCompletionRequest(_Strict):
     k: int | None = Field(default=None, ge=1, le=20)
     notice: NoticePlacement | None = None  # None: the server's ``notice`` setting
     ignore_eos: bool = False  # vLLM's extension: generate exactly max_tokens (benchmarks)
-    tools: Any = None
-    tool_choice: Any = None
-    parallel_tool_calls: Any = None
+    tools: list[Tool] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
 
-    @field_validator(*NOT_IMPLEMENTED)
-    @classmethod
-    def _off(cls, value: Any, info: ValidationInfo) -> Any:
-        offs = NOT_IMPLEMENTED[info.field_name]
-        if not any(_same(value, off) for off in offs):
-            accepted = " or ".join(json.dumps(v) for v in offs)
-            raise ValueError(f"not supported by this gateway; accepted only as {accepted}")
-        return value
+    @model_validator(mode="after")
+    def _tool_choice_names_a_tool(self) -> ChatCompletionRequest:
+        choice = self.tool_choice
+        if isinstance(choice, NamedToolChoice) and choice.function.name not in {t.function.name
+                                                                               for t in self.tools or ()}:
+            raise ValueError(f"tool_choice names {choice.function.name!r}, which is not among tools")
+        if choice == "required" and not self.tools:
+            raise ValueError("tool_choice 'required' needs tools")
+        return self
+
+    @property
+    def active_tools(self) -> list[dict[str, Any]]:
+        """The tools the model may call: none when there are none or tool_choice is 'none'."""
+        if not self.tools or self.tool_choice == "none":
+            return []
+        return [tool.model_dump(exclude_none=True) for tool in self.tools]
 
     @field_validator("messages")
     @classmethod
@@ -205,7 +246,8 @@ class Usage(BaseModel):
 
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    tool_calls: list[ToolCall] | None = None
 
 
 class ChoiceLogprobs(BaseModel):
@@ -242,6 +284,7 @@ class ChatCompletionResponse(BaseModel):
 class Delta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # OpenAI's partial calls ({index, id, function: {...}})
 
 
 class ChunkChoice(BaseModel):

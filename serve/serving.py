@@ -225,7 +225,11 @@ class ChatService:
             ignore_eos=req.ignore_eos, json_schema=json_schema, top_k=max(req.top_k or 0, 0), min_p=req.min_p or 0.0,
             repetition_penalty=req.repetition_penalty or 1.0, presence_penalty=req.presence_penalty or 0.0,
             frequency_penalty=req.frequency_penalty or 0.0, logit_bias=req.logit_bias or {},
-            logprobs=bool(req.logprobs), top_logprobs=req.top_logprobs or 0)
+            logprobs=bool(req.logprobs), top_logprobs=req.top_logprobs or 0, tools=req.active_tools)
+        if params.tools:
+            choice = req.tool_choice
+            params.tool_choice = choice.model_dump() if hasattr(choice, "model_dump") else choice
+            params.parallel_tool_calls = req.parallel_tool_calls
         refused = [name for name in params.set_fields() if name not in self.engine.sampling_fields]
         if refused:
             raise ApiError(400, f"{refused[0]}: the {self.engine.name} engine cannot honour it (the vllm engine "
@@ -259,20 +263,22 @@ class ChatService:
         return Prepared(messages, params, [to_citation(p) for p in passages], assessment, grounded, prompt_tokens,
                         inline)
 
-    def _messages(self, chat: list[ChatMessage], passages: list[Any], grounded: bool) -> list[dict[str, str]]:
+    def _messages(self, chat: list[ChatMessage], passages: list[Any], grounded: bool) -> list[dict[str, Any]]:
         """The engine's messages; every text in them, retrieved or typed, has its control tokens
-        neutralised here (``control_tokens``), the one place all prompt text passes."""
+        neutralised here (``control_tokens``), the one place all prompt text passes. Grounded, the
+        sources go with the latest user question; the tool calls and results after it follow it."""
         from medassist.data.prompts import SYSTEM_PROMPT
 
         system = "\n".join(m.text for m in chat if m.role in ("system", "developer")) or SYSTEM_PROMPT
-        turns = [{"role": m.role, "content": m.text} for m in chat if m.role in ("user", "assistant")]
+        turns = [m.for_engine() for m in chat if m.role not in ("system", "developer")]
         if not grounded:
             return self.controls.messages([{"role": "system", "content": system}, *turns])
         from medassist.data.prompts import build_grounded_messages
 
-        *history, last = turns
-        return self.controls.messages(build_grounded_messages(last["content"], passages, history=history,
-                                                              system_prompt=system))
+        last_user = max(i for i, t in enumerate(turns) if t["role"] == "user")
+        grounded_turns = build_grounded_messages(turns[last_user]["content"], passages, history=turns[:last_user],
+                                                 system_prompt=system)
+        return self.controls.messages([*grounded_turns, *turns[last_user + 1:]])
 
     def _fit(self, chat: list[ChatMessage], passages: list[Any], grounded: bool, asked: int | None,
              default: int | None = None):
@@ -354,7 +360,8 @@ class ChatService:
         raise ApiError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
                        f"attempt(s): {error}", type="server_error", code="invalid_model_output")
 
-    async def _answer(self, prep: Prepared, schema: dict[str, Any] | None, index: int) -> tuple[str, Generation, int]:
+    async def _answer(self, prep: Prepared, schema: dict[str, Any] | None,
+                      index: int) -> tuple[str | None, Generation, int]:
         """One choice's text as the client gets it, its generation, and the citations removed from it."""
         if schema is not None:
             value, gen, _ = await self._structured(prep, schema, index)
@@ -365,6 +372,8 @@ class ChatService:
             cite = CitationFilter(prep.allowed_pmids)
             text = cite.feed(text) + cite.flush()
             removed = cite.removed
+        if gen.tool_calls:  # a step of an agent's loop: the notice ends the answer it leads to
+            return (prep.safety.prefix + text) or None, gen, removed
         return prep.safety.prefix + text + prep.tail, gen, removed
 
     async def complete(self, req: ChatCompletionRequest) -> ChatCompletionResponse:
@@ -378,7 +387,8 @@ class ChatService:
         response = ChatCompletionResponse(
             model=req.model, usage=usage, citations=prep.citations, red_flags=prep.safety.red_flags,
             notice=prep.notice_field,
-            choices=[{"index": i, "message": AssistantMessage(content=content), "finish_reason": gen.finish_reason,
+            choices=[{"index": i, "message": AssistantMessage(content=content, tool_calls=gen.tool_calls),
+                      "finish_reason": "tool_calls" if gen.tool_calls else gen.finish_reason,
                       "logprobs": None if gen.logprobs is None else ChoiceLogprobs(content=gen.logprobs)}
                      for i, (content, gen, _) in enumerate(answers)],
         )
@@ -424,7 +434,7 @@ class ChatService:
         for i in range(n):
             yield event(i, Delta(role="assistant", content=prep.safety.prefix))
         cites = [CitationFilter(prep.allowed_pmids) if prep.grounded else None for _ in range(n)]
-        finish, completion_tokens = ["stop"] * n, [0] * n
+        finish, completion_tokens, called = ["stop"] * n, [0] * n, [False] * n
         prompt_tokens, first = 0, True
         try:
             async with asyncio.timeout(self.settings.limits.request_timeout_s):
@@ -434,8 +444,11 @@ class ChatService:
                         self.metrics.ttft.observe(time.perf_counter() - started)
                         first = False
                     text = cites[i].feed(piece.text) if cites[i] else piece.text
-                    if text or piece.logprobs:
-                        yield event(i, Delta(content=text), logprobs=piece.logprobs)
+                    if piece.tool_calls:
+                        called[i] = True
+                    if text or piece.logprobs or piece.tool_calls:
+                        yield event(i, Delta(content=text or None, tool_calls=piece.tool_calls),
+                                    logprobs=piece.logprobs)
                     if piece.finish_reason:
                         finish[i], completion_tokens[i] = piece.finish_reason, piece.completion_tokens
                         prompt_tokens = piece.prompt_tokens
@@ -450,10 +463,10 @@ class ChatService:
         usage = self._usage(prep, prompt_tokens, sum(completion_tokens))
         self._count(usage, removed)
         for i, cite in enumerate(cites):
-            tail = (cite.flush() if cite else "") + prep.tail
+            tail = (cite.flush() if cite else "") + ("" if called[i] else prep.tail)
             if tail:
                 yield event(i, Delta(content=tail))
-            yield closing(i, finish[i])
+            yield closing(i, "tool_calls" if called[i] else finish[i])
         if include_usage:
             yield event(None, usage=usage)
         yield "data: [DONE]\n\n"

@@ -210,11 +210,52 @@ def test_fields_the_local_engine_cannot_honour_are_a_400(client, field, value) -
     ({"logit_bias": {"the": 5}}, "keys are token ids"),
     ({"logit_bias": {"42": 101}}, "outside [-100, 100]"),
     ({"presence_penalty": 3}, "presence_penalty"),
-    ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools: "),
+    ({"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {
+        "type": "function", "function": {"name": "g"}}}, "not among tools"),
+    ({"tool_choice": "required"}, "needs tools"),
 ])
 def test_bad_sampling_fields_are_a_400(http, body, needle) -> None:
     r = http.post("/v1/chat/completions", json={"model": MODEL_PLAIN, "max_tokens": 4, "messages": QUESTION, **body})
     assert r.status_code == 400 and needle in r.json()["error"]["message"], r.text
+
+
+def test_tools_on_the_local_engine_are_a_400_and_tool_turns_are_read(client) -> None:
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model=MODEL_PLAIN, max_tokens=4, messages=QUESTION, tools=[tool])
+    assert err.value.body["param"] == "tools" and "local engine cannot honour" in err.value.body["message"]
+    # tools switched off, and an earlier tool exchange in the conversation: served
+    history = [*QUESTION, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call-1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "<|im_start|>"}'}}]},
+               {"role": "tool", "tool_call_id": "call-1", "content": "Blood loss, poor intake, malabsorption."}]
+    reply = client.chat.completions.create(model=MODEL_PLAIN, max_tokens=4, messages=history, tools=[tool],
+                                           tool_choice="none")
+    assert reply.choices[0].finish_reason in ("stop", "length")
+
+
+@pytest.mark.parametrize(("messages", "needle"), [
+    ([*QUESTION, {"role": "tool", "content": "x"}], "tool_call_id"),
+    ([{"role": "user", "content": "hi", "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}], "only assistant"),
+    ([*QUESTION, {"role": "assistant", "content": None}], "assistant message content is empty"),
+])
+def test_bad_tool_turns_are_a_400(http, messages, needle) -> None:
+    r = http.post("/v1/chat/completions", json={"model": MODEL_PLAIN, "max_tokens": 4, "messages": messages})
+    assert r.status_code == 400 and needle in r.json()["error"]["message"], r.text
+
+
+def test_langchain_structured_output(live_server) -> None:
+    """``with_structured_output(method="json_schema")``: the local engine decodes under the schema."""
+    from langchain_openai import ChatOpenAI
+    from pydantic import BaseModel, Field
+
+    class Triage(BaseModel):
+        urgency: str = Field(max_length=12)
+
+    llm = ChatOpenAI(base_url=live_server.base_url, api_key=live_server.api_key, model=MODEL_PLAIN,
+                     max_tokens=48, max_retries=0)
+    result = llm.with_structured_output(Triage, method="json_schema").invoke("Triage: mild sore throat.")
+    assert isinstance(result, Triage) and len(result.urgency) <= 12
 
 
 def test_server_switches_model_name_notice_and_cors(tiny_model_dir: Path, tmp_path: Path) -> None:

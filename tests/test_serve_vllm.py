@@ -74,6 +74,52 @@ def test_openai_sampling_fields_pass_through_to_vllm(vllm_gateway) -> None:
     assert len(entries) == 6
 
 
+LOOKUP = {"type": "function", "function": {
+    "name": "lookup_guideline", "description": "Find the local guideline for a condition.",
+    "parameters": {"type": "object", "properties": {"condition": {"type": "string", "maxLength": 40}},
+                   "required": ["condition"], "additionalProperties": False}}}
+
+
+def test_tool_call_round_trip_on_vllm(vllm_gateway) -> None:
+    """An agent's loop: the model calls a tool (a named tool_choice: vLLM decodes the arguments under
+    their schema, so even the tiny model calls it correctly), the tool's result goes back as a
+    ``tool`` message, and the model answers from it, with the notice on the answer only."""
+    client = OpenAI(base_url=vllm_gateway.base_url, api_key=vllm_gateway.api_key, max_retries=0, timeout=300)
+    question = [{"role": "user", "content": "What does our guideline say about community-acquired pneumonia?"}]
+    first = client.chat.completions.create(
+        model=MODEL_PLAIN, max_tokens=64, messages=question, tools=[LOOKUP],
+        tool_choice={"type": "function", "function": {"name": "lookup_guideline"}})
+    choice = first.choices[0]
+    assert choice.finish_reason == "tool_calls" and len(choice.message.tool_calls) == 1
+    call = choice.message.tool_calls[0]
+    assert call.function.name == "lookup_guideline" and "condition" in json.loads(call.function.arguments)
+    assert "decision support" not in (choice.message.content or "")
+
+    streamed = list(client.chat.completions.create(
+        model=MODEL_PLAIN, max_tokens=64, messages=question, tools=[LOOKUP], stream=True,
+        tool_choice={"type": "function", "function": {"name": "lookup_guideline"}}))
+    parts = [d for c in streamed if c.choices for d in c.choices[0].delta.tool_calls or ()]
+    assert parts and "".join(p.function.arguments or "" for p in parts).startswith("{")
+    assert [c.choices[0].finish_reason for c in streamed if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
+
+    answer = client.chat.completions.create(model=MODEL_PLAIN, max_tokens=8, tools=[LOOKUP], messages=[
+        *question, choice.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "Amoxicillin 1 g three times daily for 5 days."}],
+        extra_body={"ignore_eos": True})
+    assert answer.choices[0].finish_reason == "length"
+    assert answer.choices[0].message.content.rstrip().endswith("clinical judgement.")
+
+
+def test_langchain_bind_tools_on_vllm(vllm_gateway) -> None:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(base_url=vllm_gateway.base_url, api_key=vllm_gateway.api_key, model=MODEL_PLAIN,
+                     max_tokens=64, max_retries=0)
+    message = llm.bind_tools([LOOKUP], tool_choice="lookup_guideline").invoke("Guideline for asthma?")
+    assert [c["name"] for c in message.tool_calls] == ["lookup_guideline"]
+    assert "condition" in message.tool_calls[0]["args"]
+
+
 def test_vllm_computes_in_float32_without_native_bf16(vllm_gateway) -> None:
     """vLLM's CPU build would emulate bf16 on a CPU without AVX512-BF16/AMX: the gateway asks for fp32."""
     from medassist.hub import has_cuda, native_bf16

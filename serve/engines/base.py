@@ -26,6 +26,9 @@ class GenerationParams:
     logit_bias: dict[str, float] = field(default_factory=dict)
     logprobs: bool = False
     top_logprobs: int = 0
+    tools: list[dict[str, Any]] = field(default_factory=list)  # OpenAI's tool definitions, when active
+    tool_choice: str | dict[str, Any] | None = None  # with tools: "auto", "required" or a named function
+    parallel_tool_calls: bool | None = None
 
     def set_fields(self) -> list[str]:
         """The optional fields this request turns on (not at their off values)."""
@@ -34,7 +37,7 @@ class GenerationParams:
 
 
 OPTIONAL_FIELDS = ("top_k", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "logit_bias",
-                   "logprobs", "top_logprobs")
+                   "logprobs", "top_logprobs", "tools")
 
 
 @dataclass
@@ -47,6 +50,7 @@ class StreamEvent:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     logprobs: list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # OpenAI's partial calls: {index, id?, function: {name?, arguments}}
 
 
 @dataclass
@@ -56,6 +60,21 @@ class Generation:
     prompt_tokens: int
     completion_tokens: int
     logprobs: list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # whole calls: {id, type, function: {name, arguments}}
+
+
+def join_tool_calls(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Whole tool calls from streamed partial ones (by ``index``: the id and name come once, the
+    arguments in pieces)."""
+    calls: dict[int, dict[str, Any]] = {}
+    for part in parts:
+        call = calls.setdefault(part.get("index", 0), {"id": "", "type": "function",
+                                                        "function": {"name": "", "arguments": ""}})
+        call["id"] = part.get("id") or call["id"]
+        function = part.get("function") or {}
+        call["function"]["name"] += function.get("name") or ""
+        call["function"]["arguments"] += function.get("arguments") or ""
+    return [calls[i] for i in sorted(calls)]
 
 
 @dataclass(frozen=True)
@@ -110,11 +129,13 @@ async def generate(engine: Engine, messages: list[dict[str, str]], params: Gener
     """Collect a stream into one answer (every engine streams; non-streaming is this)."""
     parts: list[str] = []
     logprobs: list[dict[str, Any]] | None = [] if params.logprobs else None
+    calls: list[dict[str, Any]] = []
     last = StreamEvent("")
     async for event in engine.stream(messages, params):
         parts.append(event.text)
         if logprobs is not None and event.logprobs:
             logprobs.extend(event.logprobs)
+        calls.extend(event.tool_calls or ())
         last = event
     return Generation("".join(parts), last.finish_reason or "stop", last.prompt_tokens, last.completion_tokens,
-                      logprobs)
+                      logprobs, join_tool_calls(calls) or None)

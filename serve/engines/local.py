@@ -122,8 +122,8 @@ class _RowsDone:
 
 class LocalEngine:
     name = "local"
-    # transformers' generate has these; penalties by presence/frequency, logit_bias and log-probabilities
-    # are vLLM's (the gateway refuses them here with a 400 naming the field)
+    # transformers' generate has these; penalties by presence/frequency, logit_bias, log-probabilities and
+    # tool calling are vLLM's (the gateway refuses them here with a 400 naming the field)
     sampling_fields = frozenset({"top_k", "min_p", "repetition_penalty"})
 
     def __init__(self, settings: ServeSettings) -> None:

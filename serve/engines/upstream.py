@@ -88,6 +88,9 @@ class UpstreamEngine:
         if params.seed is not None:
             payload["seed"] = params.seed
         payload.update({name: getattr(params, name) for name in params.set_fields()})
+        if params.tools:
+            payload.update({k: v for k, v in (("tool_choice", params.tool_choice),
+                                              ("parallel_tool_calls", params.parallel_tool_calls)) if v is not None})
         if params.json_schema is not None:
             payload["response_format"] = {
                 "type": "json_schema", "json_schema": {"name": "response", "schema": params.json_schema},
@@ -113,10 +116,11 @@ class UpstreamEngine:
                     usage = chunk.get("usage") or usage
                     for choice in chunk.get("choices", []):
                         finish = choice.get("finish_reason") or finish
-                        text = (choice.get("delta") or {}).get("content")
+                        delta = choice.get("delta") or {}
+                        text, calls = delta.get("content"), delta.get("tool_calls")
                         logprobs = (choice.get("logprobs") or {}).get("content")
-                        if text or logprobs:
-                            yield StreamEvent(text or "", logprobs=logprobs)
+                        if text or logprobs or calls:
+                            yield StreamEvent(text or "", logprobs=logprobs, tool_calls=calls)
             if not done:  # a body that ends without [DONE] was cut (the upstream died mid-answer)
                 raise httpx.RemoteProtocolError("the stream ended before data: [DONE]")
         except httpx.TimeoutException as exc:

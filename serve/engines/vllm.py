@@ -19,6 +19,13 @@ while ``status()`` tells ``/health`` and admission (503 with ``Retry-After``); a
 death ends with an error event and ``[DONE]`` (serving.py). After ``vllm_max_restarts`` failures
 in a row it stops trying and calls ``on_failure``: ``medassist serve`` then exits with code 4, so
 a supervisor that can do more (a new pod, another GPU) takes over.
+
+Tools: a named ``tool_choice`` (or ``required``) works with every model, as vLLM decodes the
+call's arguments under their JSON schema. ``tool_choice: auto`` needs a parser for the model's own
+tool-call format; ``tool_call_parser`` picks it from the chat template (``vllm_tool_call_parser``
+overrides): ``hermes`` for ``<tool_call>`` templates (Qwen2.5, Hermes), ``llama3_json`` for Llama
+3.1+, ``mistral`` for Mistral's ``[TOOL_CALLS]``. A model whose template has no tool format
+(SmolLM2, the tiny model) gets none, and vLLM answers ``auto`` with a 400 that says so.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ import signal
 import subprocess
 import tempfile
 import time
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -55,6 +64,19 @@ SECRET_FLAG = re.compile(r"^--[\w-]*(key|token|secret|password)$")
 POLL_S = 0.5  # how often the supervisor looks at the child
 STABLE_S = 600.0  # a child that served this long resets the count of restarts in a row
 MAX_BACKOFF_S = 30.0
+
+
+# markers of a chat template's tool-call format -> vLLM's parser for it
+TOOL_PARSERS = (("<tool_call>", "hermes"), ("<|python_tag|>", "llama3_json"), ("[TOOL_CALLS]", "mistral"))
+
+
+def tool_call_parser(tokenizer: Any) -> str | None:
+    """vLLM's ``--tool-call-parser`` for a tokenizer's chat template, or None when it has no tool
+    format (the marker must also be one of its tokens: vLLM's parsers look it up)."""
+    template = tokenizer.chat_template or ""
+    template = template if isinstance(template, str) else " ".join(template.values())
+    vocab = tokenizer.get_vocab()
+    return next((parser for marker, parser in TOOL_PARSERS if marker in template and marker in vocab), None)
 
 
 def vllm_python(configured: str | None) -> Path:
@@ -108,12 +130,23 @@ class VllmEngine(UpstreamEngine):
         ]
         if s.adapter:
             cmd += ["--enable-lora", "--lora-modules", f"{LORA_NAME}={s.adapter}"]
+        if self.tool_parser:
+            cmd += ["--enable-auto-tool-choice", "--tool-call-parser", self.tool_parser]
         extra = list(s.vllm_extra_args)
         if not any(arg.split("=")[0] == "--dtype" for arg in extra) and not has_cuda() and not native_bf16():
             # vLLM's CPU build downcasts to bf16 by default, which a CPU without AVX512-BF16/AMX emulates:
             # SmolLM2 answered 26 tokens in 28 s that way on 2 cores
             cmd += ["--dtype", "float32"]
         return cmd + extra
+
+    @cached_property
+    def tool_parser(self) -> str | None:
+        configured = self.settings.vllm_tool_call_parser
+        if configured != "auto":
+            return None if configured == "none" else configured
+        from medassist.hub import load_tokenizer
+
+        return tool_call_parser(load_tokenizer(self.settings.model))
 
     def environment(self) -> dict[str, str]:
         """The child's environment: ours without the gateway's own keys, plus the per-start key and
