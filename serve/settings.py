@@ -77,8 +77,8 @@ class ServeSettings:
     # so its supervisor (systemd, Kubernetes) takes over
     vllm_max_restarts: int = 5
     vllm_restart_backoff_s: float = 1.0
-    # tool_choice "auto" on vLLM: "auto" picks the parser from the chat template (engines/vllm.py),
-    # "none" turns it off, any other value is vLLM's --tool-call-parser
+    # tool calls on vLLM: "auto" picks the parser from the chat template (engines/vllm.py), "none"
+    # turns tool calls off, any other value is vLLM's --tool-call-parser (with auto tool choice)
     vllm_tool_call_parser: str = "auto"
     vllm_extra_args: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)

@@ -21,11 +21,13 @@ in a row it stops trying and calls ``on_failure``: ``medassist serve`` then exit
 a supervisor that can do more (a new pod, another GPU) takes over.
 
 Tools: a named ``tool_choice`` (or ``required``) works with every model, as vLLM decodes the
-call's arguments under their JSON schema. ``tool_choice: auto`` needs a parser for the model's own
-tool-call format; ``tool_call_parser`` picks it from the chat template (``vllm_tool_call_parser``
-overrides): ``hermes`` for ``<tool_call>`` templates (Qwen2.5, Hermes), ``llama3_json`` for Llama
-3.1+, ``mistral`` for Mistral's ``[TOOL_CALLS]``. A model whose template has no tool format
-(SmolLM2, the tiny model) gets none, and vLLM answers ``auto`` with a 400 that says so.
+call's arguments under their JSON schema (it still wants some ``--tool-call-parser`` set).
+``tool_choice: auto`` needs the parser of the model's own tool-call format; ``tool_call_parser``
+picks it from the chat template (``vllm_tool_call_parser`` overrides): ``hermes`` for
+``<tool_call>`` templates (Qwen2.5, Hermes), ``llama3_json`` for Llama 3.1+, ``mistral`` for
+Mistral's ``[TOOL_CALLS]``, each with ``--enable-auto-tool-choice``. A model whose template has no
+tool format (SmolLM2, the tiny model) gets ``pythonic``, which needs no special tokens, without
+auto tool choice: named and required calls work, and vLLM answers ``auto`` with a 400 saying why.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ MAX_BACKOFF_S = 30.0
 
 # markers of a chat template's tool-call format -> vLLM's parser for it
 TOOL_PARSERS = (("<tool_call>", "hermes"), ("<|python_tag|>", "llama3_json"), ("[TOOL_CALLS]", "mistral"))
+NAMED_ONLY_PARSER = "pythonic"  # for models without a tool format: named and required tool_choice only
 
 
 def tool_call_parser(tokenizer: Any) -> str | None:
@@ -130,8 +133,11 @@ class VllmEngine(UpstreamEngine):
         ]
         if s.adapter:
             cmd += ["--enable-lora", "--lora-modules", f"{LORA_NAME}={s.adapter}"]
-        if self.tool_parser:
-            cmd += ["--enable-auto-tool-choice", "--tool-call-parser", self.tool_parser]
+        parser = self.tool_parser
+        if parser:
+            cmd += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
+        elif self.settings.vllm_tool_call_parser != "none":
+            cmd += ["--tool-call-parser", NAMED_ONLY_PARSER]
         extra = list(s.vllm_extra_args)
         if not any(arg.split("=")[0] == "--dtype" for arg in extra) and not has_cuda() and not native_bf16():
             # vLLM's CPU build downcasts to bf16 by default, which a CPU without AVX512-BF16/AMX emulates:
