@@ -25,9 +25,10 @@ call's arguments under their JSON schema (it still wants some ``--tool-call-pars
 ``tool_choice: auto`` needs the parser of the model's own tool-call format; ``tool_call_parser``
 picks it from the chat template (``vllm_tool_call_parser`` overrides): ``hermes`` for
 ``<tool_call>`` templates (Qwen2.5, Hermes), ``llama3_json`` for Llama 3.1+, ``mistral`` for
-Mistral's ``[TOOL_CALLS]``, each with ``--enable-auto-tool-choice``. A model whose template has no
-tool format (SmolLM2, the tiny model) gets ``pythonic``, which needs no special tokens, without
-auto tool choice: named and required calls work, and vLLM answers ``auto`` with a 400 saying why.
+Mistral's ``[TOOL_CALLS]``. A model whose template has no tool format (SmolLM2, the tiny model)
+gets ``pythonic``, which needs no special tokens: named and required calls work, and under ``auto``
+such a model, never trained to call tools, answers in text. (vLLM 0.32 builds its tool parser only
+with ``--enable-auto-tool-choice``, so that flag always comes with the parser.)
 """
 
 from __future__ import annotations
@@ -133,11 +134,8 @@ class VllmEngine(UpstreamEngine):
         ]
         if s.adapter:
             cmd += ["--enable-lora", "--lora-modules", f"{LORA_NAME}={s.adapter}"]
-        parser = self.tool_parser
-        if parser:
-            cmd += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
-        elif self.settings.vllm_tool_call_parser != "none":
-            cmd += ["--tool-call-parser", NAMED_ONLY_PARSER]
+        if self.tool_parser:
+            cmd += ["--enable-auto-tool-choice", "--tool-call-parser", self.tool_parser]
         extra = list(s.vllm_extra_args)
         if not any(arg.split("=")[0] == "--dtype" for arg in extra) and not has_cuda() and not native_bf16():
             # vLLM's CPU build downcasts to bf16 by default, which a CPU without AVX512-BF16/AMX emulates:
@@ -152,7 +150,7 @@ class VllmEngine(UpstreamEngine):
             return None if configured == "none" else configured
         from medassist.hub import load_tokenizer
 
-        return tool_call_parser(load_tokenizer(self.settings.model))
+        return tool_call_parser(load_tokenizer(self.settings.model)) or NAMED_ONLY_PARSER
 
     def environment(self) -> dict[str, str]:
         """The child's environment: ours without the gateway's own keys, plus the per-start key and
