@@ -4,8 +4,6 @@ splits for MedQA, MedMCQA, PubMedQA, DDXPlus, PubMed abstracts and a user's own 
 Heavy libraries (datasets, scikit-learn) are imported only where they are used.
 """
 
-from pathlib import Path
-
 from medassist.data.builders import build_examples, custom_example, ddx_example, mcq_example, pubmedqa_example
 from medassist.data.clean import comparison_key, decontaminate, deduplicate, item_text, normalise_whitespace
 from medassist.data.custom import load_custom
@@ -18,8 +16,9 @@ from medassist.data.pubmedqa import load_pubmedqa
 from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, PubMedQAItem, to_dataset
 from medassist.data.split import stratified_split
 from medassist.data.validation import Problem, Problems
+from medassist.resources import packaged
 
-SAMPLES = Path(__file__).resolve().parent / "samples"
+SAMPLES = packaged("medassist.data", "samples")
 
 __all__ = [
     "FORMATS", "SAMPLES", "Abstract", "CustomItem", "DDXPatient", "DDXPlusKB", "MCQItem", "PHIFilter", "Problem",

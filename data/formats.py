@@ -13,6 +13,7 @@ from medassist.data.pubmed import iter_pubmed
 from medassist.data.pubmedqa import load_pubmedqa
 from medassist.data.validation import Problems
 from medassist.errors import MedassistError
+from medassist.resources import bundled
 
 FORMATS = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom")
 
@@ -30,15 +31,15 @@ def ddxplus_files(path: str | Path, conditions: str | Path | None = None,
                   evidences: str | Path | None = None) -> tuple[Path, Path, Path]:
     """(patients CSV, conditions JSON, evidences JSON): the KB defaults to the release file names
     next to the CSV; ``path`` may also be a folder holding one CSV and the two JSON files."""
-    path = Path(path)
+    path = bundled(path)
     folder = path if path.is_dir() else path.parent
     if path.is_dir():
         csvs = sorted(folder.glob("*.csv")) + sorted(folder.glob("*.csv.gz"))
         if len(csvs) != 1:
             raise MedassistError(f"{folder}: expected exactly one patients CSV, found {[c.name for c in csvs]}")
         path = csvs[0]
-    cond = Path(conditions) if conditions else folder / "release_conditions.json"
-    evid = Path(evidences) if evidences else folder / "release_evidences.json"
+    cond = bundled(conditions) if conditions else folder / "release_conditions.json"
+    evid = bundled(evidences) if evidences else folder / "release_evidences.json"
     for name, candidate in (("conditions", cond), ("evidences", evid)):
         if not candidate.is_file():
             raise MedassistError(f"DDXPlus {name} file not found: {candidate} (pass --{name} PATH)")
@@ -58,7 +59,8 @@ def load(fmt: str, path: str | Path, *, strict: bool = True, conditions: str | P
                "custom": load_custom, "pubmed": lambda p, problems: list(iter_pubmed(p, problems=problems))}
     if fmt not in loaders:
         raise MedassistError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    files = [Path(path)] if Path(path).exists() else []
+    path = bundled(path)
+    files = [path] if path.exists() else []
     return Loaded(fmt, loaders[fmt](path, problems=problems), files, None, problems)
 
 

@@ -13,10 +13,11 @@ import typer
 
 from medassist.clitools import OVERRIDES, sub_app
 from medassist.errors import MedassistError
+from medassist.resources import CONFIGS
 
 app = sub_app("Offline benchmarks: MedQA/MedMCQA, PubMedQA, DDXPlus differentials, faithfulness; reports.")
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "eval-default.yaml"
+DEFAULT_CONFIG = CONFIGS / "eval-default.yaml"
 
 
 def _config(config: Path | None, overrides: list[str]):  # -> EvalConfig

@@ -7,6 +7,7 @@ User-fixable problems (``MedassistError``) end as one line on stderr and exit co
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
 import signal
 import sys
@@ -32,11 +33,25 @@ PARTS = (
 
 app = typer.Typer(
     help="medassist: a diagnostic decision-support assistant (not a doctor). "
-    "Sub-commands per part; configs are YAML in configs/ with --key value overrides.",
+    "Sub-commands per part; configs are YAML in configs/ with --key value overrides. "
+    "Exit status: 0 done, 2 a usage or input problem (one line on stderr says which), 130 interrupted; "
+    "serve: 3 the engine or index did not start, 4 the engine died and could not be restarted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"medassist {importlib.metadata.version('medassist')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """medassist's sub-commands."""
 
 
 def _register() -> None:

@@ -22,13 +22,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from medassist.data import SAMPLES
 from medassist.data.prompts import case_vignette
 from medassist.hub import has_cuda
 from medassist.ports import free_port
+from medassist.resources import CONFIGS
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "data" / "samples"
-RECIPE = REPO / "configs" / "sft-smollm2-cpu.yaml"
+RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
 console = Console()
 
 QUESTION = "What does the evidence say about treating community-acquired pneumonia in adults?"
@@ -48,7 +48,7 @@ def medassist(*args: str, log: Path) -> None:
     with log.open("a") as handle:
         handle.write(f"\n$ {' '.join(cmd)}\n")
         handle.flush()
-        proc = subprocess.run(cmd, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-15:])
         raise SystemExit(f"medassist {args[0]} failed (exit {proc.returncode}); log: {log}\n{tail}")
@@ -152,7 +152,7 @@ def recipe_with_real_data(data_dir: Path, work: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workdir", type=Path, default=REPO / "artifacts", help="Where artefacts go.")
+    parser.add_argument("--workdir", type=Path, default=Path("artifacts"), help="Where artefacts go.")
     parser.add_argument("--data", type=Path, help="Also train on the real datasets in this folder (../shared/data).")
     parser.add_argument("--engine", default="vllm", choices=["vllm", "local"], help="Serving engine.")
     parser.add_argument("--quick", action="store_true",
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         # the demo's few requests (`make serve` keeps it)
         cmd.append("--vllm-extra-args=--enforce-eager")
     with server_log.open("w") as handle:
-        server = subprocess.Popen(cmd, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT)
     try:
         t0 = time.perf_counter()
         wait_healthy(url, server, server_log, timeout_s=600)

@@ -9,8 +9,9 @@ from pathlib import Path
 import typer
 
 from medassist.errors import MedassistError
+from medassist.resources import packaged
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "GUIDE.md"
+GUIDE = packaged("medassist.docs", "GUIDE.md")
 FENCE = re.compile(r"^```(\w+)?[^\n]*\n(.*?)^```", re.S | re.M)
 
 

@@ -108,8 +108,9 @@ CORPUS_SUFFIXES = {".json", ".jsonl", ".csv", ".xml", ".txt"}
 
 def default_corpus() -> list[Path]:
     """The bundled sample datasets (data/samples), whose text the tiny model is grown on."""
-    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
-    return sorted(p for p in samples.rglob("*") if p.is_file() and p.suffix in CORPUS_SUFFIXES)
+    from medassist.data import SAMPLES
+
+    return sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in CORPUS_SUFFIXES)
 
 
 def collect_texts(paths: Iterable[str | Path]) -> list[str]:

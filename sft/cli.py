@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from medassist.clitools import OVERRIDES, sub_app
+from medassist.resources import CONFIGS
 
-DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "sft-smollm2-cpu.yaml"
+DEFAULT_RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
 
 app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge.",
               default_command=True)

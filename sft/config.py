@@ -14,6 +14,7 @@ from typing import Literal
 
 from medassist.errors import MedassistError
 from medassist.hub import native_bf16, require_model
+from medassist.resources import bundled
 
 SourceKind = Literal["medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom"]
 
@@ -125,7 +126,7 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
                              "add --quantization none (or use --method lora for QLoRA)")
     if cfg.max_steps <= 0 and cfg.num_train_epochs <= 0:
         raise MedassistError("max_steps / num_train_epochs: set one of them to a positive value")
-    if cfg.chat_template_path is not None and not Path(cfg.chat_template_path).expanduser().is_file():
+    if cfg.chat_template_path is not None and not bundled(cfg.chat_template_path).is_file():
         raise MedassistError(f"chat_template_path: {cfg.chat_template_path!r} is not a file")
     if not has_cuda and cfg.attn_implementation and cfg.attn_implementation.startswith("flash_attention"):
         raise MedassistError(f"attn_implementation: {cfg.attn_implementation} needs a CUDA GPU and this machine has "

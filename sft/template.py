@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from medassist.errors import MedassistError
+from medassist.resources import bundled
 
 FIX = ("set chat_template_path in the recipe (or --chat-template-path) to a Jinja template that renders system, "
        "user and assistant turns and ends each assistant turn with the EOS token")
@@ -38,7 +39,7 @@ def to_prompt_completion(messages: list[dict[str, str]]) -> list[dict[str, list[
 
 def load_chat_template(tokenizer: Any, path: str | Path) -> None:
     """Replace the tokenizer's template with the Jinja file at ``path`` (saved with the outputs)."""
-    path = Path(path).expanduser()
+    path = bundled(path)
     if not path.is_file():
         raise MedassistError(f"chat_template_path: {str(path)!r} is not a file (expected a Jinja chat template)")
     tokenizer.chat_template = path.read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Recipes and configs (YAML, chat templates, accelerate files), shipped as ``medassist.configs``."""
