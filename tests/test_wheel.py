@@ -36,7 +36,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | {"COLUMNS": "400"}
     return subprocess.run([str(venv / "bin" / "python"), "-m", "medassist.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 
@@ -51,8 +51,9 @@ def test_the_installed_package_is_the_wheel(installed: Path, tmp_path: Path) -> 
 
 
 def test_commands_run_from_another_directory(installed: Path, tmp_path: Path) -> None:
-    help_text = run(installed, tmp_path, "sft", "--help")
-    assert help_text.returncode == 0 and "sft-smollm2-cpu.yaml" in help_text.stdout, help_text.stderr
+    help_text = run(installed, tmp_path, "sft", "train", "--help")
+    assert help_text.returncode == 0, help_text.stderr
+    assert f"{installed}/lib" in help_text.stdout and "configs/sft-smollm2-cpu.yaml" in help_text.stdout  # the default
     model = run(installed, tmp_path, "model", "init", "--preset", "test", "--out", "base-test")
     assert model.returncode == 0, model.stderr[-2000:]
     assert (tmp_path / "base-test" / "config.json").is_file()
