@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from typing import Any
+
 import typer
 from typer.core import TyperGroup
 
@@ -40,3 +44,23 @@ def sub_app(help_text: str, default_command: bool = False) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+
+
+def settings_epilog(cls: Any) -> str:
+    """Every key of a config dataclass with its default, nested sections as ``section.key``, for
+    ``--help``: what ``--key value`` overrides can set (secrets show no default)."""
+    lines: list[str] = []
+
+    def walk(klass: Any, prefix: str) -> None:
+        hints = typing.get_type_hints(klass)
+        for f in dataclasses.fields(klass):
+            if dataclasses.is_dataclass(hints[f.name]):
+                walk(hints[f.name], f"{prefix}{f.name}.")
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else "")
+            shown = "(secret)" if f.metadata.get("secret") else repr(default)
+            lines.append(f"--{prefix}{f.name} {shown}")
+
+    walk(cls, "")
+    return "Settings (--key value; YAML keys alike):\n\n" + "\n\n".join(lines)

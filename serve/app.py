@@ -140,7 +140,7 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
     engine = engine or build_engine(settings)
     if retrieval is None and settings.index:
         retrieval = RetrievalService(settings.index)
-    metrics = Metrics()
+    metrics = Metrics(request_timeout_s=settings.limits.request_timeout_s)
     service = ChatService(settings, engine, retrieval, metrics)
 
     @asynccontextmanager

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from medassist.clitools import OVERRIDES, sub_app
+from medassist.clitools import OVERRIDES, settings_epilog, sub_app
+from medassist.serve.settings import ServeSettings
 
 STARTUP_FAILED = 3  # uvicorn.run's exit status when the app did not start (engine or index)
 ENGINE_FAILED = 4  # the engine died later and could not be restarted
@@ -16,7 +17,7 @@ app = sub_app("Serve the assistant over an OpenAI-compatible API (grounded, with
               default_command=True)
 
 
-@app.command("start", context_settings=OVERRIDES)
+@app.command("start", context_settings=OVERRIDES, epilog=settings_epilog(ServeSettings))
 def start(
     ctx: typer.Context,
     config: Path = typer.Option(None, help="YAML with ServeSettings keys (configs/serve-*.yaml)."),
@@ -36,7 +37,6 @@ def start(
     from medassist.config import parse_config
     from medassist.hub import require_model
     from medassist.serve.app import create_app
-    from medassist.serve.settings import ServeSettings
 
     named = {"model": model, "adapter": adapter, "index": index, "engine": engine, "upstream": upstream,
              "host": host, "port": port}

@@ -6,16 +6,21 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600)
+
 
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    request_timeout_s: float = 120.0  # the latency buckets reach it: a CPU answer takes tens of seconds
 
     def __post_init__(self) -> None:
         r = self.registry
         self.requests = Counter("medassist_requests", "Requests by route and status", ["route", "status"],
                                 registry=r)
-        self.latency = Histogram("medassist_request_seconds", "Request latency", ["route"], registry=r)
+        buckets = tuple(b for b in LATENCY_BUCKETS if b < self.request_timeout_s) + (self.request_timeout_s,)
+        self.latency = Histogram("medassist_request_seconds", "Request latency", ["route"], registry=r,
+                                 buckets=buckets)
         self.ttft = Histogram("medassist_time_to_first_token_seconds", "Time to first model token", registry=r,
                               buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
         self.prompt_tokens = Counter("medassist_prompt_tokens", "Prompt tokens", registry=r)

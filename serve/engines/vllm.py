@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
@@ -72,6 +73,19 @@ MAX_BACKOFF_S = 30.0
 # markers of a chat template's tool-call format -> vLLM's parser for it
 TOOL_PARSERS = (("<tool_call>", "hermes"), ("<|python_tag|>", "llama3_json"), ("[TOOL_CALLS]", "mistral"))
 NAMED_ONLY_PARSER = "pythonic"  # for models without a tool format: named and required tool_choice only
+
+
+DEFAULT_MAX_LORA_RANK = 16
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's --max-lora-rank accepts
+
+
+def lora_rank(adapter: str) -> int:
+    """The adapter's LoRA ``r`` (its largest, with per-module ranks), from ``adapter_config.json``."""
+    config_file = Path(adapter) / "adapter_config.json"
+    if not config_file.is_file():
+        return 0
+    config = json.loads(config_file.read_text())
+    return max([int(config.get("r", 0)), *map(int, (config.get("rank_pattern") or {}).values())])
 
 
 def tool_call_parser(tokenizer: Any) -> str | None:
@@ -134,6 +148,9 @@ class VllmEngine(UpstreamEngine):
         ]
         if s.adapter:
             cmd += ["--enable-lora", "--lora-modules", f"{LORA_NAME}={s.adapter}"]
+            rank = lora_rank(s.adapter)
+            if rank > DEFAULT_MAX_LORA_RANK:  # vLLM refuses an adapter above its --max-lora-rank (16)
+                cmd += ["--max-lora-rank", str(next(r for r in LORA_RANKS if r >= rank))]
         if self.tool_parser:
             cmd += ["--enable-auto-tool-choice", "--tool-call-parser", self.tool_parser]
         extra = list(s.vllm_extra_args)
@@ -153,10 +170,9 @@ class VllmEngine(UpstreamEngine):
         return tool_call_parser(load_tokenizer(self.settings.model)) or NAMED_ONLY_PARSER
 
     def environment(self) -> dict[str, str]:
-        """The child's environment: ours without the gateway's own keys, plus the per-start key and
-        vLLM's CPU settings."""
-        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(self.settings.vllm_kvcache_gib),
-               "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"), KEY_ENV: self._key}
+        """The child's environment: ours (``HF_HUB_OFFLINE`` included, so it downloads only where the
+        user allows it) without the gateway's own keys, plus the per-start key and vLLM's CPU settings."""
+        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(self.settings.vllm_kvcache_gib), KEY_ENV: self._key}
         for name in ("VIRTUAL_ENV", "MEDASSIST_API_KEYS", "MEDASSIST_API_KEY"):
             env.pop(name, None)
         return env
