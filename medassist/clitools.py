@@ -47,9 +47,9 @@ def sub_app(help_text: str, default_command: bool = False) -> typer.Typer:
 
 
 def settings_epilog(cls: Any) -> str:
-    """Every key of a config dataclass with its default, nested sections as ``section.key``, for
-    ``--help``: what ``--key value`` overrides can set (secrets show no default)."""
-    lines: list[str] = []
+    """Every key of a config dataclass with its default, a paragraph per section (nested ones as
+    ``section.key``), for ``--help``: what ``--key value`` overrides can set (secrets show no default)."""
+    sections: dict[str, list[str]] = {}
 
     def walk(klass: Any, prefix: str) -> None:
         hints = typing.get_type_hints(klass)
@@ -60,7 +60,8 @@ def settings_epilog(cls: Any) -> str:
             default = f.default if f.default is not dataclasses.MISSING else (
                 f.default_factory() if f.default_factory is not dataclasses.MISSING else "")
             shown = "(secret)" if f.metadata.get("secret") else repr(default)
-            lines.append(f"--{prefix}{f.name} {shown}")
+            sections.setdefault(prefix, []).append(f"--{prefix}{f.name} {shown}")
 
     walk(cls, "")
-    return "Settings (--key value; YAML keys alike):\n\n" + "\n\n".join(lines)
+    return "Settings (--key value; the same keys in YAML):\n\n" + "\n\n".join(
+        " · ".join(keys) for keys in sections.values())
