@@ -27,12 +27,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from medassist.serve.auth import ApiKeyMiddleware
+from medassist.serve.completions import Completions
 from medassist.serve.engines import Engine, build_engine
 from medassist.serve.grounding import RetrievalService
 from medassist.serve.metrics import Metrics
 from medassist.serve.protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
+    CompletionRequest,
+    CompletionResponse,
     DiagnoseRequest,
     DiagnoseResponse,
     Embedding,
@@ -111,7 +114,8 @@ class MetricsMiddleware:
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
-ROUTES = {"/v1/chat/completions", "/v1/diagnose", "/v1/embeddings", "/v1/models", "/health", "/metrics"}
+ROUTES = {"/v1/chat/completions", "/v1/completions", "/v1/diagnose", "/v1/embeddings", "/v1/models", "/health",
+          "/metrics"}
 
 
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 429, 502, 503, 504)}
@@ -142,6 +146,7 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         retrieval = RetrievalService(settings.index)
     metrics = Metrics(request_timeout_s=settings.limits.request_timeout_s)
     service = ChatService(settings, engine, retrieval, metrics)
+    completions = Completions(service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -215,6 +220,22 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         return StreamingResponse(slot.releasing(service.stream(req, prep)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    @app.post("/v1/completions", openapi_extra=_json_body(CompletionRequest),
+              responses={200: {"model": CompletionResponse,
+                               "content": {"text/event-stream": {"schema": {"type": "string"}}}}, **ERRORS})
+    async def text_completions(request: Request, slot: Slot = Depends(generation_slot)) -> Any:
+        """Raw text continued by the model (no chat template, no retrieval): for evaluation harnesses."""
+        req = await read_body(request, CompletionRequest, limits.max_body_bytes)
+        slot.take()
+        if not req.stream:
+            try:
+                return (await completions.complete(req)).model_dump(exclude_none=True)
+            finally:
+                slot.release()
+        preps = await completions.prepare(req)
+        return StreamingResponse(slot.releasing(completions.stream(req, preps)), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
     @app.post("/v1/diagnose", openapi_extra=_json_body(DiagnoseRequest),
               responses={200: {"model": DiagnoseResponse}, **ERRORS})
     async def diagnose(request: Request, slot: Slot = Depends(generation_slot)) -> Any:
@@ -284,5 +305,6 @@ def create_app(settings: ServeSettings, engine: Engine | None = None,
         metrics.engine_restarts.set(state.restarts)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.openapi = lambda: _documented_openapi(app, [ChatCompletionRequest, DiagnoseRequest, EmbeddingRequest])
+    app.openapi = lambda: _documented_openapi(app, [ChatCompletionRequest, CompletionRequest, DiagnoseRequest,
+                                                    EmbeddingRequest])
     return app

@@ -50,6 +50,12 @@ MAX_LOGIT_BIAS = 300  # OpenAI's limit on logit_bias entries
 MAX_TOP_LOGPROBS = 20
 
 
+def few_stops(stop: str | list[str] | None) -> str | list[str] | None:
+    if isinstance(stop, list) and len(stop) > MAX_STOP:
+        raise ValueError(f"at most {MAX_STOP} stop sequences are allowed, got {len(stop)}")
+    return stop
+
+
 class TextPart(_Lenient):
     type: Literal["text"]
     text: str
@@ -215,9 +221,7 @@ class ChatCompletionRequest(_Strict):
     @field_validator("stop")
     @classmethod
     def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(stop, list) and len(stop) > MAX_STOP:
-            raise ValueError(f"at most {MAX_STOP} stop sequences are allowed, got {len(stop)}")
-        return stop
+        return few_stops(stop)
 
     @property
     def requested_max_tokens(self) -> int | None:
@@ -416,3 +420,68 @@ class EmbeddingResponse(BaseModel):
     data: list[Embedding]
     model: str
     usage: EmbeddingUsage
+
+
+class CompletionRequest(_Strict):
+    """OpenAI's (legacy) completions: raw text the model continues, for harnesses such as
+    lm-evaluation-harness. No chat template, no retrieval; red flags are still reported."""
+
+    model: str
+    prompt: str | list[str] | list[int] | list[list[int]]
+    max_tokens: int = Field(default=16, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    n: int = Field(default=1, ge=1)  # at most limits.max_n
+    stop: str | list[str] | None = None
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=5)  # OpenAI's limit on this route
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logit_bias: dict[str, float] | None = Field(default=None, max_length=MAX_LOGIT_BIAS)
+    best_of: int | None = Field(default=None, ge=1, le=1)  # best_of > n is not offered
+    suffix: None = None  # insertion is not offered
+    user: str | None = None
+    top_k: int | None = Field(default=None, ge=-1)
+    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    repetition_penalty: float | None = Field(default=None, gt=0.0, le=2.0)
+    ignore_eos: bool = False
+
+    @field_validator("prompt")
+    @classmethod
+    def _texts(cls, value: Any) -> Any:
+        prompts = [value] if isinstance(value, str) else value
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise ValueError("expected text or a non-empty list of texts (token arrays are not supported)")
+        if len(prompts) > MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"at most {MAX_EMBEDDING_INPUTS} prompts are allowed, got {len(prompts)}")
+        return value
+
+    @field_validator("stop")
+    @classmethod
+    def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        return few_stops(stop)
+
+    @property
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)  # type: ignore[arg-type]
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    text: str
+    logprobs: dict[str, Any] | None = None  # {tokens, token_logprobs, top_logprobs, text_offset}
+    finish_reason: str | None = None
+
+
+class CompletionResponse(BaseModel):
+    id: str = Field(default_factory=lambda: f"cmpl-{uuid.uuid4().hex}")
+    object: Literal["text_completion"] = "text_completion"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str
+    choices: list[CompletionChoice]
+    usage: Usage | None = None
+    red_flags: list[str] | None = None
+    notice: str | None = None

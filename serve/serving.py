@@ -21,7 +21,15 @@ import jsonschema
 
 from medassist.serve import safety
 from medassist.serve.control_tokens import ControlTokens
-from medassist.serve.engines.base import Engine, EngineError, Generation, GenerationParams, StreamEvent, generate
+from medassist.serve.engines.base import (
+    Engine,
+    EngineError,
+    Generation,
+    GenerationParams,
+    Prompt,
+    StreamEvent,
+    generate,
+)
 from medassist.serve.grounding import CitationFilter, RetrievalService, to_citation
 from medassist.serve.metrics import Metrics
 from medassist.serve.protocol import (
@@ -106,7 +114,7 @@ def parse_json_answer(text: str, schema: dict[str, Any]) -> Any:
 class Prepared:
     """A request after checks and grounding: what the engine gets and what the reply carries."""
 
-    messages: list[dict[str, str]]
+    messages: Prompt  # chat messages, or raw text for /v1/completions
     params: GenerationParams
     citations: list[Citation]
     safety: safety.SafetyAssessment
@@ -203,6 +211,13 @@ class ChatService:
         """Built at the first request, once the engine has loaded its tokenizer."""
         return ControlTokens(self.engine.tokenizer)
 
+    def refuse_unsupported(self, params: GenerationParams) -> None:
+        """A 400 naming the first field the engine cannot honour (never a silent default)."""
+        refused = [name for name in params.set_fields() if name not in self.engine.sampling_fields]
+        if refused:
+            raise ApiError(400, f"{refused[0]}: the {self.engine.name} engine cannot honour it (the vllm engine "
+                           "can)", param=refused[0], code="unsupported_field")
+
     def _reject(self, limit: str, message: str, param: str) -> ApiError:
         self.metrics.rejected.labels(limit).inc()
         return ApiError(400, message, param=param, code=limit)
@@ -230,10 +245,7 @@ class ChatService:
             choice = req.tool_choice
             params.tool_choice = choice.model_dump() if hasattr(choice, "model_dump") else choice
             params.parallel_tool_calls = req.parallel_tool_calls
-        refused = [name for name in params.set_fields() if name not in self.engine.sampling_fields]
-        if refused:
-            raise ApiError(400, f"{refused[0]}: the {self.engine.name} engine cannot honour it (the vllm engine "
-                           "can)", param=refused[0], code="unsupported_field")
+        self.refuse_unsupported(params)
         asked = req.requested_max_tokens
         if asked is not None and asked > limits.max_tokens_cap:
             raise self._reject("max_tokens_cap", f"max_tokens={asked} exceeds limits.max_tokens_cap="
@@ -315,7 +327,8 @@ class ChatService:
 
     # ---- generation ------------------------------------------------------------------------
     def _log(self, route: str, req_id: str, prep: Prepared, usage: Usage, started: float, removed: int) -> None:
-        last_user = next(m["content"] for m in reversed(prep.messages) if m["role"] == "user")
+        last_user = prep.messages if isinstance(prep.messages, str) else next(
+            m["content"] for m in reversed(prep.messages) if m["role"] == "user")
         log.info("%s id=%s grounded=%s sources=%d prompt_sha=%s red_flags=%s tokens=%d+%d removed_citations=%d "
                  "%.3fs", route, req_id, prep.grounded, len(prep.citations), safety.fingerprint(last_user),
                  ",".join(prep.safety.red_flags) or "-", usage.prompt_tokens, usage.completion_tokens, removed,
@@ -453,11 +466,8 @@ class ChatService:
                         finish[i], completion_tokens[i] = piece.finish_reason, piece.completion_tokens
                         prompt_tokens = piece.prompt_tokens
         except (TimeoutError, EngineError) as exc:
-            message = (f"generation took longer than limits.request_timeout_s={self.settings.limits.request_timeout_s}s"
-                       if isinstance(exc, TimeoutError) else str(exc))
-            err = ErrorResponse(error=ErrorInfo(message=message, type="server_error", code="engine_error"))
-            yield f"data: {err.model_dump_json()}\n\n"
-            yield "data: [DONE]\n\n"
+            for line in stream_failure(exc, self.settings.limits.request_timeout_s):
+                yield line
             return
         removed = sum(c.removed for c in cites if c)
         usage = self._usage(prep, prompt_tokens, sum(completion_tokens))
@@ -499,6 +509,14 @@ class ChatService:
                                     attempts=attempts, usage=usage)
         self._log("diagnose", response.id, prep, usage, started, 0)
         return response
+
+
+def stream_failure(exc: Exception, timeout_s: float) -> list[str]:
+    """The last events of a stream the engine could not finish: an OpenAI error object, then [DONE]."""
+    message = (f"generation took longer than limits.request_timeout_s={timeout_s}s" if isinstance(exc, TimeoutError)
+               else str(exc))
+    err = ErrorResponse(error=ErrorInfo(message=message, type="server_error", code="engine_error"))
+    return [f"data: {err.model_dump_json()}\n\n", "data: [DONE]\n\n"]
 
 
 async def all_of(calls: list[Coroutine[Any, Any, T]]) -> list[T]:

@@ -258,6 +258,42 @@ def test_langchain_structured_output(live_server) -> None:
     assert isinstance(result, Triage) and len(result.urgency) <= 12
 
 
+def test_text_completions_whole_streamed_and_batched(client) -> None:
+    """/v1/completions continues raw text (no chat template, no retrieval): a list of prompts gives
+    n choices per prompt, indexed prompt by prompt; the notice is a field, never in scored text."""
+    prompt = "The most common cause of community-acquired pneumonia is"
+    reply = client.completions.create(model=MODEL_PLAIN, prompt=prompt, max_tokens=6,
+                                      extra_body={"ignore_eos": True})
+    assert reply.object == "text_completion" and reply.choices[0].finish_reason == "length"
+    assert reply.usage.completion_tokens == 6 and reply.usage.prompt_tokens >= 8
+    assert "decision support" not in reply.choices[0].text
+    assert reply.model_extra["notice"].startswith("medassist is decision support")
+    greedy = reply.choices[0].text
+    batch = client.completions.create(model=MODEL_PLAIN, prompt=[prompt, "Iron deficiency"], max_tokens=6, n=2,
+                                      temperature=1.0, seed=5, extra_body={"ignore_eos": True})
+    assert [c.index for c in batch.choices] == [0, 1, 2, 3] and batch.usage.completion_tokens == 24
+    chunks = list(client.completions.create(model=MODEL_PLAIN, prompt=prompt, max_tokens=6, stream=True,
+                                            stream_options={"include_usage": True}, extra_body={"ignore_eos": True}))
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == greedy
+    assert chunks[-1].usage.completion_tokens == 6
+    urgent = client.completions.create(model=MODEL_PLAIN, max_tokens=2,
+                                       prompt="Crushing chest pain spreading to my left arm and sweating.")
+    assert urgent.model_extra["red_flags"]
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ({"echo": True}, "echo: the local engine cannot honour it"),
+    ({"logprobs": 1}, "logprobs: the local engine cannot honour it"),
+    ({"suffix": "x"}, "suffix"),
+    ({"best_of": 3}, "best_of"),
+    ({"prompt": [[1, 2]]}, "token arrays are not supported"),
+    ({"prompt": ["a"] * 5, "n": 2}, "limits.max_n=8"),
+])
+def test_text_completions_bad_input_is_a_400(http, body, needle) -> None:
+    r = http.post("/v1/completions", json={"model": MODEL_PLAIN, "prompt": "Fever and", "max_tokens": 2, **body})
+    assert r.status_code == 400 and needle in r.json()["error"]["message"], r.text
+
+
 def test_server_switches_model_name_notice_and_cors(tiny_model_dir: Path, tmp_path: Path) -> None:
     origin = "https://intranet.example.org"
     args = ["--engine", "local", "--model", str(tiny_model_dir), "--served_model_name", "clinic-assistant",

@@ -74,6 +74,21 @@ def test_openai_sampling_fields_pass_through_to_vllm(vllm_gateway) -> None:
     assert len(entries) == 6
 
 
+def test_text_completions_score_a_prompt_on_vllm(vllm_gateway) -> None:
+    """What lm-evaluation-harness' ``local-completions`` asks to score an answer: echo + logprobs
+    give the log-probability of every prompt token, and the generated token's after them."""
+    client = OpenAI(base_url=vllm_gateway.base_url, api_key=vllm_gateway.api_key, max_retries=0, timeout=300)
+    prompt = "Question: first-line treatment of pneumonia? Answer: amoxicillin"
+    reply = client.completions.create(model=MODEL_PLAIN, prompt=prompt, max_tokens=1, echo=True, logprobs=1)
+    scored = reply.choices[0].logprobs
+    assert reply.choices[0].text.startswith(prompt)
+    assert len(scored.tokens) == reply.usage.prompt_tokens + 1
+    assert scored.token_logprobs[0] is None and all(lp <= 0 for lp in scored.token_logprobs[1:])
+    streamed = list(client.completions.create(model=MODEL_PLAIN, prompt=prompt, max_tokens=4, stream=True,
+                                              extra_body={"ignore_eos": True}))
+    assert len("".join(c.choices[0].text for c in streamed if c.choices)) > 0
+
+
 LOOKUP = {"type": "function", "function": {
     "name": "lookup_guideline", "description": "Find the local guideline for a condition.",
     "parameters": {"type": "object", "properties": {"condition": {"type": "string", "maxLength": 40}},

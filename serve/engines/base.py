@@ -1,10 +1,16 @@
-"""The engine interface the gateway talks to: chat messages in, text (whole or streamed) out."""
+"""The engine interface the gateway talks to: a prompt in, text (whole or streamed) out.
+
+A prompt is chat messages (the chat template renders them) or, for ``/v1/completions``, raw
+text the model continues as it is (``Prompt``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+Prompt = list[dict[str, Any]] | str
 
 
 @dataclass
@@ -29,6 +35,7 @@ class GenerationParams:
     tools: list[dict[str, Any]] = field(default_factory=list)  # OpenAI's tool definitions, when active
     tool_choice: str | dict[str, Any] | None = None  # with tools: "auto", "required" or a named function
     parallel_tool_calls: bool | None = None
+    echo: bool = False  # raw-text prompts: the completion starts with the prompt (and its log-probabilities)
 
     def set_fields(self) -> list[str]:
         """The optional fields this request turns on (not at their off values)."""
@@ -37,7 +44,7 @@ class GenerationParams:
 
 
 OPTIONAL_FIELDS = ("top_k", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "logit_bias",
-                   "logprobs", "top_logprobs", "tools")
+                   "logprobs", "top_logprobs", "tools", "echo")
 
 
 @dataclass
@@ -118,14 +125,14 @@ class Engine(Protocol):
 
     def status(self) -> EngineStatus: ...
 
-    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
-        """Prompt length after the chat template, or None when unknown (the upstream checks)."""
+    def count_prompt_tokens(self, prompt: Prompt) -> int | None:
+        """Prompt length in tokens (after the chat template), or None when unknown (the upstream checks)."""
         ...
 
-    def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, prompt: Prompt, params: GenerationParams) -> AsyncIterator[StreamEvent]: ...
 
 
-async def generate(engine: Engine, messages: list[dict[str, str]], params: GenerationParams) -> Generation:
+async def generate(engine: Engine, messages: Prompt, params: GenerationParams) -> Generation:
     """Collect a stream into one answer (every engine streams; non-streaming is this)."""
     parts: list[str] = []
     logprobs: list[dict[str, Any]] | None = [] if params.logprobs else None

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, StreamEvent
+from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, Prompt, StreamEvent
 from medassist.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
@@ -168,20 +168,22 @@ class LocalEngine:
             return EngineStatus("failed", "the local generation worker stopped; see the server log")
         return READY
 
-    def _encode(self, messages: list[dict[str, str]]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+    def _encode(self, prompt: Prompt) -> list[int]:
+        if isinstance(prompt, str):  # raw text, with the tokenizer's BOS where it adds one (as vLLM does)
+            return list(self.tokenizer(prompt)["input_ids"])
+        ids = self.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True,
                                                  return_dict=False)
         return list(ids["input_ids"] if isinstance(ids, dict) else ids)
 
-    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int:
-        return len(self._encode(messages))
+    def count_prompt_tokens(self, prompt: Prompt) -> int:
+        return len(self._encode(prompt))
 
-    def _inputs(self, messages: list[dict[str, str]], params: GenerationParams) -> tuple[list[int], Any]:
+    def _inputs(self, messages: Prompt, params: GenerationParams) -> tuple[list[int], Any]:
         """The prompt's ids and the schema's matcher, if any (run on a worker thread)."""
         constrained = params.json_schema is not None and self.structured_outputs
         return self._encode(messages), self.grammars.matcher(params.json_schema) if constrained else None
 
-    async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
+    async def stream(self, messages: Prompt, params: GenerationParams) -> AsyncIterator[StreamEvent]:
         prompt_ids, matcher = await asyncio.to_thread(self._inputs, messages, params)
         job = _Job(prompt_ids, params, asyncio.get_running_loop(), asyncio.Queue(), matcher=matcher)
         with self._wake:

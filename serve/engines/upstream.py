@@ -21,6 +21,7 @@ from medassist.serve.engines.base import (
     EngineError,
     EngineStatus,
     GenerationParams,
+    Prompt,
     StreamEvent,
 )
 
@@ -69,15 +70,18 @@ class UpstreamEngine:
         """Always ready: a remote upstream's health is that server's own to report."""
         return READY
 
-    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+    def count_prompt_tokens(self, prompt: Prompt) -> int | None:
         if self.tokenizer is None:
             return None
-        return len(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+        if isinstance(prompt, str):
+            return len(self.tokenizer(prompt)["input_ids"])
+        return len(self.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True,
                                                       return_dict=False))
 
-    def _payload(self, messages: list[dict[str, str]], params: GenerationParams) -> dict[str, Any]:
+    def _payload(self, prompt: Prompt, params: GenerationParams) -> dict[str, Any]:
         payload: dict[str, Any] = {
-            "model": self.model, "messages": messages, "max_tokens": params.max_tokens,
+            "model": self.model, ("prompt" if isinstance(prompt, str) else "messages"): prompt,
+            "max_tokens": params.max_tokens,
             "temperature": params.temperature, "top_p": params.top_p, "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -97,10 +101,12 @@ class UpstreamEngine:
             }
         return payload
 
-    async def stream(self, messages: list[dict[str, str]], params: GenerationParams) -> AsyncIterator[StreamEvent]:
+    async def stream(self, prompt: Prompt, params: GenerationParams) -> AsyncIterator[StreamEvent]:
         finish, usage, done = None, {}, False
+        raw = isinstance(prompt, str)  # /v1/completions: text chunks and OpenAI's older log-probability shape
+        route = "/completions" if raw else "/chat/completions"
         try:
-            async with self.client.stream("POST", "/chat/completions", json=self._payload(messages, params)) as r:
+            async with self.client.stream("POST", route, json=self._payload(prompt, params)) as r:
                 if r.status_code >= 400:
                     raise _upstream_error(r.status_code, (await r.aread()).decode("utf-8", "replace"))
                 async for line in r.aiter_lines():
@@ -117,8 +123,10 @@ class UpstreamEngine:
                     for choice in chunk.get("choices", []):
                         finish = choice.get("finish_reason") or finish
                         delta = choice.get("delta") or {}
-                        text, calls = delta.get("content"), delta.get("tool_calls")
-                        logprobs = (choice.get("logprobs") or {}).get("content")
+                        text = choice.get("text") if raw else delta.get("content")
+                        calls = delta.get("tool_calls")
+                        logprobs = [choice["logprobs"]] if raw and choice.get("logprobs") else (
+                            (choice.get("logprobs") or {}).get("content"))
                         if text or logprobs or calls:
                             yield StreamEvent(text or "", logprobs=logprobs, tool_calls=calls)
             if not done:  # a body that ends without [DONE] was cut (the upstream died mid-answer)
