@@ -52,6 +52,9 @@ def run_command(
     fmt: str = typer.Option("medqa", "--format", help="medqa suite: medqa or medmcqa file layout."),
     context: bool = typer.Option(True, help="pubmedqa suite: give the abstract (--no-context = PubMedQA*)."),
     config: Path = typer.Option(None, help="EvalConfig YAML (default configs/eval-default.yaml)."),
+    protocol: str = typer.Option("generative", help="medqa suite: generative (the model writes its answer) or "
+                                 "loglik (lm-evaluation-harness scores each option letter, as leaderboards do; "
+                                 "in-process, needs --model)."),
 ) -> None:
     """Answer every item into OUT/predictions.jsonl, then score it into OUT/report.{json,md} + plots.
 
@@ -62,6 +65,13 @@ def run_command(
 
     suite = ctx.info_name
     cfg = _config(config, list(ctx.args))
+    if protocol not in ("generative", "loglik"):
+        raise MedassistError(f"--protocol {protocol!r}: expected generative or loglik")
+    if protocol == "loglik":
+        if suite != "medqa" or not model or endpoint:
+            raise MedassistError("--protocol loglik scores the medqa suite in-process: give --model (not --endpoint)")
+        _loglik(data, out, model, adapter, fmt, limit, cfg.batch_size)
+        return
     if concurrency is not None:
         cfg.concurrency = concurrency
     use_rag = _on_off(rag, "--rag")
@@ -71,6 +81,25 @@ def run_command(
                    index=str(index) if index else None, limit=limit)
     report = run_suite(spec, cfg, backend, out, in_process=endpoint is None)
     _print_headline(report, out)
+
+
+def _loglik(data: Path, out: Path, model: str, adapter: str | None, fmt: str, limit: int | None,
+            batch_size: int) -> None:
+    from medassist.data import formats
+    from medassist.eval.loglik import run_loglik
+    from medassist.hub import require_model
+    from medassist.manifest import write_manifest
+
+    require_model(model, "--model")
+    loaded = formats.load(fmt, data)
+    records = loaded.records[:limit] if limit else loaded.records
+    out.mkdir(parents=True, exist_ok=True)
+    write_manifest(out, "eval-loglik", {"data": str(data), "format": fmt, "model": model, "adapter": adapter,
+                                        "limit": limit, "batch_size": batch_size}, data_files=loaded.files)
+    report = run_loglik(records, model, adapter, out, batch_size=batch_size)
+    typer.echo(f"medqa (loglik): {report['n_items']} items -> {out}/report.md")
+    for name, row in report["headline"].items():
+        typer.echo(f"  {name}: {row['value']:.3f} [{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}]")
 
 
 def _print_headline(report: dict, out: Path) -> None:
