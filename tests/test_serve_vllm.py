@@ -85,8 +85,10 @@ def test_text_completions_score_a_prompt_on_vllm(vllm_gateway) -> None:
     assert len(scored.tokens) == reply.usage.prompt_tokens + 1
     assert scored.token_logprobs[0] is None and all(lp <= 0 for lp in scored.token_logprobs[1:])
     streamed = list(client.completions.create(model=MODEL_PLAIN, prompt=prompt, max_tokens=4, stream=True,
+                                              temperature=1.0, seed=0, stream_options={"include_usage": True},
                                               extra_body={"ignore_eos": True}))
-    assert len("".join(c.choices[0].text for c in streamed if c.choices)) > 0
+    assert [c.choices[0].finish_reason for c in streamed if c.choices and c.choices[0].finish_reason] == ["length"]
+    assert streamed[-1].usage.completion_tokens == 4
 
 
 LOOKUP = {"type": "function", "function": {
