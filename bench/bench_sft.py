@@ -9,10 +9,12 @@
 3. QA: QLoRA on the MedQA train subset, then MedQA dev and PubMedQA (with the abstract; never
    trained on: ori_pqal.json holds its test split) zero-shot vs tuned, with 95% intervals and
    the majority-class baselines.
+4. Log-likelihood MedQA: the same MedQA dev items, zero-shot, scored by lm-evaluation-harness
+   (``medassist eval medqa --protocol loglik``), the protocol published leaderboards use.
 
-Sections 2-3 skip with a reason when the data is absent.
+Sections 2-4 skip with a reason when the data is absent.
 
-    .venv/bin/python bench/bench_sft.py --out FILE.json [--quick] [--only throughput,ddxplus,qa]
+    .venv/bin/python bench/bench_sft.py --out FILE.json [--quick] [--only throughput,ddxplus,qa,loglik]
 """
 
 from __future__ import annotations
@@ -231,11 +233,24 @@ def qa(model: Path, work: Path, steps: int, limit: int) -> dict[str, Any]:
     return results
 
 
+def loglik(model: Path, work: Path, limit: int) -> dict[str, Any]:
+    """MedQA dev by log-likelihood (lm-evaluation-harness, the leaderboards' protocol), zero-shot, on the
+    items the generative ``qa`` section asks: the two protocols side by side."""
+    from medassist.data import load
+    from medassist.eval.loglik import run_loglik
+
+    dev = load("medqa", MEDQA_DEV).records[:limit]
+    started = time.perf_counter()
+    report = run_loglik(dev, str(model), None, work / "medqa-loglik", batch_size=8)
+    return {"items": len(dev), "chance": report["chance"], "seconds": round(time.perf_counter() - started, 1),
+            **report["headline"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="a few steps and items of each (~15 minutes on 2 cores)")
-    parser.add_argument("--only", default="throughput,ddxplus,qa", help="comma list of sections to run")
+    parser.add_argument("--only", default="throughput,ddxplus,qa,loglik", help="comma list of sections to run")
     parser.add_argument("--work", type=Path, help="keep models, logs and eval reports here (default: a temporary "
                         "folder, removed at the end)")
     args = parser.parse_args()
@@ -266,6 +281,9 @@ def main() -> None:
                 results["qa"] = qa(model, work / "qa", *((3, 16) if args.quick else (40, 200)))
             else:
                 results["qa"] = {"skipped": f"MedQA/PubMedQA files not present under {SHARED}"}
+        if "loglik" in only:
+            results["loglik"] = (loglik(model, work / "loglik", 16 if args.quick else 200) if MEDQA_DEV.is_file()
+                                 else {"skipped": f"MedQA dev not present at {MEDQA_DEV}"})
     atomic_write_json(args.out, {"benchmark": "sft", "results": results, "machine": machine(),
                                  "versions": package_versions()})
     print(args.out.read_text())
