@@ -16,14 +16,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from medassist.serve import safety
-from medassist.serve.engines.base import EngineError, Generation, GenerationParams
+from medassist.serve.engines.base import EngineError, Generation
 from medassist.serve.protocol import (
     CompletionChoice,
     CompletionRequest,
     CompletionResponse,
     Usage,
 )
-from medassist.serve.serving import ApiError, ChatService, Prepared, all_of, interleave, stream_failure
+from medassist.serve.serving import (
+    ApiError,
+    ChatService,
+    Prepared,
+    all_of,
+    interleave,
+    sampling_params,
+    stream_failure,
+)
 
 
 def join_logprobs(parts: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -50,13 +58,8 @@ class Completions:
         if req.max_tokens > s.limits.max_tokens_cap:
             raise service._reject("max_tokens_cap", f"max_tokens={req.max_tokens} exceeds limits.max_tokens_cap="
                                   f"{s.limits.max_tokens_cap}", "max_tokens")
-        stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or ())
-        params = GenerationParams(
-            max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p, stop=stop, seed=req.seed,
-            ignore_eos=req.ignore_eos, top_k=max(req.top_k or 0, 0), min_p=req.min_p or 0.0,
-            repetition_penalty=req.repetition_penalty or 1.0, presence_penalty=req.presence_penalty or 0.0,
-            frequency_penalty=req.frequency_penalty or 0.0, logit_bias=req.logit_bias or {},
-            logprobs=req.logprobs is not None, top_logprobs=req.logprobs or 0, echo=req.echo)
+        params = sampling_params(req, max_tokens=req.max_tokens, logprobs=req.logprobs is not None,
+                                 top_logprobs=req.logprobs or 0, echo=req.echo)
         service.refuse_unsupported(params)
         assessment = await asyncio.to_thread(safety.assess, req.prompts)
         prepared = []

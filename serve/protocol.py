@@ -227,12 +227,6 @@ class ChatCompletionRequest(_Strict):
     def requested_max_tokens(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
 
-    @property
-    def stop_list(self) -> list[str]:
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
-
 
 class Citation(BaseModel):
     pmid: str

@@ -137,7 +137,7 @@ class Prepared:
 
     def choice_params(self, index: int) -> GenerationParams:
         """Choice ``index``'s parameters: with a seed, each of ``n`` choices gets its own (seed + index),
-        so sampled choices differ and each stays reproducible."""
+        so sampled choices differ (on vLLM each is also reproducible; the local engine seeds a batch)."""
         seed = self.params.seed
         if index == 0 or seed is None:
             return self.params
@@ -235,12 +235,9 @@ class ChatService:
                                f"{limits.max_messages}", "messages")
         if req.n > limits.max_n:
             raise self._reject("max_n", f"n={req.n} exceeds limits.max_n={limits.max_n}", "n")
-        params = GenerationParams(
-            max_tokens=1, temperature=req.temperature, top_p=req.top_p, stop=req.stop_list, seed=req.seed,
-            ignore_eos=req.ignore_eos, json_schema=json_schema, top_k=max(req.top_k or 0, 0), min_p=req.min_p or 0.0,
-            repetition_penalty=req.repetition_penalty or 1.0, presence_penalty=req.presence_penalty or 0.0,
-            frequency_penalty=req.frequency_penalty or 0.0, logit_bias=req.logit_bias or {},
-            logprobs=bool(req.logprobs), top_logprobs=req.top_logprobs or 0, tools=req.active_tools)
+        # max_tokens is set once the prompt has been fitted to the context (below)
+        params = sampling_params(req, max_tokens=1, json_schema=json_schema, logprobs=bool(req.logprobs),
+                                 top_logprobs=req.top_logprobs or 0, tools=req.active_tools)
         if params.tools:
             choice = req.tool_choice
             params.tool_choice = choice.model_dump() if hasattr(choice, "model_dump") else choice
@@ -509,6 +506,16 @@ class ChatService:
                                     attempts=attempts, usage=usage)
         self._log("diagnose", response.id, prep, usage, started, 0)
         return response
+
+
+def sampling_params(req: Any, **fields: Any) -> GenerationParams:
+    """The sampling fields chat and text completions share, off where the request leaves them out."""
+    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or ())
+    return GenerationParams(**{
+        "temperature": req.temperature, "top_p": req.top_p, "stop": stop, "seed": req.seed,
+        "ignore_eos": req.ignore_eos, "top_k": max(req.top_k or 0, 0), "min_p": req.min_p or 0.0,
+        "repetition_penalty": req.repetition_penalty or 1.0, "presence_penalty": req.presence_penalty or 0.0,
+        "frequency_penalty": req.frequency_penalty or 0.0, "logit_bias": req.logit_bias or {}, **fields})
 
 
 def stream_failure(exc: Exception, timeout_s: float) -> list[str]:

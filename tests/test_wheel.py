@@ -6,6 +6,7 @@ sample data read from the installed package."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,8 +22,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv holding only the wheel; the suite's site-packages is added after it by a .pth file,
     for the dependencies (its editable medassist is not: a .pth line adds a path, not its hooks)."""
     root = tmp_path_factory.mktemp("wheel")
+    # built from a copy: setuptools writes build/ and *.egg-info beside the sources
+    source = shutil.copytree(REPO, root / "source", ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "artifacts", "runs", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(root / "dist"), str(REPO)], check=True, capture_output=True, text=True)
+                    "-w", str(root / "dist"), str(source)], check=True, capture_output=True, text=True)
     wheel = next((root / "dist").glob("medassist-*.whl"))
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
