@@ -176,7 +176,7 @@ def vllm_available() -> bool:
 
 def make_backend(
     *, model: str | None, adapter: str | None, endpoint: str | None, api_key: str, model_name: str | None,
-    concurrency: int, max_tokens: int, rag: bool | None, engine: str = "auto",
+    concurrency: int, max_tokens: int, rag: bool | None, engine: str = "auto", batch_size: int = 8,
 ) -> Backend:
     if (model is None) == (endpoint is None):
         raise MedassistError("give exactly one of --model PATH (in-process) or --endpoint URL (OpenAI-compatible)")
@@ -186,4 +186,4 @@ def make_backend(
         return EndpointBackend(endpoint, api_key, model_name, concurrency, max_tokens, rag)
     if engine == "vllm" or (engine == "auto" and vllm_available()):
         return VLLMBackend(model, adapter, max_tokens)
-    return TransformersBackend(model, adapter, max_tokens=max_tokens)
+    return TransformersBackend(model, adapter, batch_size=batch_size, max_tokens=max_tokens)

@@ -76,7 +76,8 @@ def run_command(
         cfg.concurrency = concurrency
     use_rag = _on_off(rag, "--rag")
     backend = make_backend(model=model, adapter=adapter, endpoint=endpoint, api_key=api_key, model_name=model_name,
-                           concurrency=cfg.concurrency, max_tokens=cfg.max_tokens, rag=use_rag, engine=cfg.engine)
+                           concurrency=cfg.concurrency, max_tokens=cfg.max_tokens, rag=use_rag, engine=cfg.engine,
+                           batch_size=cfg.batch_size)
     spec = RunSpec(suite=suite, data=str(data), backend=backend.name, format=fmt, context=context, rag=use_rag,
                    index=str(index) if index else None, limit=limit)
     report = run_suite(spec, cfg, backend, out, in_process=endpoint is None)

@@ -127,6 +127,20 @@ def test_in_process_transformers_run(tiny_model_dir, tmp_path) -> None:
     assert report["spec"]["backend"].startswith("transformers:") and report["n_items"] == 2
 
 
+def test_batch_size_reaches_the_in_process_backend(tiny_model_dir, tmp_path) -> None:
+    """Items generated as one batch share the batch's time (latency_s is its per-item share), so
+    --batch-size 2 gives two equal latencies and --batch-size 1 two separate measurements."""
+    latencies = {}
+    for size in (1, 2):
+        out = tmp_path / f"batch-{size}"
+        main(["eval", "medqa", "--model", str(tiny_model_dir), "--data", str(SAMPLE_DATA["medqa"]), "--out", str(out),
+              "--limit", "2", "--engine", "transformers", "--batch-size", str(size), *FAST])
+        rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+        latencies[size] = [r["latency_s"] for r in rows]
+    assert latencies[2][0] == latencies[2][1]
+    assert latencies[1][0] != latencies[1][1]
+
+
 def test_faithfulness_with_retrieval_in_process_and_through_gateway(
     live_server, tiny_model_dir, sample_index_dir, tmp_path
 ) -> None:
