@@ -32,7 +32,7 @@ from medassist.errors import MedassistError
 BUILD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom")
 
 
-def _example(source: str, item_id: str, user: str, assistant: str, target: str) -> dict[str, Any]:
+def _example(source: str, item_id: str, user: str, assistant: str, target: str, **extra: Any) -> dict[str, Any]:
     return {
         "messages": [
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -42,13 +42,14 @@ def _example(source: str, item_id: str, user: str, assistant: str, target: str) 
         "source": source,
         "id": item_id,
         "target": target,
+        **extra,
     }
 
 
 def mcq_example(item: MCQItem) -> dict[str, Any]:
     """Question + lettered options -> ``Answer: C. <option text>``."""
     return _example(item.source, item.id, mcq_user_prompt(item.question, item.options),
-                    mcq_answer(item.answer_idx, item.answer), item.answer_idx)
+                    mcq_answer(item.answer_idx, item.answer), item.answer_idx, options=dict(item.options))
 
 
 def _clip_words(text: str, max_words: int | None) -> str:

@@ -45,12 +45,6 @@ def pubmedqa_answer(decision: str, long_answer: str) -> str:
     return f"{decision}. {long_answer.strip()}".strip()
 
 
-def parse_pubmedqa_decision(text: str) -> str | None:
-    """The first yes/no/maybe word of an answer, or None."""
-    match = re.search(r"\b(yes|no|maybe)\b", text.lower())
-    return match.group(1) if match else None
-
-
 def case_vignette(age: int | None, sex: str | None, chief_complaint: str, symptoms: Sequence[str] = (),
                   history: Sequence[str] = (), vitals: Sequence[str] = ()) -> str:
     """A patient case as the model reads it, in one format for everyone: DDXPlus patients become

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from medassist.data.answers import extract_choice, extract_yes_no_maybe
 from medassist.errors import MedassistError
 from medassist.eval import metrics
 from medassist.eval.config import EvalConfig
-from medassist.eval.extract import extract_choice, extract_yes_no_maybe
 
 EXAMPLES = 3
 Scored = tuple[dict[str, Any], str, dict[str, float]]

@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from transformers import TrainerCallback
 
+from medassist.data.answers import extract_choice
 from medassist.data.prompts import parse_differential
 
 _FIRST_CONDITION = re.compile(r'"condition"\s*:\s*"([^"]+)"')
-_ANSWER = re.compile(r"answer\s*:?\s*\(?([A-J])\b", re.IGNORECASE)
 
 
 @dataclass
@@ -29,12 +29,14 @@ class Probe:
     kind: Literal["mcq", "ddx"]
     messages: list[dict[str, str]]
     target: str  # the answer letter, or the true pathology
+    options: dict[str, str] | None = None  # mcq: the lettered options the answer is read against
 
+    def answer(self, text: str) -> str | None:
+        """What the answer says, read as the eval suites read it (an MCQ letter: ``extract_choice``)."""
+        return extract_choice(text, self.options or {}) if self.kind == "mcq" else top_condition(text)
 
-def answer_letter(text: str) -> str | None:
-    """The letter of the trained answer form ``Answer: C. <option>`` (``data.prompts.mcq_answer``)."""
-    match = _ANSWER.search(text)
-    return match.group(1).upper() if match else None
+    def hit(self, text: str) -> bool:
+        return (self.answer(text) or "").strip().lower() == self.target.strip().lower()
 
 
 def top_condition(text: str) -> str | None:
@@ -76,14 +78,12 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[dict]], max_ne
 def probe_scores(model: Any, tokenizer: Any, probes: list[Probe], max_new_tokens: int) -> dict[str, float]:
     """``mcq_letter_em`` and ``ddx_top1`` over the probes of each kind (absent kinds are left out)."""
     scores: dict[str, float] = {}
-    for kind, name, parse in (("mcq", "mcq_letter_em", answer_letter), ("ddx", "ddx_top1", top_condition)):
+    for kind, name in (("mcq", "mcq_letter_em"), ("ddx", "ddx_top1")):
         chosen = [p for p in probes if p.kind == kind]
         if not chosen:
             continue
         answers = generate(model, tokenizer, [p.messages for p in chosen], max_new_tokens)
-        hits = [
-            (parse(a) or "").strip().lower() == p.target.strip().lower() for a, p in zip(answers, chosen, strict=True)
-        ]
+        hits = [p.hit(a) for a, p in zip(answers, chosen, strict=True)]
         scores[name] = sum(hits) / len(hits)
     return scores
 

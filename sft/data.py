@@ -78,7 +78,8 @@ def mix(sources: list[SourceExamples], cfg: SFTRunConfig, tokenizer: Any) -> Mix
         chosen = _weighted(source.train, source.weight, rng)
         if source.probe_kind:
             probes += [
-                Probe(source.probe_kind, [m for m in e["messages"] if m["role"] != "assistant"], str(e["target"]))
+                Probe(source.probe_kind, [m for m in e["messages"] if m["role"] != "assistant"], str(e["target"]),
+                      e.get("options"))
                 for e in source.validation[: cfg.generation_eval_items]
             ]
         tokens, truncated = _token_stats(chosen, tokenizer, cfg.max_length)

@@ -8,8 +8,9 @@ import re
 from collections import Counter
 
 from medassist.data import ddx_example, load_custom, stratified_split
+from medassist.data.answers import extract_yes_no_maybe
 from medassist.data.builders import truth_first
-from medassist.data.prompts import SYSTEM_PROMPT, format_differential, parse_differential, parse_pubmedqa_decision
+from medassist.data.prompts import SYSTEM_PROMPT, format_differential, parse_differential
 
 
 def _roles(example):
@@ -32,7 +33,7 @@ def test_pubmedqa_examples(sample_chat_examples):
     example = sample_chat_examples["pubmedqa"][0]
     user, answer = example["messages"][1]["content"], example["messages"][2]["content"]
     assert user.startswith("Context: ") and "\nQuestion: Does early antibiotic" in user
-    assert answer.startswith("yes. ") and parse_pubmedqa_decision(answer) == example["target"] == "yes"
+    assert answer.startswith("yes. ") and extract_yes_no_maybe(answer) == example["target"] == "yes"
     assert example["id"] == "98000001"
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from medassist.eval.extract import extract_choice, extract_yes_no_maybe
+from medassist.data.answers import extract_choice, extract_yes_no_maybe
 
 OPTIONS = {"A": "Chloramphenicol", "B": "Gentamicin", "C": "Ciprofloxacin", "D": "Ceftriaxone",
            "E": "Trimethoprim"}

@@ -1,4 +1,6 @@
-"""Answer extraction from free-text model output.
+"""Reading answers out of free-text model output: the parsers of the answer formats that
+``prompts.py`` asks for, in one place, so the training probes (``sft/callbacks.py``) and the eval
+suites (``eval/scoring.py``) score the same text the same way.
 
 Models rarely answer with a bare letter: they write "Answer: C", "(C) Ceftriaxone", "the answer
 is c." or just restate the option. Extraction tries the explicit patterns first, then a leading
