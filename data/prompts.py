@@ -76,6 +76,29 @@ def format_differential(pairs: Iterable[tuple[str, float]], top_k: int = 5) -> s
                       separators=(",", ":"), ensure_ascii=False)
 
 
+def differential_schema(max_conditions: int) -> dict[str, Any]:
+    """The differential answer format (``format_differential``, + an optional rationale) as JSON Schema:
+    what serving decodes ``/v1/diagnose`` under."""
+    return {
+        "type": "object",
+        "properties": {"differential": {
+            "type": "array", "minItems": 1, "maxItems": max_conditions,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "condition": {"type": "string", "minLength": 1, "maxLength": 60},
+                    "probability": {"type": "number", "minimum": 0, "maximum": 1},
+                    "rationale": {"type": "string", "maxLength": 200},
+                },
+                "required": ["condition", "probability"],
+                "additionalProperties": False,
+            },
+        }},
+        "required": ["differential"],
+        "additionalProperties": False,
+    }
+
+
 def parse_differential(text: str) -> list[tuple[str, float | None]] | None:
     """Read a differential from model output: the first JSON object holding ``differential``.
 

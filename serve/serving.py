@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import jsonschema
 
+from medassist.data import prompts
 from medassist.serve import safety
 from medassist.serve.control_tokens import ControlTokens
 from medassist.serve.engines.base import (
@@ -67,28 +68,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.headers = status, headers or {}
         self.body = ErrorResponse(error=ErrorInfo(message=message, type=type, param=param, code=code))
-
-
-def differential_schema(max_conditions: int) -> dict[str, Any]:
-    """The answer format of ``medassist.data.prompts`` (+ optional rationale), as JSON Schema."""
-    return {
-        "type": "object",
-        "properties": {"differential": {
-            "type": "array", "minItems": 1, "maxItems": max_conditions,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "condition": {"type": "string", "minLength": 1, "maxLength": 60},
-                    "probability": {"type": "number", "minimum": 0, "maximum": 1},
-                    "rationale": {"type": "string", "maxLength": 200},
-                },
-                "required": ["condition", "probability"],
-                "additionalProperties": False,
-            },
-        }},
-        "required": ["differential"],
-        "additionalProperties": False,
-    }
 
 
 def parse_json_answer(text: str, schema: dict[str, Any]) -> Any:
@@ -276,17 +255,13 @@ class ChatService:
         """The engine's messages; every text in them, retrieved or typed, has its control tokens
         neutralised here (``control_tokens``), the one place all prompt text passes. Grounded, the
         sources go with the latest user question; the tool calls and results after it follow it."""
-        from medassist.data.prompts import SYSTEM_PROMPT
-
-        system = "\n".join(m.text for m in chat if m.role in ("system", "developer")) or SYSTEM_PROMPT
+        system = "\n".join(m.text for m in chat if m.role in ("system", "developer")) or prompts.SYSTEM_PROMPT
         turns = [m.for_engine() for m in chat if m.role not in ("system", "developer")]
         if not grounded:
             return self.controls.messages([{"role": "system", "content": system}, *turns])
-        from medassist.data.prompts import build_grounded_messages
-
         last_user = max(i for i, t in enumerate(turns) if t["role"] == "user")
-        grounded_turns = build_grounded_messages(turns[last_user]["content"], passages, history=turns[:last_user],
-                                                 system_prompt=system)
+        grounded_turns = prompts.build_grounded_messages(turns[last_user]["content"], passages,
+                                                         history=turns[:last_user], system_prompt=system)
         return self.controls.messages([*grounded_turns, *turns[last_user + 1:]])
 
     def _fit(self, chat: list[ChatMessage], passages: list[Any], grounded: bool, asked: int | None,
@@ -480,15 +455,13 @@ class ChatService:
         self._log("chat.stream", req_id, prep, usage, started, removed)
 
     async def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
-        from medassist.data.prompts import case_user_prompt
-
         started = time.perf_counter()
         chat = ChatCompletionRequest(
             model=req.model or self.settings.model_names[0],
-            messages=[{"role": "user", "content": case_user_prompt(req.case)}],
+            messages=[{"role": "user", "content": prompts.case_user_prompt(req.case)}],
             max_tokens=req.max_tokens, rag=req.rag, k=req.k,
         )
-        schema = differential_schema(req.max_conditions)
+        schema = prompts.differential_schema(req.max_conditions)
         # retrieve for the case itself, not for the instruction wrapped around it; without max_tokens
         # the answer may use up to the cap, as decoding ends where the differential's JSON does
         prep = await self.prepare(chat, schema, query=req.case, default_max_tokens=self.settings.limits.max_tokens_cap)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from medassist.data.prompts import differential_schema
 from medassist.serve.grounding import CitationFilter
-from medassist.serve.serving import differential_schema, parse_json_answer
+from medassist.serve.serving import parse_json_answer
 
 
 def stream_through(chunks: list[str], allowed: set[str]) -> tuple[str, int]:
