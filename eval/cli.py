@@ -13,6 +13,7 @@ import typer
 
 from medassist.clitools import OVERRIDES, sub_app
 from medassist.errors import MedassistError
+from medassist.eval.suites import SUITES
 from medassist.resources import CONFIGS
 
 app = sub_app("Offline benchmarks: MedQA/MedMCQA, PubMedQA, DDXPlus differentials, faithfulness; reports.")
@@ -111,7 +112,7 @@ def _print_headline(report: dict, out: Path) -> None:
         typer.echo(f"  {name}: {_fmt(row)}")
 
 
-for _suite in ("medqa", "pubmedqa", "ddx", "faithfulness"):
+for _suite in SUITES:
     app.command(_suite, context_settings=OVERRIDES)(run_command)
 
 
