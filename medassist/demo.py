@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from medassist import client_env
 from medassist.data import SAMPLES
 from medassist.data.prompts import case_vignette
 from medassist.hub import has_cuda
@@ -86,7 +86,7 @@ def consult(base_url: str) -> dict:
     was asked and answered (also written to ``summary.json`` beside the artefacts)."""
     from openai import APIStatusError, OpenAI
 
-    client = OpenAI(base_url=f"{base_url}/v1", api_key=os.environ.get("MEDASSIST_API_KEY", "EMPTY"))
+    client = OpenAI(base_url=f"{base_url}/v1", api_key=client_env.api_key() or "EMPTY")
     reply = client.chat.completions.create(
         model="medassist", messages=[{"role": "user", "content": QUESTION}], max_tokens=96, temperature=0
     )

@@ -27,7 +27,8 @@ def streamlit_command(port: int, address: str) -> list[str]:
 
 def streamlit_env(api: str, feedback_db: Path | None, timeout: float, history: HistoryBudget) -> dict[str, str]:
     """The app reads its settings from these variables (see ``ui/app.py``)."""
-    from medassist.ui.client import ENV_API_URL, ENV_TIMEOUT
+    from medassist.client_env import ENV_API_URL
+    from medassist.ui.client import ENV_TIMEOUT
     from medassist.ui.feedback import ENV_FEEDBACK_DB
     from medassist.ui.history import ENV_MAX_CHARS, ENV_MAX_MESSAGES
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import openai
 
+from medassist import client_env
+
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-ENV_API_URL = "MEDASSIST_API_URL"
-ENV_API_KEY = "MEDASSIST_API_KEY"
 ENV_TIMEOUT = "MEDASSIST_UI_TIMEOUT"
 
 ErrorKind = Literal["unreachable", "unauthorized", "rate_limited", "timeout", "rejected", "server"]
@@ -149,8 +149,7 @@ def _status_error(exc: openai.APIStatusError, url: str) -> ApiError:
 
 def settings_from_env() -> tuple[str, str | None, float]:
     """API URL, key and timeout as the operator set them (``medassist ui`` and its environment)."""
-    return (os.environ.get(ENV_API_URL, DEFAULT_API_URL).strip(), os.environ.get(ENV_API_KEY) or None,
-            float(os.environ.get(ENV_TIMEOUT, "60")))
+    return client_env.api_url(DEFAULT_API_URL), client_env.api_key(), float(os.environ.get(ENV_TIMEOUT, "60"))
 
 
 class ApiClient:
