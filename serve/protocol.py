@@ -50,12 +50,6 @@ MAX_LOGIT_BIAS = 300  # OpenAI's limit on logit_bias entries
 MAX_TOP_LOGPROBS = 20
 
 
-def few_stops(stop: str | list[str] | None) -> str | list[str] | None:
-    if isinstance(stop, list) and len(stop) > MAX_STOP:
-        raise ValueError(f"at most {MAX_STOP} stop sequences are allowed, got {len(stop)}")
-    return stop
-
-
 class TextPart(_Lenient):
     type: Literal["text"]
     text: str
@@ -146,25 +140,48 @@ class StreamOptions(_Lenient):
     include_usage: bool = False
 
 
-class ChatCompletionRequest(_Strict):
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+class _Sampling(_Strict):
+    """The sampling fields chat and text completions share (``serving.sampling_params`` reads them)."""
+
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    stop: str | list[str] | None = None
     n: int = Field(default=1, ge=1)  # at most limits.max_n
+    stop: str | list[str] | None = None
     seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     logit_bias: dict[str, float] | None = Field(default=None, max_length=MAX_LOGIT_BIAS)
-    logprobs: bool | None = None
-    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     # vLLM's sampling extensions (extra_body)
     top_k: int | None = Field(default=None, ge=-1)
     min_p: float | None = Field(default=None, ge=0.0, le=1.0)
     repetition_penalty: float | None = Field(default=None, gt=0.0, le=2.0)
+    ignore_eos: bool = False  # generate exactly max_tokens (benchmarks)
+
+    @field_validator("stop")
+    @classmethod
+    def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(stop, list) and len(stop) > MAX_STOP:
+            raise ValueError(f"at most {MAX_STOP} stop sequences are allowed, got {len(stop)}")
+        return stop
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _token_ids(cls, bias: dict[str, float] | None) -> dict[str, float] | None:
+        for token, value in (bias or {}).items():
+            if not token.isdigit():
+                raise ValueError(f"keys are token ids, got {token!r}")
+            if not -100 <= value <= 100:
+                raise ValueError(f"token {token}: bias {value} is outside [-100, 100]")
+        return bias
+
+
+class ChatCompletionRequest(_Sampling):
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
@@ -173,7 +190,6 @@ class ChatCompletionRequest(_Strict):
     rag: bool | None = None
     k: int | None = Field(default=None, ge=1, le=20)
     notice: NoticePlacement | None = None  # None: the server's ``notice`` setting
-    ignore_eos: bool = False  # vLLM's extension: generate exactly max_tokens (benchmarks)
     tools: list[Tool] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
@@ -202,26 +218,11 @@ class ChatCompletionRequest(_Strict):
             raise ValueError("at least one user message is required")
         return messages
 
-    @field_validator("logit_bias")
-    @classmethod
-    def _token_ids(cls, bias: dict[str, float] | None) -> dict[str, float] | None:
-        for token, value in (bias or {}).items():
-            if not token.isdigit():
-                raise ValueError(f"keys are token ids, got {token!r}")
-            if not -100 <= value <= 100:
-                raise ValueError(f"token {token}: bias {value} is outside [-100, 100]")
-        return bias
-
     @model_validator(mode="after")
     def _top_logprobs_need_logprobs(self) -> ChatCompletionRequest:
         if self.top_logprobs and not self.logprobs:
             raise ValueError("top_logprobs needs logprobs: true")
         return self
-
-    @field_validator("stop")
-    @classmethod
-    def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
-        return few_stops(stop)
 
     @property
     def requested_max_tokens(self) -> int | None:
@@ -416,32 +417,20 @@ class EmbeddingResponse(BaseModel):
     usage: EmbeddingUsage
 
 
-class CompletionRequest(_Strict):
+class CompletionRequest(_Sampling):
     """OpenAI's (legacy) completions: raw text the model continues, for harnesses such as
     lm-evaluation-harness. No chat template, no retrieval; red flags are still reported."""
 
     model: str
     prompt: str | list[str] | list[int] | list[list[int]]
     max_tokens: int = Field(default=16, ge=1)
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    n: int = Field(default=1, ge=1)  # at most limits.max_n
-    stop: str | list[str] | None = None
-    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     stream: bool = False
     stream_options: StreamOptions | None = None
     echo: bool = False
     logprobs: int | None = Field(default=None, ge=0, le=5)  # OpenAI's limit on this route
-    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    logit_bias: dict[str, float] | None = Field(default=None, max_length=MAX_LOGIT_BIAS)
     best_of: int | None = Field(default=None, ge=1, le=1)  # best_of > n is not offered
     suffix: None = None  # insertion is not offered
     user: str | None = None
-    top_k: int | None = Field(default=None, ge=-1)
-    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    repetition_penalty: float | None = Field(default=None, gt=0.0, le=2.0)
-    ignore_eos: bool = False
 
     @field_validator("prompt")
     @classmethod
@@ -452,11 +441,6 @@ class CompletionRequest(_Strict):
         if len(prompts) > MAX_EMBEDDING_INPUTS:
             raise ValueError(f"at most {MAX_EMBEDDING_INPUTS} prompts are allowed, got {len(prompts)}")
         return value
-
-    @field_validator("stop")
-    @classmethod
-    def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
-        return few_stops(stop)
 
     @property
     def prompts(self) -> list[str]:

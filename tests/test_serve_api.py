@@ -7,21 +7,8 @@ import json
 
 import httpx
 import pytest
-from openai import OpenAI
 
 from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
-
-
-@pytest.fixture(scope="module")
-def client(live_server) -> OpenAI:
-    return OpenAI(base_url=live_server.base_url, api_key=live_server.api_key, max_retries=0, timeout=120)
-
-
-@pytest.fixture(scope="module")
-def http(live_server) -> httpx.Client:
-    with httpx.Client(base_url=live_server.url, timeout=120,
-                      headers={"Authorization": f"Bearer {live_server.api_key}"}) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

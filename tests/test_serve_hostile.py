@@ -23,13 +23,6 @@ CHAT = "/v1/chat/completions"
 PLAIN = {"model": MODEL_PLAIN, "max_tokens": 8, "messages": [{"role": "user", "content": "Fever and cough."}]}
 
 
-@pytest.fixture(scope="module")
-def http(live_server) -> httpx.Client:
-    with httpx.Client(base_url=live_server.url, timeout=120,
-                      headers={"Authorization": f"Bearer {live_server.api_key}"}) as client:
-        yield client
-
-
 def assert_400(reply: httpx.Response, param: str | None, code: str, needle: str) -> None:
     assert reply.status_code == 400, reply.text
     error = reply.json()["error"]

@@ -21,18 +21,6 @@ QUESTION = [{"role": "user", "content": "What causes iron deficiency anaemia?"}]
 
 
 @pytest.fixture(scope="module")
-def client(live_server) -> OpenAI:
-    return OpenAI(base_url=live_server.base_url, api_key=live_server.api_key, max_retries=0, timeout=120)
-
-
-@pytest.fixture(scope="module")
-def http(live_server) -> httpx.Client:
-    with httpx.Client(base_url=live_server.url, timeout=120,
-                      headers={"Authorization": f"Bearer {live_server.api_key}"}) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def embedding_model(client) -> str:
     chat = {MODEL_GROUNDED, MODEL_PLAIN}
     others = [m.id for m in client.models.list().data if m.id not in chat]
