@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -36,11 +37,23 @@ class DefaultCommandGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-def sub_app(help_text: str, default_command: bool = False) -> typer.Typer:
+def lazy_epilog(base: type, factory: Callable[[], str]) -> type:
+    """``base`` (a Typer group or command class) whose ``--help`` epilog is built only when shown:
+    listing TRL's options imports TRL (seconds), which no other use of the command should pay."""
+
+    class LazyEpilog(base):  # type: ignore[misc, valid-type]
+        def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+            self.epilog = factory()
+            return super().format_help(ctx, formatter)
+
+    return LazyEpilog
+
+
+def sub_app(help_text: str, default_command: bool = False, cls: type | None = None) -> typer.Typer:
     return typer.Typer(
         help=help_text,
         no_args_is_help=not default_command,
-        cls=DefaultCommandGroup if default_command else None,
+        cls=cls or (DefaultCommandGroup if default_command else None),
         add_completion=False,
         pretty_exceptions_enable=False,
     )
@@ -54,6 +67,8 @@ def settings_epilog(cls: Any) -> str:
     def walk(klass: Any, prefix: str) -> None:
         hints = typing.get_type_hints(klass)
         for f in dataclasses.fields(klass):
+            if "passthrough" in f.metadata:  # its keys are another library's, listed by that library's help
+                continue
             if dataclasses.is_dataclass(hints[f.name]):
                 walk(hints[f.name], f"{prefix}{f.name}.")
                 continue

@@ -2,15 +2,19 @@
 
 A config is a (possibly nested) dataclass. ``parse_config(Cls, "recipe.yaml", ["--max-steps", "5"])``
 reads the YAML, applies ``--key value`` / ``--key=value`` / ``--section.key value`` overrides and
-refuses unknown keys with a message that lists the valid ones, before any work starts.
+refuses unknown keys with a message that lists the valid ones, before any work starts. A
+``passthrough`` field takes every top-level key of another library's own config (TRL's ``SFTConfig``)
+so that library's options reach it unchanged, by their own names.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import types
 import typing
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,10 +23,28 @@ import yaml
 from medassist.errors import MedassistError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # field metadata of a secret (an API key...): ``to_dict`` writes REDACTED in its place
 SECRET = {"secret": True}
 REDACTED = "<redacted>"
+
+
+def bounds(low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    """Field metadata: the value must lie in [low, high] (either end open when None), checked as
+    the config is read so ``--limits.max-concurrency 0`` or ``--port 70000`` fails with the key named."""
+    return {"bounds": (low, high)}
+
+
+def passthrough(keys: Callable[[], Collection[str]], owner: str) -> dict[str, Any]:
+    """Field metadata of a ``dict`` field that collects the top-level keys ``keys()`` names (called
+    only when a key is not one of the config's own, since it may import a heavy library); ``owner``
+    names them in error messages ("any option of TRL's SFTConfig")."""
+    return {"passthrough": keys, "owner": owner}
+
+
+def passthrough_field(cls: type) -> dataclasses.Field[Any] | None:
+    return next((f for f in dataclasses.fields(cls) if "passthrough" in f.metadata), None)
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -39,8 +61,14 @@ def _unwrap_optional(tp: Any) -> Any:
     return tp
 
 
+class Repeated(list):
+    """A flag given more than once: every value for a list field, the last one for any other."""
+
+
 def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Convert a YAML or command-line value to the field's declared type."""
+    if isinstance(value, Repeated) and typing.get_origin(_unwrap_optional(tp)) not in (list, tuple):
+        value = value[-1]
     optional = type(None) in typing.get_args(tp)
     tp = _unwrap_optional(tp)
     origin = typing.get_origin(tp)
@@ -71,7 +99,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return Path(value)
         if origin in (list, tuple):
             (item_tp, *_) = typing.get_args(tp) or (str,)
-            items = value if isinstance(value, (list, tuple)) else [v for v in str(value).split(",") if v]
+            items = value if isinstance(value, (list, tuple)) else split_list(str(value))
             return [_coerce(v, item_tp, where) for v in items]
         if origin is dict:
             if isinstance(value, str):
@@ -90,19 +118,88 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
-def _build(cls: type[T], values: dict[str, Any], where: str) -> T:
+def split_list(text: str) -> list[str]:
+    """A command-line list: ``a,b`` is two items, but commas inside brackets, braces or quotes stay,
+    so ``--vllm-extra-args=--override-generation-config={"temperature":0.6,"top_p":0.9}`` is one;
+    a YAML/JSON list (``["a", "b"]``) is read as one."""
+    if text.startswith("["):
+        loaded = yaml.safe_load(text)
+        if isinstance(loaded, list):
+            return [str(v) for v in loaded]
+    items, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [item for item in items if item]
+
+
+# A config class's ``RENAMED`` (old dotted key -> new key, or (new key, value converter)): keys read
+# for one release after a rename, with a warning, so existing recipes and scripts keep running.
+Renamed = dict[str, Any]  # values: str | tuple[str, Callable[[Any], Any]]
+
+
+def _renamed(cls: type, values: dict[str, Any], where: str, warn: bool) -> dict[str, Any]:
+    renamed: Renamed = getattr(cls, "RENAMED", {})
+    values = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
+    for old, target in renamed.items():
+        new, convert = target if isinstance(target, tuple) else (target, None)
+        section, _, key = old.rpartition(".")
+        holder = values.get(section) if section else values
+        if not isinstance(holder, dict) or key not in holder:
+            continue
+        value = holder.pop(key)
+        if section and not holder:
+            del values[section]
+        if new in values:
+            raise MedassistError(f"{where}: both {old} (its old name) and {new} are set; keep {new}")
+        values[new] = convert(value) if convert else value
+        if warn:
+            log.warning("%s: %s is deprecated, use %s (the TRL/PEFT name); the old key is read until "
+                        "medassist 0.3", where, old, new)
+    return values
+
+
+def _build(cls: type[T], values: dict[str, Any], where: str, warn: bool = True) -> T:
+    values = _renamed(cls, values, where, warn)
     types_ = _field_types(cls)
     unknown = sorted(set(values) - set(types_))
+    extra = passthrough_field(cls)
+    also = ""
+    if extra is not None:
+        collected = dict(values.get(extra.name) or {})
+        if unknown or collected:
+            allowed = set(extra.metadata["passthrough"]())
+            collected.update({k: values[k] for k in unknown if k in allowed})
+            unknown += sorted(set(collected) - allowed - set(unknown))
+            unknown = [k for k in unknown if k not in allowed]
+            values = {**{k: v for k, v in values.items() if k in types_}, extra.name: collected}
+        also = f", or {extra.metadata['owner']}"
     if unknown:
-        raise MedassistError(
-            f"{where}: unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(types_))}"
-        )
+        raise MedassistError(f"{where}: unknown config key(s) {', '.join(unknown)}; valid keys: "
+                             f"{', '.join(sorted(k for k in types_ if extra is None or k != extra.name))}{also}")
     kwargs = {k: _coerce(v, types_[k], f"{where}.{k}" if where else k) for k, v in values.items()}
+    for f in dataclasses.fields(cls):
+        low, high = f.metadata.get("bounds", (None, None))
+        value = kwargs.get(f.name)
+        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+            span = f">= {low}" if high is None else f"<= {high}" if low is None else f"in [{low}, {high}]"
+            raise MedassistError(f"{where}.{f.name}: {value!r} is out of range; expected a number {span}")
     return cls(**kwargs)
 
 
 def _overrides_to_dict(args: list[str]) -> dict[str, Any]:
-    """``["--lora.r", "16", "--packing"]`` -> ``{"lora": {"r": "16"}, "packing": "true"}``."""
+    """``["--lora.r", "16", "--packing"]`` -> ``{"lora": {"r": "16"}, "packing": "true"}``; a flag given
+    twice collects both values."""
     out: dict[str, Any] = {}
     i = 0
     while i < len(args):
@@ -120,7 +217,11 @@ def _overrides_to_dict(args: list[str]) -> dict[str, Any]:
         parts = key.replace("-", "_").split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        if parts[-1] in node:  # --cors-origins a --cors-origins b is a list; --max-steps 5 --max-steps 7 is 7
+            before = node[parts[-1]]
+            node[parts[-1]] = Repeated([*(before if isinstance(before, Repeated) else [before]), value])
+        else:
+            node[parts[-1]] = value
         i += 1
     return out
 
@@ -156,7 +257,7 @@ def parse_config(cls: type[T], config_path: str | Path | None = None, overrides:
         values = read_yaml(config_path)
         where = str(config_path)
     try:
-        _build(cls, values, where)  # report YAML mistakes against the file, before overrides
+        _build(cls, values, where, warn=False)  # report YAML mistakes against the file, before overrides
     except MedassistError:
         raise
     values = _merge(values, _overrides_to_dict(overrides or []))

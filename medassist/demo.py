@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
           lambda: medassist("model", "init", "--out", str(base), log=log))
 
     sft_args = ["--config", str(recipe_with_real_data(args.data, work) if args.data else RECIPE),
-                "--model", str(base), "--output-dir", str(adapter)]
+                "--model-name-or-path", str(base), "--output-dir", str(adapter)]
     if args.quick:  # what users get, minus the in-training generation probes (~30 s here)
         sft_args += ["--generation-eval-items", "0"]
     stage("2. Fine-tune with QLoRA (TRL SFTTrainer, 4-bit NF4 on CPU)", (adapter / "adapter_config.json").is_file(),

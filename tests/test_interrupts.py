@@ -95,7 +95,7 @@ def test_interrupted_sft_resumes_to_the_planned_steps(tiny_model_dir, tmp_path):
     rng = random.Random(f"{SEED}-sft")
     sig, delay = rng.choice([signal.SIGINT, signal.SIGTERM]), rng.uniform(5.0, 40.0)
     out = tmp_path / "run"
-    args = [*QUICK, "--model", str(tiny_model_dir), "--output-dir", str(out), "--max-steps", "6",
+    args = [*QUICK, "--model-name-or-path", str(tiny_model_dir), "--output-dir", str(out), "--max-steps", "6",
             "--save-steps", "1", "--eval-steps", "100", "--per-device-train-batch-size", "2",
             "--max-length", "128"]
     # from the repository root: the recipe's data paths are relative to it

@@ -67,6 +67,16 @@ def test_none_is_a_choice_or_a_missing_value_by_field_type():
         parse_config(Recipe, None, ["--max-steps", "none"])
 
 
+def test_list_flags_keep_json_and_repeat():
+    """``--vllm-extra-args={"a":1,"b":2}`` once became two broken arguments: commas split only outside
+    brackets and quotes; a flag given twice is a list; a JSON list is read whole."""
+    flag = '--override-generation-config={"temperature":0.6,"top_p":0.9}'
+    assert parse_config(Recipe, None, [f"--lora.targets={flag}"]).lora.targets == [flag]
+    assert parse_config(Recipe, None, ["--lora.targets", "q_proj", "--lora.targets", "v_proj"]).lora.targets == [
+        "q_proj", "v_proj"]
+    assert parse_config(Recipe, None, ['--lora.targets=["a,b", "c"]']).lora.targets == ["a,b", "c"]
+
+
 def test_missing_config_file(tmp_path):
     with pytest.raises(MedassistError, match="config file not found"):
         parse_config(Recipe, tmp_path / "nope.yaml")

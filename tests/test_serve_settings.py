@@ -27,3 +27,17 @@ def test_settings_refuse_public_bind_without_keys(monkeypatch) -> None:
     assert ServeSettings(host="0.0.0.0").api_keys == ["a", "b"]
     with pytest.raises(MedassistError, match="--upstream"):
         ServeSettings(engine="upstream")
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    (["--port", "70000"], r"port: 70000 is out of range; expected a number in \[1, 65535\]"),
+    (["--limits.max-concurrency", "0"], r"limits.max_concurrency: 0 is out of range; expected a number >= 1"),
+    (["--limits.request-timeout-s", "-1"], r"limits.request_timeout_s: -1.0 is out of range"),
+])
+def test_out_of_range_settings_are_refused(override: list[str], message: str) -> None:
+    from medassist.config import parse_config
+    from medassist.errors import MedassistError
+    from medassist.serve.settings import ServeSettings
+
+    with pytest.raises(MedassistError, match=message):
+        parse_config(ServeSettings, None, override)

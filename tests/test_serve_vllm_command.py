@@ -47,3 +47,17 @@ def test_serve_help_lists_the_settings() -> None:
     for line in ("--limits.max_concurrency 16", "--limits.request_timeout_s 120.0", "--api_keys (secret)",
                  "--served_model_name 'medassist'", "--vllm_tool_call_parser 'auto'"):
         assert line in out, line
+
+
+def test_max_model_len_defaults_to_the_models_own(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """A forced 1024 once cut a 7B model's sources; unset, vLLM gets the model's config.json context."""
+    import shutil
+
+    model = shutil.copytree(tiny_model_dir, tmp_path / "long-context")
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 4096}))
+    settings = ServeSettings(model=str(model), engine="vllm", vllm_python=sys.executable)
+    cmd = VllmEngine(settings).command()
+    assert cmd[cmd.index("--max-model-len") + 1] == "4096" and settings.max_prompt_tokens == 4095
+    cmd = engine(model, max_model_len=2048).command()
+    assert cmd[cmd.index("--max-model-len") + 1] == "2048"

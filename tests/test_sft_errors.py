@@ -34,7 +34,7 @@ def test_unknown_key_in_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--model", str(tmp_path / "no-model"), "--output-dir", str(tmp_path / "o"))
+    err = _error(capsys, "--model-name-or-path", str(tmp_path / "no-model"), "--output-dir", str(tmp_path / "o"))
     assert "no-model" in err and "medassist model init" in err
 
 
@@ -52,7 +52,7 @@ def test_gpu_only_options_on_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFix
 
     if torch.cuda.is_available():
         pytest.skip("checks the CPU refusal; this machine has a GPU")
-    err = _error(capsys, "--model", str(tiny_model_dir), "--attn-implementation", "flash_attention_2")
+    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--attn-implementation", "flash_attention_2")
     assert "flash_attention_2" in err and "needs a CUDA GPU" in err
 
 
@@ -71,13 +71,31 @@ def test_bf16_follows_the_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFixtur
     assert resolve_bf16(SFTRunConfig(bf16=False), has_cuda=False) is False
     if native:
         pytest.skip("this CPU has AVX512-BF16/AMX, so bf16: true is allowed here (trained in test_sft_train)")
-    err = _error(capsys, "--model", str(tiny_model_dir), "--bf16", "true")
+    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--bf16", "true")
     assert "bf16: true" in err and "neither AVX512-BF16 nor AMX" in err
 
 
 def test_bad_value_type(capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--load-in-4bit", "maybe")
+    assert "load_in_4bit" in err and "cannot read 'maybe' as bool" in err
     err = _error(capsys, "--quantization", "3bit")
     assert "quantization" in err and "4bit" in err
+
+
+def test_old_key_names_still_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Recipes written before the keys took TRL/PEFT's names keep working for one release, with a warning."""
+    from medassist.config import parse_config
+    from medassist.sft.config import SFTRunConfig
+
+    recipe = tmp_path / "old.yaml"
+    recipe.write_text("model: some/model\nquantization: none\nlora:\n  r: 8\n  target_modules: [q_proj]\n")
+    with caplog.at_level("WARNING", logger="medassist.config"):
+        cfg = parse_config(SFTRunConfig, recipe, ["--lora.alpha", "4"])
+    assert (cfg.model_name_or_path, cfg.load_in_4bit, cfg.lora_r, cfg.lora_alpha, cfg.lora_target_modules) == (
+        "some/model", False, 8, 4, ["q_proj"])
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 5  # one per old key, once (not again for the YAML-only check)
+    assert any(f"{recipe} + command line: lora.alpha is deprecated, use lora_alpha" in w for w in warnings)
 
 
 def test_merge_needs_an_adapter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,11 +107,11 @@ def test_merge_needs_an_adapter(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_resume_without_checkpoint(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--model", str(tiny_model_dir), "--output-dir", str(tmp_path / "fresh"),
+    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--output-dir", str(tmp_path / "fresh"),
                  "--resume-from-checkpoint", "last")
     assert "checkpoint" in err and "fresh" in err
 
 
 def test_full_finetuning_of_4bit_weights(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--model", str(tiny_model_dir), "--method", "full")
-    assert "method: full" in err and "--quantization none" in err
+    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--method", "full")
+    assert "method: full" in err and "--load-in-4bit false" in err

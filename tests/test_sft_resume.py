@@ -22,7 +22,7 @@ def test_killed_run_resumes_to_same_total_steps(tiny_model_dir: Path, tmp_path: 
     from medassist.sft.train import train
 
     out = tmp_path / "run"
-    args = [*QUICK, "--model", str(tiny_model_dir), "--output-dir", str(out), "--max-steps", str(TOTAL),
+    args = [*QUICK, "--model-name-or-path", str(tiny_model_dir), "--output-dir", str(out), "--max-steps", str(TOTAL),
             "--save-steps", "2", "--eval-steps", "100", "--per-device-train-batch-size", "2",
             "--max-length", "128"]
     proc = subprocess.Popen([sys.executable, "-m", "medassist.sft", "--config", str(RECIPE), *args],

@@ -20,7 +20,8 @@ RECIPE = REPO / "configs" / "sft-smollm2-cpu.yaml"
 def smollm2_adapter(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sft-smollm2") / "adapter"
     # the recipe as shipped, shortened: 2 steps of 2 short examples, one evaluation with one probe each
-    main(["sft", "--config", str(RECIPE), "--model", str(smollm2_dir), "--output-dir", str(out), "--max-steps", "2",
+    main(["sft", "--config", str(RECIPE), "--model-name-or-path", str(smollm2_dir), "--output-dir", str(out),
+          "--max-steps", "2",
           "--per-device-train-batch-size", "2", "--max-length", "320", "--eval-steps", "2", "--save-steps", "2",
           "--generation-eval-items", "1", "--generation-max-new-tokens", "24", "--report-to", "none"])
     return out
@@ -28,7 +29,7 @@ def smollm2_adapter(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
 def test_recipe_trains_qlora_on_smollm2(smollm2_dir: Path, smollm2_adapter: Path) -> None:
     manifest = json.loads((smollm2_adapter / "manifest.json").read_text())
-    assert manifest["config"]["quantization"] == "4bit" and manifest["config"]["method"] == "lora"
+    assert manifest["config"]["load_in_4bit"] is True and manifest["config"]["method"] == "lora"
     assert isinstance(manifest["config"]["bf16"], bool)  # "auto" resolved to what this CPU computes natively
     adapter = json.loads((smollm2_adapter / "adapter_config.json").read_text())
     assert adapter["base_model_name_or_path"] == str(smollm2_dir) and adapter["r"] == 16

@@ -152,4 +152,4 @@ def test_the_biomistral_recipe_brings_a_template_that_trains(smollm2_dir: Path, 
     tokenizer = family_tokenizer(smollm2_dir, "mistral")
     tokenizer.chat_template = MISTRAL_V01
     load_chat_template(tokenizer, cfg.chat_template_path)
-    check_chat_template(tokenizer, to_prompt_completion(CHATS[1]), cfg.model)
+    check_chat_template(tokenizer, to_prompt_completion(CHATS[1]), cfg.model_name_or_path)

@@ -25,7 +25,7 @@ def test_outputs_report_and_card(tuned_adapter_dir: Path) -> None:
     assert {"medqa", "pubmedqa", "ddxplus"} <= set(sources)
     assert all(s["examples"] > 0 and s["tokens"] > 0 for s in sources.values())
     manifest = json.loads((tuned_adapter_dir / "manifest.json").read_text())
-    assert manifest["kind"] == "sft" and manifest["config"]["quantization"] == "4bit"
+    assert manifest["kind"] == "sft" and manifest["config"]["load_in_4bit"] is True
     assert manifest["mixture"] == report["mixture"] and manifest["data_sha256"]
     card = (tuned_adapter_dir / "README.md").read_text()
     assert "Not a doctor" in card and "ddxplus" in card and "eval_loss" in card
@@ -61,7 +61,7 @@ def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> 
     from medassist.sft.train import make_trainer
 
     cfg = quick_config(tiny_model_dir, tmp_path / "out", "--max-length", "1024")
-    tokenizer = load_tokenizer(cfg.model)
+    tokenizer = load_tokenizer(cfg.model_name_or_path)
     mixture = build_mixture(cfg, tokenizer)
     trainer, _ = make_trainer(cfg, mixture, tokenizer)
     import bitsandbytes as bnb
@@ -116,7 +116,7 @@ def test_full_finetuning_writes_a_whole_model(tiny_model_dir: Path, tmp_path: Pa
 
     from medassist.sft.train import train
 
-    out = train(quick_config(tiny_model_dir, tmp_path / "full", "--method", "full", "--quantization", "none",
+    out = train(quick_config(tiny_model_dir, tmp_path / "full", "--method", "full", "--load-in-4bit", "false",
                              "--max-steps", "2", "--learning-rate", "1e-3"))
     assert not (out / "adapter_config.json").exists() and (out / "chat_template.jinja").is_file()
     tuned, base = load_file(out / "model.safetensors"), load_file(tiny_model_dir / "model.safetensors")
@@ -143,8 +143,8 @@ def test_a_users_custom_chats_are_scrubbed_before_training(tiny_model_dir: Path,
     recipe = yaml.safe_load(RECIPE.read_text()) | {"data": [{"kind": "custom", "path": str(chats)}]}
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     cfg = parse_config(SFTRunConfig, tmp_path / "recipe.yaml",
-                       ["--model", str(tiny_model_dir), "--output-dir", str(tmp_path / "out")])
-    mixture = build_mixture(cfg, load_tokenizer(cfg.model))
+                       ["--model-name-or-path", str(tiny_model_dir), "--output-dir", str(tmp_path / "out")])
+    mixture = build_mixture(cfg, load_tokenizer(cfg.model_name_or_path))
     prompts = json.dumps([*mixture.train["prompt"], *mixture.validation["prompt"]])
     assert "Mrs [NAME], call [PHONE]: cough for" in prompts and "BP 120/80" in prompts
     assert "Jane Roe" not in prompts and "555-123-4567" not in prompts

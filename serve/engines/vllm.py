@@ -55,7 +55,7 @@ from medassist.hub import has_cuda, native_bf16
 from medassist.ports import free_port
 from medassist.serve.engines.base import READY, EngineStatus
 from medassist.serve.engines.upstream import UpstreamEngine
-from medassist.serve.settings import ServeSettings
+from medassist.serve.settings import ServeSettings, resolve_max_model_len
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class VllmEngine(UpstreamEngine):
         s = self.settings
         cmd = [
             str(self.python), "-m", "vllm.entrypoints.openai.api_server", "--model", s.model,
-            "--served-model-name", BASE_NAME, "--max-model-len", str(s.max_model_len),
+            "--served-model-name", BASE_NAME, "--max-model-len", str(resolve_max_model_len(s)),
             "--host", "127.0.0.1", "--port", str(self.port), "--disable-uvicorn-access-log",
             # JSON answers without free whitespace: small models otherwise pad until max_tokens
             "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
