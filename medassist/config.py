@@ -260,7 +260,9 @@ def parse_config(cls: type[T], config_path: str | Path | None = None, overrides:
         _build(cls, values, where, warn=False)  # report YAML mistakes against the file, before overrides
     except MedassistError:
         raise
-    values = _merge(values, _overrides_to_dict(overrides or []))
+    # renamed keys are read per source, so an old-name override replaces the recipe's new-name key
+    values = _merge(_renamed(cls, values, where, warn=True),
+                    _renamed(cls, _overrides_to_dict(overrides or []), "command line", warn=True))
     return _build(cls, values, where if not overrides else f"{where} + command line")
 
 

@@ -32,6 +32,7 @@ from medassist.serve.serving import (
     sampling_params,
     stream_failure,
 )
+from medassist.serve.settings import resolve_max_model_len
 
 
 def join_logprobs(parts: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -65,11 +66,11 @@ class Completions:
         prepared = []
         for prompt in req.prompts:
             tokens = await asyncio.to_thread(service.engine.count_prompt_tokens, prompt)
-            if tokens is not None and tokens + req.max_tokens > s.max_model_len:
+            if tokens is not None and tokens + req.max_tokens > resolve_max_model_len(s):
                 service.metrics.rejected.labels("context_length").inc()
                 raise ApiError(400, f"the prompt is {tokens} tokens and max_tokens={req.max_tokens}: together they "
-                               f"exceed the context of {s.max_model_len} tokens (max_model_len)", param="prompt",
-                               code="context_length_exceeded")
+                               f"exceed the context of {resolve_max_model_len(s)} tokens (max_model_len)",
+                               param="prompt", code="context_length_exceeded")
             prepared.append(Prepared(prompt, params, [], assessment, False, tokens, notice_inline=False))
         for flag in assessment.red_flags:
             service.metrics.red_flags.labels(flag).inc()

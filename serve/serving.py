@@ -52,7 +52,7 @@ from medassist.serve.protocol import (
     Usage,
     completion_id,
 )
-from medassist.serve.settings import ServeSettings
+from medassist.serve.settings import ServeSettings, resolve_max_model_len
 
 log = logging.getLogger("medassist.serve")
 
@@ -279,7 +279,7 @@ class ChatService:
             tokens = self.engine.count_prompt_tokens(messages)
             if tokens is None:
                 return (messages, passages[:n], None, wanted), None
-            room = s.max_model_len - tokens
+            room = resolve_max_model_len(s) - tokens
             if tokens <= s.max_prompt_tokens and (room >= wanted or (asked is None and room >= MIN_COMPLETION_TOKENS)):
                 return (messages, passages[:n], tokens, min(wanted, room)), tokens
             return None, tokens
@@ -293,7 +293,7 @@ class ChatService:
             return fitted
         self.metrics.rejected.labels("context_length").inc()
         raise ApiError(400, f"the prompt is {tokens} tokens and max_tokens={wanted}: together they exceed the "
-                       f"context of {s.max_model_len} tokens (max_model_len; prompt limit "
+                       f"context of {resolve_max_model_len(s)} tokens (max_model_len; prompt limit "
                        f"{s.max_prompt_tokens}, limits.max_prompt_tokens)", param="messages",
                        code="context_length_exceeded")
 

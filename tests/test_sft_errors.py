@@ -95,7 +95,8 @@ def test_old_key_names_still_read(tmp_path: Path, caplog: pytest.LogCaptureFixtu
         "some/model", False, 8, 4, ["q_proj"])
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 5  # one per old key, once (not again for the YAML-only check)
-    assert any(f"{recipe} + command line: lora.alpha is deprecated, use lora_alpha" in w for w in warnings)
+    assert any(f"{recipe}: model is deprecated, use model_name_or_path" in w for w in warnings)
+    assert any("command line: lora.alpha is deprecated, use lora_alpha" in w for w in warnings)
 
 
 def test_merge_needs_an_adapter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
