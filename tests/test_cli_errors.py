@@ -1,5 +1,6 @@
-"""Every CLI command given a wrong path, a bad YAML key or a corrupted file exits non-zero with
-one line naming what to fix (no traceback). Table-driven over the real ``medassist`` CLI."""
+"""Every CLI command given a wrong path, a bad YAML key or a corrupted file exits 2 with one line
+naming what to fix (no traceback), as ``medassist --help`` documents. Table-driven over the real
+``medassist`` CLI."""
 
 from __future__ import annotations
 
@@ -47,8 +48,18 @@ def test_cli_error_is_one_clear_line(inputs: Path, argv: str, expected: str) -> 
     args = argv.format(tmp=inputs).split()
     proc = subprocess.run([sys.executable, "-m", "medassist.cli", *args], capture_output=True, text=True,
                           cwd=inputs, timeout=180)
-    assert proc.returncode != 0
+    assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, proc.stderr[-2000:]
     assert expected in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_usage_error_exits_2_and_help_documents_the_codes() -> None:
+    run = [sys.executable, "-m", "medassist.cli"]
+    usage = subprocess.run([*run, "rag", "build"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "Missing option '--corpus'" in usage.stderr and "Traceback" not in usage.stderr
+    shown = subprocess.run([*run, "--help"], capture_output=True, text=True, timeout=60).stdout
+    help_text = " ".join(shown.replace("│", " ").split())  # unwrapped from rich's box
+    for code in ("0 done", "1 a failure that is not the input's", "2 a usage or input problem", "130 interrupted"):
+        assert code in help_text
