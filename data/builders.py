@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from medassist.data.ddxplus import DDXPlusKB
+from medassist.data.partial import partial_evidence, soften, variant_rng
 from medassist.data.prompts import (
     NOT_IN_SOURCES,
     SYSTEM_PROMPT,
@@ -178,6 +179,21 @@ def ddx_example(patient: DDXPatient, kb: DDXPlusKB, top_k: int = 5) -> dict[str,
                     patient.pathology)
 
 
+def ddx_partial_examples(patient: DDXPatient, kb: DDXPlusKB, variants: int, seed: int = 0,
+                         top_k: int = 5) -> list[dict[str, Any]]:
+    """``variants`` cases of ``patient`` seen part-way through a consultation (``data/partial.py``)."""
+    ranked = truth_first(patient.pathology, patient.differential or [])
+    total = len({*kb.group(patient.evidences), patient.initial_evidence})
+    examples = []
+    for j in range(variants):
+        known = partial_evidence(patient, kb, variant_rng(seed, patient.id, j))
+        vignette = kb.partial_vignette(patient.age, patient.sex, patient.initial_evidence, known)
+        examples.append(_example("ddxplus-partial", f"{patient.id}#partial{j}", case_user_prompt(vignette),
+                                 format_differential(soften(ranked, len(known) / total), top_k),
+                                 patient.pathology, evidence_shown=sorted(known)))
+    return examples
+
+
 def custom_example(item: CustomItem, labels: Sequence[str] = ()) -> dict[str, Any]:
     """Chat records pass through (system prompt added if absent); ``text,label`` rows become
     "classify this text as one of <labels>" -> label."""
@@ -196,7 +212,8 @@ def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = N
                    **options: Any) -> list[dict[str, Any]]:
     """Dispatch on ``source`` (medqa, medmcqa, pubmedqa, ddxplus, custom); ``records`` is consumed
     lazily (wrap it in tqdm for progress). ``grounded=True`` turns PubMedQA into answers from
-    sources that cite the right PMID (``grounded_pubmedqa_examples``)."""
+    sources that cite the right PMID (``grounded_pubmedqa_examples``); ``partial=N`` (DDXPlus) adds
+    N partial-evidence variants after each full case (``ddx_partial_examples``, seeded by ``seed``)."""
     if source in ("medqa", "medmcqa"):
         return [mcq_example(r) for r in records]
     if source == "pubmedqa":
@@ -206,7 +223,9 @@ def build_examples(source: str, records: Iterable[Any], kb: DDXPlusKB | None = N
     if source == "ddxplus":
         if kb is None:
             raise MedassistError("ddxplus examples need the knowledge base (conditions + evidences JSON)")
-        return [ddx_example(r, kb, **options) for r in records]
+        variants, seed = options.pop("partial", 0), options.pop("seed", 0)
+        return [e for r in records for e in (ddx_example(r, kb, **options),
+                                              *ddx_partial_examples(r, kb, variants, seed, **options))]
     if source == "pubmed":
         return grounded_abstract_examples(list(records), **options)
     if source == "custom":

@@ -116,6 +116,10 @@ class Evidence:
     default: Any
     values: dict[str, str]  # value code -> English meaning
     possible: list[Any]
+    question_fr: str | None = None
+    # ``code_question``: the question this one follows up (E_55 "where is the pain" follows E_53
+    # "do you have pain"); None for a question of its own
+    parent: str | None = None
 
 
 class DDXPlusKB:
@@ -217,14 +221,25 @@ class DDXPlusKB:
         question = evidence.question.strip()
         return f"{question} {', '.join(shown)}"
 
-    def findings(self, patient: DDXPatient) -> tuple[str | None, list[str], list[str]]:
-        """(chief complaint, symptoms, history) as English phrases."""
+    def group(self, tokens: list[str]) -> dict[str, list[Any]]:
+        """Evidence tokens -> {code: decoded values}: a multi-choice answer repeats its code."""
         grouped: dict[str, list[Any]] = {}
-        for token in patient.evidences:
+        for token in tokens:
             evidence, value = self.decode(token)
             grouped.setdefault(evidence.code, []).append(value)
-        if patient.initial_evidence not in grouped and patient.initial_evidence in self.evidences:
-            grouped[patient.initial_evidence] = [True]
+        return grouped
+
+    def findings(self, patient: DDXPatient) -> tuple[str | None, list[str], list[str]]:
+        """(chief complaint, symptoms, history) as English phrases."""
+        return self.findings_of(self.group(patient.evidences), patient.initial_evidence)
+
+    def findings_of(self, grouped: dict[str, list[Any]], initial_evidence: str
+                    ) -> tuple[str | None, list[str], list[str]]:
+        """``findings`` for any set of answers, e.g. the part of a case uncovered so far; answers equal
+        to the evidence's default (absent, "nowhere") render nothing, as in a full case."""
+        grouped = dict(grouped)
+        if initial_evidence not in grouped and initial_evidence in self.evidences:
+            grouped[initial_evidence] = [True]
         chief = None
         symptoms: list[str] = []
         history: list[str] = []
@@ -233,7 +248,7 @@ class DDXPlusKB:
             text = self._render(evidence, values)
             if text is None:
                 continue
-            if code == patient.initial_evidence:
+            if code == initial_evidence:
                 chief = text
             else:
                 (history if evidence.is_antecedent else symptoms).append(text)
@@ -241,10 +256,17 @@ class DDXPlusKB:
 
     def vignette(self, patient: DDXPatient) -> str:
         """A short, readable English case: who, chief complaint, symptoms, history."""
+        return self.partial_vignette(patient.age, patient.sex, patient.initial_evidence,
+                                     self.group(patient.evidences))
+
+    def partial_vignette(self, age: int | None, sex: str | None, initial_evidence: str,
+                         known: dict[str, list[Any]]) -> str:
+        """The vignette of a case known only in part (``known``: {code: values}, as ``group`` gives):
+        the same format as a full case, so the model reads a consultation in progress as it was trained."""
         from medassist.data.prompts import case_vignette
 
-        chief, symptoms, history = self.findings(patient)
-        return case_vignette(patient.age, patient.sex, chief or "", symptoms, history)
+        chief, symptoms, history = self.findings_of(known, initial_evidence)
+        return case_vignette(age, sex, chief or "", symptoms, history)
 
 
 # ---------------------------------------------------------------------- loading
@@ -266,10 +288,13 @@ def _load_evidences(path: str | Path, check: Checker) -> dict[str, Evidence]:
                 values[v] = m["en"]
             else:
                 check.fail(where, f"value_meaning.{v}", "expected {'fr': ..., 'en': ...}", "wrong type")
+        parent = obj.get("code_question")
         evidences[code] = Evidence(code=code, question=question, data_type=dtype,
                                    is_antecedent=bool(obj.get("is_antecedent", False)),
                                    default=obj.get("default_value"), values=values,
-                                   possible=list(obj.get("possible-values") or []))
+                                   possible=list(obj.get("possible-values") or []),
+                                   question_fr=obj.get("question_fr"),
+                                   parent=parent if isinstance(parent, str) and parent != code else None)
     return evidences
 
 

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -107,19 +107,27 @@ class TransformersBackend:
     adapter: str | None = None
     batch_size: int = 8
     max_tokens: int = 128
+    # (tokenizer, model), loaded on the first call: an interactive eval calls once per question
+    _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
         return f"transformers:{self.model_path}" + (f"+{self.adapter}" if self.adapter else "")
 
+    def _load(self) -> tuple[Any, Any]:
+        from medassist.hub import load_model, load_tokenizer
+
+        if self._loaded is None:
+            tokenizer = load_tokenizer(self.adapter if self.adapter and _has_tokenizer(self.adapter)
+                                       else self.model_path)
+            tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
+            self._loaded = tokenizer, load_model(self.model_path, adapter=self.adapter)
+        return self._loaded
+
     def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]:
         import torch
 
-        from medassist.hub import load_model, load_tokenizer
-
-        tokenizer = load_tokenizer(self.adapter if self.adapter and _has_tokenizer(self.adapter) else self.model_path)
-        tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
-        model = load_model(self.model_path, adapter=self.adapter)
+        tokenizer, model = self._load()
         context = getattr(model.config, "max_position_embeddings", 2048)
         for start in range(0, len(items), self.batch_size):
             batch = items[start : start + self.batch_size]
@@ -149,6 +157,7 @@ class VLLMBackend:
     model_path: str
     adapter: str | None = None
     max_tokens: int = 128
+    _llm: Any = field(default=None, init=False, repr=False)  # started on the first call, kept for the next
 
     @property
     def name(self) -> str:
@@ -158,7 +167,9 @@ class VLLMBackend:
         from vllm import LLM, SamplingParams
         from vllm.lora.request import LoRARequest
 
-        llm = LLM(model=self.model_path, enable_lora=self.adapter is not None)
+        if self._llm is None:
+            self._llm = LLM(model=self.model_path, enable_lora=self.adapter is not None)
+        llm = self._llm
         lora = LoRARequest("adapter", 1, self.adapter) if self.adapter else None
         started = time.perf_counter()
         outputs = llm.chat([i["messages"] for i in items], SamplingParams(temperature=0.0, max_tokens=self.max_tokens),

@@ -57,6 +57,11 @@ def run_command(
     protocol: str = typer.Option("generative", help="medqa suite: generative (the model writes its answer) or "
                                  "loglik (lm-evaluation-harness scores each option letter, as leaderboards do; "
                                  "in-process, needs --model)."),
+    interactive: bool = typer.Option(False, help="ddx suite: simulated consultations (start from the chief "
+                                     "complaint, ask one question at a time), curves over the budget."),
+    max_questions: int = typer.Option(20, help="ddx --interactive: question budget (curves over N = 0..this)."),
+    policy_mode: str = typer.Option("model", help="ddx --interactive: model (the backend's differential + KB "
+                                    "likelihoods) or kb (KB likelihoods only, no model calls)."),
 ) -> None:
     """Answer every item into OUT/predictions.jsonl, then score it into OUT/report.{json,md} + plots.
 
@@ -76,6 +81,10 @@ def run_command(
         return
     if concurrency is not None:
         cfg.concurrency = concurrency
+    if interactive:
+        _interactive(suite, data, out, limit, max_questions, policy_mode, cfg,
+                     dict(model=model, adapter=adapter, endpoint=endpoint, api_key=api_key, model_name=model_name))
+        return
     use_rag = _on_off(rag, "--rag")
     backend = make_backend(model=model, adapter=adapter, endpoint=endpoint, api_key=api_key, model_name=model_name,
                            concurrency=cfg.concurrency, max_tokens=cfg.max_tokens, rag=use_rag, engine=cfg.engine,
@@ -84,6 +93,47 @@ def run_command(
                    index=str(index) if index else None, limit=limit)
     report = run_suite(spec, cfg, backend, out, in_process=endpoint is None)
     _print_headline(report, out)
+
+
+def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_questions: int, policy_mode: str,
+                 cfg, model_options: dict) -> None:
+    """The simulated consultation (eval/interactive.py): the first ``limit`` patients are
+    interviewed, the others fit the knowledge base's likelihoods."""
+    from medassist.data import formats
+    from medassist.eval.backends import make_backend
+    from medassist.eval.interactive import InteractiveSpec, run_interactive
+    from medassist.manifest import write_manifest
+    from medassist.next_question import PolicyConfig
+
+    if suite != "ddx":
+        raise MedassistError(f"--interactive is a ddx option, not a {suite} one")
+    if policy_mode not in ("model", "kb"):
+        raise MedassistError(f"--policy-mode {policy_mode!r}: expected model or kb")
+    if max_questions < 0:
+        raise MedassistError(f"--max-questions {max_questions}: expected a number >= 0")
+    backend = None
+    if policy_mode == "model":
+        backend = make_backend(**model_options, concurrency=cfg.concurrency, max_tokens=cfg.max_tokens, rag=None,
+                               engine=cfg.engine, batch_size=cfg.batch_size)
+    elif model_options["model"] or model_options["endpoint"]:
+        raise MedassistError("--policy-mode kb asks no model: drop --model/--endpoint (or use --policy-mode model)")
+    loaded = formats.load("ddxplus", data)
+    patients = loaded.records[:limit] if limit else loaded.records
+    fit = loaded.records[len(patients):]
+    spec = InteractiveSpec(max_questions=max_questions, policy_mode=policy_mode)
+    policy = PolicyConfig(red_flag_weight=cfg.red_flag_weight, severe_max=cfg.severe_max,
+                          model_weight=cfg.model_weight, stop_threshold=cfg.stop_threshold,
+                          max_questions=max_questions)
+    report = run_interactive(patients, loaded.kb, fit, spec, policy, out, backend, threshold=cfg.ddx_threshold)
+    write_manifest(out, "eval-ddx-interactive", {"data": str(data), "limit": limit, "spec": spec.__dict__,
+                                                 "policy": policy.__dict__, "backend": backend and backend.name},
+                   data_files=loaded.files)
+    curve = report["arms"]["policy"]["curves"]
+    typer.echo(f"ddx --interactive ({policy_mode}): {len(patients)} patients -> {out}/report.md")
+    for n in sorted({min(n, max_questions) for n in (0, 5, 10, 15, max_questions)}):
+        typer.echo(f"  N={n}: GTPA@1 {curve['gtpa@1'][n]:.3f} (random "
+                   f"{report['arms']['random']['curves']['gtpa@1'][n]:.3f}), DDF1 {curve['ddf1'][n]:.3f}, "
+                   f"PER {curve['per'][n]:.3f}, questions {curve['questions'][n]:.2f}")
 
 
 def _loglik(data: Path, out: Path, model: str, adapter: str | None, fmt: str, limit: int | None,

@@ -19,6 +19,10 @@ class EvalConfig:
     retrieval_k: int = 5  # passages per question for in-process --rag on
     ddx_threshold: float = 0.01  # DDXPlus: a condition is in a differential above this probability
     severe_max: int = 2  # DDXPlus severity counted as severe (1 = most severe)
+    # ddx --interactive: the question policy (medassist/next_question.py)
+    red_flag_weight: float = 3.0  # weight of severity <= severe_max conditions in the weighted entropy
+    stop_threshold: float = 0.9  # stop asking once the top condition is this probable
+    model_weight: float = 0.5  # share of the policy's differential from the model (the rest: KB likelihoods)
     faithfulness_threshold: float = 0.5  # offline scorer: support needed for a statement
     semantic_weight: float = 0.6  # offline scorer: embedding vs lexical share
     judge_endpoint: str | None = None  # ragas Faithfulness judge (OpenAI-compatible base URL)

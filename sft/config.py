@@ -36,6 +36,10 @@ class SourceConfig:
     distractors, and trains the answer to cite its PMID: how the serve part asks
     (``data.builders.grounded_pubmedqa_examples``). ``pubmed`` sources (abstracts: JSONL or MEDLINE
     XML) are always grounded: what each abstract found, asked about its title's subject.
+    ``partial`` (DDXPlus only): after each training patient's full case, that many variants of it
+    seen part-way through a consultation (chief complaint + a random subset of the other evidences,
+    seeded by the recipe's ``seed``; ``data/partial.py``), so the differential is also learned on
+    incomplete cases. Built from the decontaminated training patients only; validation stays full cases.
     """
 
     kind: SourceKind
@@ -45,6 +49,7 @@ class SourceConfig:
     conditions: str | None = None
     evidences: str | None = None
     grounded: bool = False
+    partial: int = 0
 
     @property
     def name(self) -> str:
@@ -176,6 +181,9 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
                     raise MedassistError(f"{section}[{i}].{key}: {source.kind} file {value!r} does not exist")
             if source.weight <= 0:
                 raise MedassistError(f"{section}[{i}].weight: expected a positive number, got {source.weight}")
+            if source.partial and (source.kind != "ddxplus" or source.partial < 0):
+                raise MedassistError(f"{section}[{i}].partial: a number of partial-evidence variants >= 0 per "
+                                     f"patient, for ddxplus sources only (got {source.partial} on {source.kind})")
             if source.grounded and source.kind != "pubmedqa":
                 raise MedassistError(f"{section}[{i}].grounded: only pubmedqa sources can be grounded (their "
                                      f"abstracts are the sources), not {source.kind}")

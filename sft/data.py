@@ -151,7 +151,8 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
         if source.cap is not None and len(kept) > source.cap:
             kept = rng.sample(kept, source.cap)
         options = {"grounded": True, "seed": cfg.seed} if source.grounded else {}
-        train_examples = build_examples(source.kind, kept, kb=ld.kb, **options)
+        partial = {"partial": source.partial, "seed": cfg.seed} if source.partial else {}
+        train_examples = build_examples(source.kind, kept, kb=ld.kb, **options, **partial)
         val_examples = build_examples(source.kind, val_records, kb=ld.kb, **options)
         sources.append(SourceExamples(
             name=source.name if names[source.name] == 1 else f"{source.name}[{i}]",

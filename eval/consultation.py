@@ -1,0 +1,87 @@
+"""Simulated consultations of many patients in lock-step: at step n every patient still being
+interviewed is shown to the differential source as one batch (one backend call per step, which
+suits vLLM's batch API and an endpoint's concurrency), then each gets its next question.
+
+A source of differentials maps a batch of ``SimulatedPatient`` to ranked ``(condition, p)``
+lists (KB names; None when a model's answer does not parse). A chooser picks the next question
+of one patient, or None to stop; a stopped patient keeps its last differential for the later
+steps, so every curve is defined up to the budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from medassist.data.consultation import SimulatedPatient, is_positive
+from medassist.data.ddxplus import DDXPlusKB
+from medassist.data.records import DDXPatient
+
+Differential = list[tuple[str, float | None]] | None
+DifferentialSource = Callable[[list[SimulatedPatient]], list[Differential]]
+Chooser = Callable[[SimulatedPatient, Differential], str | None]
+
+
+@dataclass
+class Step:
+    """One patient at budget step n (``steps[n]``): questions asked by then (fewer than n once it
+    stopped), the differential, and the answers uncovered."""
+
+    asked: int
+    differential: Differential
+    uncovered: int  # the record's positive evidences known so far, chief complaint excluded
+    question: str | None = None  # the question asked after this step
+
+
+@dataclass
+class Trajectory:
+    patient: DDXPatient
+    positives: int  # positive evidences in the record, chief complaint excluded
+    steps: list[Step] = field(default_factory=list)
+    differential_seconds: float = 0.0  # this patient's share of the differential source's time
+    choose_seconds: float = 0.0
+
+
+def _uncovered(sim: SimulatedPatient) -> int:
+    return sum(1 for code, values in sim.known.items()
+               if code != sim.patient.initial_evidence and is_positive(sim.kb, code, values))
+
+
+def run_consultations(patients: Sequence[DDXPatient], kb: DDXPlusKB, source: DifferentialSource,
+                      choose: Chooser, max_questions: int, progress: str | None = None) -> list[Trajectory]:
+    """Interview every patient for up to ``max_questions`` questions; steps 0 .. max_questions."""
+    from tqdm.auto import tqdm
+
+    sims = [SimulatedPatient(p, kb) for p in patients]
+    trajectories = [Trajectory(p, len(s.positives() - {p.initial_evidence})) for p, s in zip(patients, sims,
+                                                                                             strict=True)]
+    active = list(range(len(sims)))
+    for n in tqdm(range(max_questions + 1), desc=progress or "consultations", unit="step", disable=progress is None):
+        started = time.perf_counter()
+        differentials = source([sims[i] for i in active])
+        share = (time.perf_counter() - started) / max(1, len(active))
+        still = []
+        for i, differential in zip(active, differentials, strict=True):
+            traj, sim = trajectories[i], sims[i]
+            traj.differential_seconds += share
+            traj.steps.append(Step(n, differential, _uncovered(sim)))
+            if n == max_questions:
+                continue
+            started = time.perf_counter()
+            code = choose(sim, differential)
+            traj.choose_seconds += time.perf_counter() - started
+            if code is not None:
+                if code in sim.known:
+                    raise RuntimeError(f"chooser asked {code} twice of {sim.patient.id}")
+                sim.answer(code)
+                traj.steps[-1].question = code
+                still.append(i)
+        active = still
+        if not active:
+            break
+    for traj in trajectories:  # stopped early: the last differential holds for the remaining budget
+        last = traj.steps[-1]
+        traj.steps += [Step(last.asked, last.differential, last.uncovered)
+                       for _ in range(len(traj.steps), max_questions + 1)]
+    return trajectories

@@ -1,0 +1,197 @@
+"""``medassist eval ddx --interactive``: simulated consultations, scored as curves over the budget.
+
+Three arms on the same patients: the information-gain policy (``medassist.next_question``), a
+random-question baseline (a random askable evidence each step, same loop, no early stop) and the
+full-evidence result. The differential at each step comes from the eval's backend (the partial
+vignette, asked as in training) or, with ``policy_mode="kb"``, from the knowledge base's
+likelihood model alone (no model calls: fast, and a baseline of its own).
+
+Likelihoods are fitted on ``fit_patients``: by default the patients of the data file that are not
+evaluated (the first ``limit`` are evaluated), so no evaluated patient is counted.
+
+Per budget N = 0..max: GTPA@1 and DDF1 (``ddx_metrics``), positive-evidence recall (PER: share of
+the record's positive evidences, chief complaint excluded, uncovered by then), questions asked
+(IL, fewer than N once the policy stopped). Writes report.json, report.md, curves.png and
+consultations.jsonl (questions asked and top condition per step); not resumable.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from medassist.data.consultation import SimulatedPatient
+from medassist.data.ddxplus import DDXPlusKB
+from medassist.data.records import DDXPatient
+from medassist.ddx_likelihood import EvidenceModel
+from medassist.eval.backends import Backend
+from medassist.eval.consultation import Differential, Trajectory, run_consultations
+from medassist.eval.ddx_metrics import DDXCase, case_scores
+from medassist.io import atomic_write_json, atomic_write_text
+from medassist.next_question import PolicyConfig, QuestionPolicy, askable
+
+KB_SHOWN = 10  # conditions of a KB posterior taken as its differential
+
+
+@dataclass
+class InteractiveSpec:
+    max_questions: int = 20
+    policy_mode: str = "model"  # model: the backend's differential (+ KB); kb: the KB likelihoods only
+    seed: int = 0  # the random baseline's questions
+
+
+def kb_differential(policy: QuestionPolicy, known: dict[str, list[Any]]) -> list[tuple[str, float | None]]:
+    p = policy.model.posterior(known)
+    order = p.argsort()[::-1][:KB_SHOWN]
+    return [(policy.model.conditions[i], float(p[i])) for i in order]
+
+
+def backend_source(backend: Backend, kb: DDXPlusKB):
+    """Differentials from the eval's backend for the partial vignettes (names normalised to the KB)."""
+    from medassist.data.prompts import case_user_prompt, parse_differential
+    from medassist.eval.suites import _messages
+
+    def ask(sims: list[SimulatedPatient]) -> list[Differential]:
+        items = [{"id": str(i), "messages": _messages(case_user_prompt(s.vignette()))} for i, s in enumerate(sims)]
+        texts = {item["id"]: answer["text"] for item, answer in backend.answer(items)}
+        out: list[Differential] = []
+        for i in range(len(sims)):
+            parsed = parse_differential(texts[str(i)])
+            out.append(None if parsed is None else [(kb.normalise_condition(n) or n, p) for n, p in parsed])
+        return out
+
+    return ask
+
+
+def _curves(trajectories: list[Trajectory], max_questions: int, threshold: float) -> dict[str, list[float]]:
+    curves: dict[str, list[float]] = {"n": [], "gtpa@1": [], "ddf1": [], "per": [], "questions": []}
+    for n in range(max_questions + 1):
+        rows = []
+        for t in trajectories:
+            step = t.steps[n]
+            case = DDXCase(t.patient.pathology, list(t.patient.differential), list(step.differential or []))
+            scores = case_scores(case, ks=(1,), threshold=threshold)
+            rows.append((scores["gtpa@1"], scores["ddf1"], step.uncovered / t.positives if t.positives else 1.0,
+                         step.asked))
+        curves["n"].append(n)
+        for key, column in zip(("gtpa@1", "ddf1", "per", "questions"), zip(*rows, strict=True), strict=True):
+            curves[key].append(round(sum(column) / len(column), 4))
+    return curves
+
+
+def _timing(trajectories: list[Trajectory]) -> dict[str, float]:
+    asked = max(1, sum(t.steps[-1].asked for t in trajectories))
+    differential = sum(t.differential_seconds for t in trajectories)
+    choose = sum(t.choose_seconds for t in trajectories)
+    return {"seconds_per_question": (differential + choose) / asked, "differential_seconds_per_question":
+            differential / asked, "policy_seconds_per_question": choose / asked}
+
+
+def run_interactive(patients: Sequence[DDXPatient], kb: DDXPlusKB, fit_patients: Sequence[DDXPatient],
+                    spec: InteractiveSpec, policy_config: PolicyConfig, out: Path, backend: Backend | None = None,
+                    threshold: float = 0.01) -> dict[str, Any]:
+    """Run the three arms on ``patients``; write and return the report."""
+    if spec.policy_mode not in ("model", "kb"):
+        raise ValueError(f"policy_mode {spec.policy_mode!r}: expected model or kb")
+    if spec.policy_mode == "model" and backend is None:
+        raise ValueError("policy_mode model needs a backend (--model or --endpoint)")
+    started = time.perf_counter()
+    policy = QuestionPolicy(EvidenceModel(kb, fit_patients), policy_config)
+    if spec.policy_mode == "kb":
+        def source(sims: list[SimulatedPatient]) -> list[Differential]:
+            return [kb_differential(policy, s.known) for s in sims]
+    else:
+        source = backend_source(backend, kb)
+
+    def choose_best(sim: SimulatedPatient, differential: Differential) -> str | None:
+        usable = differential if spec.policy_mode == "model" else None
+        p = policy.differential(sim.known, usable)
+        if policy.done(p, len(sim.known) - 1):
+            return None
+        best = policy.rank(sim.known, p, k=1)
+        return best[0].code if best else None
+
+    rng = random.Random(spec.seed)
+
+    def choose_random(sim: SimulatedPatient, differential: Differential) -> str | None:
+        candidates = askable(kb, sim.known)
+        return rng.choice(candidates) if candidates else None
+
+    out.mkdir(parents=True, exist_ok=True)
+    arms = {}
+    for name, chooser in (("policy", choose_best), ("random", choose_random)):
+        trajectories = run_consultations(patients, kb, source, chooser, spec.max_questions, progress=f"ddx {name}")
+        arms[name] = {"curves": _curves(trajectories, spec.max_questions, threshold), "timing": _timing(trajectories)}
+        _write_consultations(out / f"consultations_{name}.jsonl", trajectories)
+    full = [SimulatedPatient(p, kb) for p in patients]
+    for sim in full:
+        sim.known = dict(sim.record) | sim.known
+    full_cases = [DDXCase(s.patient.pathology, list(s.patient.differential), list(d or []))
+                  for s, d in zip(full, source(full), strict=True)]
+    scores = [case_scores(c, ks=(1,), threshold=threshold) for c in full_cases]
+    report = {
+        "suite": "ddx-interactive", "n_patients": len(patients), "spec": asdict(spec),
+        "policy": asdict(policy_config), "likelihoods_fitted_on": len(fit_patients),
+        "arms": arms,
+        "full_evidence": {k: round(sum(s[k] for s in scores) / len(scores), 4) for k in ("gtpa@1", "ddf1")},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    report["plots"] = [_plot(out / "curves.png", report)]
+    atomic_write_json(out / "report.json", report)
+    atomic_write_text(out / "report.md", render_markdown(report))
+    return report
+
+
+def _write_consultations(path: Path, trajectories: list[Trajectory]) -> None:
+    lines = []
+    for t in trajectories:
+        top = [(s.differential or [("", None)])[0][0] or None for s in t.steps]
+        lines.append(json.dumps({"id": t.patient.id, "pathology": t.patient.pathology,
+                                 "questions": [s.question for s in t.steps if s.question], "top1": top}))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    policy, rand = report["arms"]["policy"], report["arms"]["random"]
+    mode = "KB likelihoods only (no model)" if report["spec"]["policy_mode"] == "kb" else "backend model + KB"
+    full = report["full_evidence"]
+    lines = [f"# medassist eval: ddx --interactive ({mode})", "",
+             f"- patients: {report['n_patients']}; likelihoods fitted on {report['likelihoods_fitted_on']} others",
+             f"- full evidence: GTPA@1 {full['gtpa@1']:.3f}, DDF1 {full['ddf1']:.3f}",
+             f"- seconds per question (policy arm): {policy['timing']['seconds_per_question']:.4f}", "",
+             "| N | GTPA@1 policy | GTPA@1 random | DDF1 policy | DDF1 random | PER policy | PER random | IL policy |",
+             "|---|---|---|---|---|---|---|---|"]
+    pc, rc = policy["curves"], rand["curves"]
+    for i, n in enumerate(pc["n"]):
+        lines.append(f"| {n} | {pc['gtpa@1'][i]:.3f} | {rc['gtpa@1'][i]:.3f} | {pc['ddf1'][i]:.3f} | "
+                     f"{rc['ddf1'][i]:.3f} | {pc['per'][i]:.3f} | {rc['per'][i]:.3f} | {pc['questions'][i]:.2f} |")
+    lines += ["", "![curves](curves.png)", "",
+              "Decision support only: these figures describe a model, not clinical performance."]
+    return "\n".join(lines) + "\n"
+
+
+def _plot(path: Path, report: dict[str, Any]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from medassist.eval.report import _save
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, key, label in zip(axes, ("gtpa@1", "ddf1", "per"), ("GTPA@1", "DDF1", "positive-evidence recall"),
+                              strict=True):
+        for arm, style in (("policy", "-o"), ("random", "--s")):
+            curve = report["arms"][arm]["curves"]
+            ax.plot(curve["n"], curve[key], style, markersize=3, label=arm)
+        if key in report["full_evidence"]:
+            ax.axhline(report["full_evidence"][key], color="grey", linestyle=":", label="full evidence")
+        ax.set_xlabel("questions allowed (N)"), ax.set_ylabel(label), ax.set_ylim(0, 1.02)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"interactive DDXPlus ({report['spec']['policy_mode']} mode, {report['n_patients']} patients)")
+    return _save(fig, path)
