@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ def open_study(cfg: SFTRunConfig) -> optuna.Study:
     return study
 
 
-def objective(cfg: SFTRunConfig):  # -> Callable[[optuna.Trial], float]
+def objective(cfg: SFTRunConfig) -> Callable[[optuna.Trial], float]:
     """One trial: sample, train in ``trial-NNN``, return the metric of its closing evaluation (as the
     trainer computed it; ``training_report.json`` rounds)."""
     from medassist.sft.train import train
