@@ -29,7 +29,8 @@ def recipe_keys() -> str:
             "included), by TRL's names, in the recipe or as --key value; TRL reads them:\n\n" + "\n\n".join(lines))
 
 
-app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge.",
+app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge. "
+              "--search N: an Optuna hyper-parameter search of N training runs (medassist sft train --help).",
               cls=lazy_epilog(DefaultCommandGroup, recipe_keys))
 
 
@@ -37,14 +38,27 @@ app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default comm
 def train(
     ctx: typer.Context,
     config: Path = typer.Option(DEFAULT_RECIPE, help="Recipe YAML (configs/sft-*.yaml)."),
+    search: int = typer.Option(
+        None, metavar="N", show_default=False,
+        help="Hyper-parameter search instead of one run: N Optuna trials (TPE, median pruning) over "
+             "learning_rate, lora_r, lora_alpha and max_steps, each a run in OUTPUT_DIR/trial-NNN; ranges and "
+             "metric from the recipe's search section (--search.learning-rate 1e-4,3e-3 --search.lora-r 8,16 "
+             "--search.max-steps 20,60 --search.metric eval_loss|eval_ddx_top1). Writes best-recipe.yaml, "
+             "search-report.md, search.png; re-running resumes the study (OUTPUT_DIR/study.db)."),
 ) -> None:
     """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora-r 8."""
     from medassist.config import parse_config
     from medassist.hub import has_cuda
-    from medassist.sft.config import SFTRunConfig, validate
+    from medassist.sft.config import SFTRunConfig, validate, validate_search
 
     cfg = parse_config(SFTRunConfig, config, ctx.args)
     validate(cfg, has_cuda())  # a bad recipe fails before the ~10 s of training imports
+    if search is not None:
+        validate_search(cfg, search)
+        from medassist.sft.search import search as run_search
+
+        typer.echo(f"best recipe written to {run_search(cfg, search)}")
+        return
     from medassist.sft.train import train as run
 
     out = run(cfg)

@@ -56,6 +56,35 @@ class SourceConfig:
         return f"{self.kind}-grounded" if self.grounded else self.kind
 
 
+# what `search.metric` may optimise: the trainer's eval loss, or a generation probe's score (sft/callbacks.py)
+SEARCH_METRICS = {"eval_loss": "minimize", "eval_ddx_top1": "maximize", "eval_mcq_letter_em": "maximize"}
+
+
+@dataclass
+class SearchSpace:
+    """What ``medassist sft --search N`` samples and optimises (``sft/search.py``).
+
+    ``learning_rate`` is ``[low, high]``, sampled log-uniform; ``lora_r`` and ``lora_alpha`` are the
+    choices tried (with ``method: full`` they are not searched); ``max_steps`` is ``[low, high]``, or
+    null to keep the recipe's. ``metric``: ``eval_loss`` (cheap: the validation split the trainer
+    already evaluates), or ``eval_ddx_top1`` / ``eval_mcq_letter_em`` (the generation probes, on
+    ``generation_eval_items`` held-out items: noisier, slower). TPE samples at random for the first
+    ``startup_trials``; the median pruner stops a trial whose metric at an evaluation step is worse
+    than the median of earlier trials at that step, once ``prune_after_trials`` trials are finished
+    and past ``prune_warmup_steps``. ``seed`` (null: the recipe's) seeds the sampler.
+    """
+
+    metric: str = "eval_loss"
+    learning_rate: list[float] = field(default_factory=lambda: [1e-4, 3e-3])
+    lora_r: list[int] = field(default_factory=lambda: [8, 16, 32])
+    lora_alpha: list[int] = field(default_factory=lambda: [16, 32, 64])
+    max_steps: list[int] | None = None
+    startup_trials: int = field(default=4, metadata=bounds(0))
+    prune_after_trials: int = field(default=2, metadata=bounds(0))
+    prune_warmup_steps: int = field(default=0, metadata=bounds(0))
+    seed: int | None = None
+
+
 def _quantization_to_4bit(value: Any) -> bool:
     """The old ``quantization: 4bit | none`` as TRL's ``load_in_4bit``."""
     if str(value).lower() not in ("4bit", "none"):
@@ -123,6 +152,8 @@ class SFTRunConfig:
     resume_from_checkpoint: str | None = None
     seed: int = 42
     output_dir: str = "artifacts/sft-smollm2"
+    # the ranges `medassist sft --search N` samples (read only then): --search.lora-r 8,16
+    search: SearchSpace = field(default_factory=SearchSpace)
     # any other option of TRL's SFTConfig, as a top-level key by its TRL name (`optim: adamw_torch`,
     # `--neftune-noise-alpha 5`); collected here, `medassist sft --help` lists them
     trl: dict[str, Any] = field(default_factory=dict, metadata=passthrough(
@@ -203,6 +234,34 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
         where = ("this GPU does not compute in bf16" if has_cuda else
                  "this CPU has neither AVX512-BF16 nor AMX, so bf16 would be emulated and slower than fp32")
         raise MedassistError(f"bf16: true, but {where}; use --bf16 false (or auto)")
+
+
+def validate_search(cfg: SFTRunConfig, n_trials: int) -> None:
+    """Refuse a search whose budget or ranges are empty, before the first trial loads anything."""
+    space = cfg.search
+    if n_trials < 1:
+        raise MedassistError(f"search: expected a number of trials >= 1, got {n_trials}")
+    if space.metric not in SEARCH_METRICS:
+        raise MedassistError(f"search.metric: {space.metric!r} is not one of {', '.join(SEARCH_METRICS)}")
+    if space.metric == "eval_ddx_top1" and not any(s.kind == "ddxplus" for s in cfg.data):
+        raise MedassistError("search.metric: eval_ddx_top1 scores DDXPlus probes and the mixture has no ddxplus source")
+    if space.metric != "eval_loss" and cfg.generation_eval_items < 1:
+        raise MedassistError(f"search.metric: {space.metric} needs generation probes; set generation_eval_items >= 1")
+    ranges: list[tuple[str, list[Any] | None, float]] = [("learning_rate", space.learning_rate, 0.0)]
+    if space.max_steps is not None:
+        ranges.append(("max_steps", space.max_steps, 1))
+    for key, values, least in ranges:
+        if len(values) != 2 or not least <= values[0] <= values[1] or (least == 0 and values[0] == 0):
+            relation = "0 < low <= high" if least == 0 else f"{least} <= low <= high"
+            raise MedassistError(f"search.{key}: expected [low, high] with {relation}, got {values}")
+    if cfg.method == "lora":
+        for key in ("lora_r", "lora_alpha"):
+            values = getattr(space, key)
+            if not values or min(values) < 1:
+                raise MedassistError(f"search.{key}: expected a non-empty list of positive integers, got {values}")
+    if cfg.resume_from_checkpoint not in (None, "", "false"):
+        raise MedassistError("resume_from_checkpoint: a search resumes from its study.db; run it again without "
+                             "--resume-from-checkpoint")
 
 
 def resolve_bf16(cfg: SFTRunConfig, has_cuda: bool) -> bool:

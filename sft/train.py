@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,8 @@ def resume_checkpoint(cfg: SFTRunConfig) -> str | None:
     return cfg.resume_from_checkpoint
 
 
-def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[Any, Any]:
+def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any, extra_callbacks: Sequence[Any] = ()
+                 ) -> tuple[Any, Any]:
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
 
@@ -160,6 +162,7 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any) -> tuple[A
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     else:
         callbacks.append(EvaluateAfterFinalSave())
+    callbacks += extra_callbacks  # last: they see the metrics the generation probes add (sft/search.py)
     trainer = SFTTrainer(
         model=model,
         args=training_args(cfg, evaluate=mixture.validation is not None),
@@ -193,9 +196,10 @@ def _save_model(trainer: Any, out_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def train(cfg: SFTRunConfig) -> Path:
+def train(cfg: SFTRunConfig, callbacks: Sequence[Any] = ()) -> Path:
     """Run one training job; returns the output folder (the adapter, or with ``method: full`` the
-    whole model, with everything beside it)."""
+    whole model, with everything beside it). ``callbacks``: more ``TrainerCallback``s (a search
+    trial's pruning callback); one that stops training early still gets the outputs written."""
     from transformers import set_seed
 
     validate(cfg, has_cuda())
@@ -209,7 +213,7 @@ def train(cfg: SFTRunConfig) -> Path:
         load_chat_template(tokenizer, cfg.chat_template_path)
     mixture = build_mixture(cfg, tokenizer)
     check_chat_template(tokenizer, mixture.train, cfg.model_name_or_path)  # before any weights load
-    trainer, report = make_trainer(cfg, mixture, tokenizer)
+    trainer, report = make_trainer(cfg, mixture, tokenizer, callbacks)
     trainer.train(resume_from_checkpoint=resume)
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
