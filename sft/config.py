@@ -36,6 +36,12 @@ class SourceConfig:
     distractors, and trains the answer to cite its PMID: how the serve part asks
     (``data.builders.grounded_pubmedqa_examples``). ``pubmed`` sources (abstracts: JSONL or MEDLINE
     XML) are always grounded: what each abstract found, asked about its title's subject.
+    ``balance`` resamples the source's training records (after decontamination) so that every
+    label contributes the same number (``data.split.class_balanced``): the pathology for DDXPlus,
+    so rare diseases are not drowned out by the common ones; the answer for PubMedQA, the exam for
+    MedQA/MedMCQA, the label for custom rows. The source keeps its size (``cap`` if set, else its
+    record count): common labels are subsampled, rare ones repeated. The label counts before and
+    after are logged and kept in the run's manifest (``mixture.sources.<name>.balance``).
     """
 
     kind: SourceKind
@@ -45,6 +51,7 @@ class SourceConfig:
     conditions: str | None = None
     evidences: str | None = None
     grounded: bool = False
+    balance: bool = False
 
     @property
     def name(self) -> str:
@@ -176,6 +183,9 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
                     raise MedassistError(f"{section}[{i}].{key}: {source.kind} file {value!r} does not exist")
             if source.weight <= 0:
                 raise MedassistError(f"{section}[{i}].weight: expected a positive number, got {source.weight}")
+            if source.balance and (section == "eval_sets" or source.kind == "pubmed"):
+                raise MedassistError(f"{section}[{i}].balance: only training sources with labels can be balanced "
+                                     f"(not eval_sets, nor pubmed abstracts)")
             if source.grounded and source.kind != "pubmedqa":
                 raise MedassistError(f"{section}[{i}].grounded: only pubmedqa sources can be grounded (their "
                                      f"abstracts are the sources), not {source.kind}")
