@@ -327,8 +327,10 @@ def main() -> None:
         no_ddx = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
         if "ddxplus" in only:
             results["ddxplus"] = ddxplus(model, work / "ddxplus", *ddx_size) if DDX.is_dir() else no_ddx
-        if "balance" in only:  # two trainings of the ddxplus section's size
-            results["ddxplus_balance"] = ddxplus_balance(model, work / "balance", *ddx_size) if DDX.is_dir() else no_ddx
+        if "balance" in only:  # two trainings of the ddxplus section's size; quick: 20 held out (one per
+            # stratum), 2 steps, 8 scored, since each arm's closing eval and scoring dominate a quick run
+            size = (0.003, 2, 8) if args.quick else ddx_size
+            results["ddxplus_balance"] = ddxplus_balance(model, work / "balance", *size) if DDX.is_dir() else no_ddx
         if "qa" in only:
             if MEDQA_TRAIN.is_file() and MEDQA_DEV.is_file() and PUBMEDQA.is_file():
                 results["qa"] = qa(model, work / "qa", *((3, 16) if args.quick else (40, 200)))

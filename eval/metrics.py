@@ -56,8 +56,9 @@ def macro_mean_with_ci(values: Sequence[float], groups: Sequence[str]) -> dict[s
     names, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
 
     def macro(index: np.ndarray) -> float:
-        chosen = codes[index.astype(int)]
-        sums = np.bincount(chosen, weights=data[index.astype(int)], minlength=len(names))
+        index = index.astype(int)  # bootstrap_ci hands the indices over as floats
+        chosen = codes[index]
+        sums = np.bincount(chosen, weights=data[index], minlength=len(names))
         counts = np.bincount(chosen, minlength=len(names))
         return float(np.mean(sums[counts > 0] / counts[counts > 0]))
 
