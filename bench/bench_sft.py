@@ -11,10 +11,15 @@
    the majority-class baselines.
 4. Log-likelihood MedQA: the same MedQA dev items, zero-shot, scored by lm-evaluation-harness
    (``medassist eval medqa --protocol loglik``), the protocol published leaderboards use.
+5. DDXPlus balance (``--only balance``, not in the default run: two trainings of section 2's size):
+   the same recipe, steps and held-out patients trained as the data comes and class-balanced
+   (``balance: true``: every pathology the same number of training examples, the source the same
+   size), then micro GTPA@1 (over patients), macro GTPA@1 (over pathologies), severe GTPA@1 and the
+   worst-served pathologies side by side, with the paired difference in micro GTPA@1.
 
-Sections 2-4 skip with a reason when the data is absent.
+Sections 2-5 skip with a reason when the data is absent.
 
-    .venv/bin/python bench/bench_sft.py --out FILE.json [--quick] [--only throughput,ddxplus,qa,loglik]
+    .venv/bin/python bench/bench_sft.py --out FILE.json [--quick] [--only throughput,ddxplus,qa,loglik,balance]
 """
 
 from __future__ import annotations
@@ -109,8 +114,9 @@ def held_out_csv(csv_path: Path, patients: list[Any], folder: Path) -> Path:
 
 
 def suite_figures(suite: str, model: Path, data: Path, work: Path, max_tokens: int, limit: int | None = None,
-                  keys: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One eval-part suite, greedy: its headline metrics with 95% intervals. Through the gateway on
+                  keys: tuple[str, ...] = (), scores: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One eval-part suite, greedy: its headline metrics with 95% intervals (and the named entries of
+    its scores, e.g. ``worst_served``). Through the gateway on
     vLLM (16 concurrent requests, retrieval off) when its venv exists, since in-process batched
     ``generate`` takes ~2 s per DDXPlus patient on 2 cores; else in process."""
     from medassist.eval.backends import EndpointBackend, TransformersBackend
@@ -137,6 +143,7 @@ def suite_figures(suite: str, model: Path, data: Path, work: Path, max_tokens: i
         path = "in-process transformers, batched, greedy"
     headline = report["headline"]
     figures = {k: headline[k] for k in (keys or headline) if k in headline}
+    figures.update({k: report["scores"][k] for k in scores if k in report["scores"]})
     return {**figures, "n": report.get("n_items"), "path": path, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -158,33 +165,47 @@ def train_and_merge(cfg: SFTRunConfig) -> tuple[Path, dict[str, Any], float]:
 DDX_MAX_TOKENS = 256
 ZERO_SHOT_PATIENTS = 100  # the base model writes to the token limit: 100 patients bound the wait
 DDX_STEPS = {True: 190, False: 100}  # by native bf16: what fits in 30 minutes of training on 2 cores
-DDX_KEYS = ("gtpa@1", "gtpa@3", "gtpa@5", "ddr", "ddp", "ddf1", "unparseable_rate")
+DDX_KEYS = ("gtpa@1", "macro_gtpa@1", "severe_gtpa@1", "gtpa@3", "gtpa@5", "ddr", "ddp", "ddf1", "unparseable_rate")
+BALANCE_KEYS = ("gtpa@1", "macro_gtpa@1", "severe_gtpa@1", "ddf1", "unparseable_rate")
+
+
+def ddx_recipe(model: Path, out: Path, fraction: float, steps: int, balance: bool = False) -> SFTRunConfig:
+    """QLoRA on the DDXPlus CSV alone, the held-out fraction split off by ``medassist sft`` itself."""
+    # two packed rows a step (~7 patients) at lr 1e-3: at one row and 2e-3 (2026-12-01, 72 steps) 9% of the
+    # held-out answers were repetition loops; STACK.md's run with 8 patients a step at 1e-3 had none. The two rows
+    # go one at a time (gradient accumulation): as a batch of two they train 9% slower here (4 steps: 100 s vs 92 s)
+    cfg = recipe(model, out, "--max-steps", str(steps), "--validation-fraction", str(fraction),
+                 "--per-device-train-batch-size", "1", "--gradient-accumulation-steps", "2", "--learning-rate", "1e-3",
+                 "--eval-steps", "1000000", "--save-steps", str(steps), "--logging-steps", "5",
+                 "--generation-eval-items", "0")
+    cfg.data = [SourceConfig(kind="ddxplus", path=str(next(DDX.glob("*patients*.csv"))), balance=balance)]
+    return cfg
+
+
+def ddx_held_out(cfg: SFTRunConfig, work: Path, limit: int | None) -> tuple[Path, dict[str, Any]]:
+    """The patients ``cfg``'s training holds out (the split ``medassist sft`` makes with its fraction and
+    seed; the first ``limit``) as their own CSV, and the facts that put its scores in context."""
+    from medassist.data import label_of, load, stratified_split
+
+    csv = Path(cfg.data[0].path)
+    patients = load("ddxplus", csv).records
+    train_split, val_split = stratified_split(patients, lambda r: label_of("ddxplus", r), cfg.validation_fraction,
+                                              cfg.seed)
+    scored = val_split[:limit] if limit else val_split
+    majority, _ = Counter(p.pathology for p in train_split).most_common(1)[0]
+    return held_out_csv(csv, scored, work / "held-out"), {
+        "patients": len(patients), "train_patients": len(train_split), "held_out_scored": len(scored),
+        "pathologies": len({p.pathology for p in patients}),
+        "held_out_pathologies": len({p.pathology for p in scored}), "majority_class": majority,
+        "majority_baseline_gtpa@1": round(sum(p.pathology == majority for p in scored) / len(scored), 4),
+    }
 
 
 def ddxplus(model: Path, work: Path, fraction: float, steps: int, limit: int | None) -> dict[str, Any]:
     """QLoRA on the training split, scored on the held-out split against majority and zero-shot."""
-    from medassist.data import label_of, load, stratified_split
-
-    csv = next(DDX.glob("*patients*.csv"))
-    # two packed rows a step (~7 patients) at lr 1e-3: at one row and 2e-3 (2026-12-01, 72 steps) 9% of the
-    # held-out answers were repetition loops; STACK.md's run with 8 patients a step at 1e-3 had none. The two rows
-    # go one at a time (gradient accumulation): as a batch of two they train 9% slower here (4 steps: 100 s vs 92 s)
-    cfg = recipe(model, work / "ddxplus", "--max-steps", str(steps), "--validation-fraction", str(fraction),
-                 "--per-device-train-batch-size", "1", "--gradient-accumulation-steps", "2", "--learning-rate", "1e-3",
-                 "--eval-steps", "1000000", "--save-steps", str(steps), "--logging-steps", "5",
-                 "--generation-eval-items", "0")
-    cfg.data = [SourceConfig(kind="ddxplus", path=str(csv))]
-    patients = load("ddxplus", csv).records
-    train_split, val_split = stratified_split(patients, lambda r: label_of("ddxplus", r), fraction, cfg.seed)
-    scored = val_split[:limit] if limit else val_split
-    majority, _ = Counter(p.pathology for p in train_split).most_common(1)[0]
-    data = held_out_csv(csv, scored, work / "held-out")
-    results: dict[str, Any] = {
-        "patients": len(patients), "train_patients": len(train_split), "held_out_scored": len(scored),
-        "pathologies": len({p.pathology for p in patients}), "majority_class": majority,
-        "majority_baseline_gtpa@1": round(sum(p.pathology == majority for p in scored) / len(scored), 4),
-        "tiny_full_finetune": TINY_FULL_FINETUNE,
-    }
+    cfg = ddx_recipe(model, work / "ddxplus", fraction, steps)
+    data, facts = ddx_held_out(cfg, work, limit)
+    results: dict[str, Any] = {**facts, "tiny_full_finetune": TINY_FULL_FINETUNE}
     merged, report, seconds = train_and_merge(cfg)
     results["qlora"] = {
         "recipe": {k: v for k, v in dataclasses.asdict(cfg).items() if k in (
@@ -193,12 +214,41 @@ def ddxplus(model: Path, work: Path, fraction: float, steps: int, limit: int | N
             "packing", "max_length")},
         "train_seconds": report["train_seconds_this_session"], "run_seconds_with_final_eval": round(seconds, 1),
         "train_tokens_per_s": report["tokens_per_s"], "final_eval": report["final_eval"],
-        "patients_seen": round(report["epochs"] * len(train_split)), "train_loss_curve": report["train_loss_curve"],
+        "patients_seen": round(report["epochs"] * facts["train_patients"]),
+        "train_loss_curve": report["train_loss_curve"],
         "held_out": suite_figures("ddx", merged, data, work / "eval-qlora", DDX_MAX_TOKENS, keys=DDX_KEYS),
     }
     print(f"ddxplus qlora: {results['qlora']['held_out']}", file=sys.stderr, flush=True)
     results["zero_shot"] = suite_figures("ddx", model, data, work / "eval-zero-shot", DDX_MAX_TOKENS,
                                          limit=min(ZERO_SHOT_PATIENTS, limit or ZERO_SHOT_PATIENTS), keys=DDX_KEYS)
+    return results
+
+
+def ddxplus_balance(model: Path, work: Path, fraction: float, steps: int, limit: int | None) -> dict[str, Any]:
+    """The same training as the data comes and class-balanced, same steps and held-out patients:
+    micro, macro and severe GTPA@1 side by side, and the paired difference over the patients."""
+    from medassist.eval.report import compare
+
+    results: dict[str, Any] = {"steps": steps}
+    for arm, balance in (("as_is", False), ("balanced", True)):
+        cfg = ddx_recipe(model, work / arm, fraction, steps, balance)
+        if "held_out" not in results:  # one split for both arms: the recipe's fraction and seed
+            data, results["held_out"] = ddx_held_out(cfg, work, limit)
+        merged, report, seconds = train_and_merge(cfg)
+        source = report["mixture"]["sources"]["ddxplus"]
+        figures = suite_figures("ddx", merged, data, work / f"eval-{arm}", DDX_MAX_TOKENS, keys=BALANCE_KEYS,
+                                scores=("worst_served",))
+        results[arm] = {"train_seconds": report["train_seconds_this_session"], "run_seconds": round(seconds, 1),
+                        "train_examples": source["examples"], "distinct_patients": source["unique_examples"],
+                        "train_loss_curve": report["train_loss_curve"], "held_out": figures}
+        if balance:
+            results[arm]["pathology_counts"] = source["balance"]
+        print(f"ddxplus balance {arm}: {figures}", file=sys.stderr, flush=True)
+    results["side_by_side"] = {
+        key: {arm: results[arm]["held_out"].get(key, {}).get("value") for arm in ("as_is", "balanced")}
+        for key in ("gtpa@1", "macro_gtpa@1", "severe_gtpa@1")}
+    paired = compare(work / "eval-as_is", work / "eval-balanced")["paired"]
+    results["paired_gtpa@1_balanced_minus_as_is"] = {k: paired[k] for k in ("items", "delta", "ci95")}
     return results
 
 
@@ -252,7 +302,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="a few steps and items of each (~15 minutes on 2 cores)")
-    parser.add_argument("--only", default="throughput,ddxplus,qa,loglik", help="comma list of sections to run")
+    parser.add_argument("--only", default="throughput,ddxplus,qa,loglik",
+                        help="comma list of sections to run; balance (two DDXPlus trainings) runs only when named")
     parser.add_argument("--work", type=Path, help="keep models, logs and eval reports here (default: a temporary "
                         "folder, removed at the end)")
     args = parser.parse_args()
@@ -270,14 +321,16 @@ def main() -> None:
         model = build_smollm2(work / "base-smollm2-135m")
         if "throughput" in only:
             results["throughput"] = throughput(model, work / "throughput", 3 if args.quick else 8)
+        # fraction 0.08 holds out 541 of the 6,763 patients; steps sized to the issue's 30 minutes of
+        # training: ~8.5 s a step of 2 x 768 tokens in bf16 (AVX512-BF16), ~18 s in fp32 (2026-12-01)
+        ddx_size = (0.01, 3, 16) if args.quick else (0.08, DDX_STEPS[native_bf16()], None)
+        no_ddx = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
         if "ddxplus" in only:
-            if DDX.is_dir():
-                # fraction 0.08 holds out 541 of the 6,763 patients; steps sized to the issue's 30 minutes of
-                # training: ~8.5 s a step of 2 x 768 tokens in bf16 (AVX512-BF16), ~18 s in fp32 (2026-12-01)
-                results["ddxplus"] = ddxplus(model, work / "ddxplus", *((0.01, 3, 16) if args.quick
-                                                                         else (0.08, DDX_STEPS[native_bf16()], None)))
-            else:
-                results["ddxplus"] = {"skipped": f"DDXPlus data not present at {DDX} (set MEDASSIST_SHARED_DATA)"}
+            results["ddxplus"] = ddxplus(model, work / "ddxplus", *ddx_size) if DDX.is_dir() else no_ddx
+        if "balance" in only:  # two trainings of the ddxplus section's size; quick: 20 held out (one per
+            # stratum), 2 steps, 8 scored, since each arm's closing eval and scoring dominate a quick run
+            size = (0.003, 2, 8) if args.quick else ddx_size
+            results["ddxplus_balance"] = ddxplus_balance(model, work / "balance", *size) if DDX.is_dir() else no_ddx
         if "qa" in only:
             if MEDQA_TRAIN.is_file() and MEDQA_DEV.is_file() and PUBMEDQA.is_file():
                 results["qa"] = qa(model, work / "qa", *((3, 16) if args.quick else (40, 200)))

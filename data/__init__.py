@@ -14,7 +14,7 @@ from medassist.data.phi import PHIFilter, scrub
 from medassist.data.pubmed import iter_pubmed
 from medassist.data.pubmedqa import load_pubmedqa
 from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, PubMedQAItem, to_dataset
-from medassist.data.split import stratified_split
+from medassist.data.split import class_balanced, stratified_split
 from medassist.data.validation import Problem, Problems
 from medassist.resources import packaged
 
@@ -22,8 +22,8 @@ SAMPLES = packaged("medassist.data", "samples")
 
 __all__ = [
     "FORMATS", "SAMPLES", "Abstract", "CustomItem", "DDXPatient", "DDXPlusKB", "MCQItem", "PHIFilter", "Problem",
-    "Problems", "PubMedQAItem", "build_examples", "comparison_key", "custom_example", "ddx_example", "decontaminate",
-    "deduplicate", "item_text", "iter_patients", "iter_pubmed", "label_of", "load", "load_custom", "load_ddxplus",
-    "load_kb", "load_medmcqa", "load_medqa", "load_pubmedqa", "mcq_example", "normalise_whitespace",
-    "pubmedqa_example", "scrub", "stratified_split", "to_dataset",
+    "Problems", "PubMedQAItem", "build_examples", "class_balanced", "comparison_key", "custom_example",
+    "ddx_example", "decontaminate", "deduplicate", "item_text", "iter_patients", "iter_pubmed", "label_of", "load",
+    "load_custom", "load_ddxplus", "load_kb", "load_medmcqa", "load_medqa", "load_pubmedqa", "mcq_example",
+    "normalise_whitespace", "pubmedqa_example", "scrub", "stratified_split", "to_dataset",
 ]

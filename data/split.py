@@ -1,8 +1,10 @@
-"""Stratified, seeded train/validation split (scikit-learn's ``train_test_split``)."""
+"""Stratified, seeded train/validation split (scikit-learn's ``train_test_split``), and
+class-balanced resampling of a training set."""
 
 from __future__ import annotations
 
-from collections import Counter
+import random
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -32,3 +34,27 @@ def stratified_split(items: Sequence[T], label: Callable[[T], str], validation_f
     train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed, stratify=stratify)
     train_idx = sorted([*train_idx, *rare])
     return [items[i] for i in train_idx], [items[i] for i in sorted(val_idx)]
+
+
+def class_balanced(items: Sequence[T], label: Callable[[T], str], total: int, rng: random.Random) -> list[T]:
+    """``total // labels`` items of every label (at least one each), grouped by label in sorted order.
+
+    A label with more items gives a random subset, one with fewer repeats all of them as often as
+    fits and fills the rest with a random subset, so every item of a rare label is seen about
+    equally often. Deterministic for a seeded ``rng``. Resampling, not loss weighting: the
+    trainer, its collator and its loss stay TRL's own.
+    """
+    groups: dict[str, list[T]] = defaultdict(list)
+    for item in items:
+        groups[label(item)].append(item)
+    if not groups:
+        return []
+    per_label = max(1, total // len(groups))
+    out: list[T] = []
+    for name in sorted(groups):
+        group = groups[name]
+        if len(group) >= per_label:
+            out += rng.sample(group, per_label)
+        else:
+            out += group * (per_label // len(group)) + rng.sample(group, per_label % len(group))
+    return out

@@ -100,10 +100,10 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
     """The simulated consultation (eval/interactive.py): the first ``limit`` patients are
     interviewed, the others fit the knowledge base's likelihoods."""
     from medassist.data import formats
+    from medassist.data.next_question import PolicyConfig
     from medassist.eval.backends import make_backend
     from medassist.eval.interactive import InteractiveSpec, run_interactive
     from medassist.manifest import write_manifest
-    from medassist.next_question import PolicyConfig
 
     if suite != "ddx":
         raise MedassistError(f"--interactive is a ddx option, not a {suite} one")

@@ -19,7 +19,7 @@ class EvalConfig:
     retrieval_k: int = 5  # passages per question for in-process --rag on
     ddx_threshold: float = 0.01  # DDXPlus: a condition is in a differential above this probability
     severe_max: int = 2  # DDXPlus severity counted as severe (1 = most severe)
-    # ddx --interactive: the question policy (medassist/next_question.py)
+    # ddx --interactive: the question policy (data/next_question.py)
     red_flag_weight: float = 3.0  # weight of severity <= severe_max conditions in the weighted entropy
     stop_threshold: float = 0.9  # stop asking once the top condition is this probable
     model_weight: float = 0.5  # share of the policy's differential from the model (the rest: KB likelihoods)

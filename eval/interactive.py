@@ -1,6 +1,6 @@
 """``medassist eval ddx --interactive``: simulated consultations, scored as curves over the budget.
 
-Three arms on the same patients: the information-gain policy (``medassist.next_question``), a
+Three arms on the same patients: the information-gain policy (``medassist.data.next_question``), a
 random-question baseline (a random askable evidence each step, same loop, no early stop) and the
 full-evidence result. The differential at each step comes from the eval's backend (the partial
 vignette, asked as in training) or, with ``policy_mode="kb"``, from the knowledge base's
@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from medassist.data.consultation import SimulatedPatient
+from medassist.data.ddx_likelihood import EvidenceModel
 from medassist.data.ddxplus import DDXPlusKB
+from medassist.data.next_question import PolicyConfig, QuestionPolicy, askable
 from medassist.data.records import DDXPatient
-from medassist.ddx_likelihood import EvidenceModel
 from medassist.eval.backends import Backend
 from medassist.eval.consultation import Differential, Trajectory, run_consultations
 from medassist.eval.ddx_metrics import DDXCase, case_scores
 from medassist.io import atomic_write_json, atomic_write_text
-from medassist.next_question import PolicyConfig, QuestionPolicy, askable
 
 KB_SHOWN = 10  # conditions of a KB posterior taken as its differential
 

@@ -41,6 +41,33 @@ def mean_with_ci(values: Sequence[float]) -> dict[str, Any]:
     return {"value": float(np.mean(data)) if data else None, "ci95": bootstrap_ci(data), "n": len(data)}
 
 
+def macro_mean_with_ci(values: Sequence[float], groups: Sequence[str]) -> dict[str, Any]:
+    """Mean of the per-group means (every group weighs the same, however many items it has), with a
+    bootstrap interval that resamples items, as ``mean_with_ci`` does, and recomputes the macro mean;
+    a group that a resample happens to leave out drops out of that resample's mean.
+
+    ``bootstrap_ci`` resamples item indices here, so each value stays paired with its group.
+    """
+    data = np.asarray(values, dtype=float)
+    if len(data) != len(groups):
+        raise ValueError(f"{len(data)} values but {len(groups)} groups")
+    if len(data) == 0:
+        return {"value": None, "ci95": None, "n": 0, "groups": 0}
+    names, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+
+    def macro(index: np.ndarray) -> float:
+        index = index.astype(int)  # bootstrap_ci hands the indices over as floats
+        chosen = codes[index]
+        sums = np.bincount(chosen, weights=data[index], minlength=len(names))
+        counts = np.bincount(chosen, minlength=len(names))
+        return float(np.mean(sums[counts > 0] / counts[counts > 0]))
+
+    every = np.arange(len(data))
+    value = macro(every)
+    ci = (value, value) if np.all(data == data[0]) else bootstrap_ci(every, macro)
+    return {"value": value, "ci95": ci, "n": len(data), "groups": len(names)}
+
+
 def accuracy(correct: Sequence[bool], groups: Sequence[str | None] | None = None) -> dict[str, Any]:
     """Accuracy with its bootstrap interval, overall and per group (e.g. MedQA ``meta_info``)."""
     out = mean_with_ci([float(c) for c in correct])

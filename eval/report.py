@@ -29,6 +29,9 @@ def headline(suite: str, scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
     elif suite == "ddx":
         names = [k for k in scores if k.startswith("gtpa") or k in ("ddr", "ddp", "ddf1")]
         rows = {k: scores[k] for k in names}
+        if "gtpa@1" in rows:  # micro (over patients) and macro (over pathologies) side by side
+            rows = {"gtpa@1": rows.pop("gtpa@1"), "macro_gtpa@1": scores["macro_gtpa@1"],
+                    "severe_gtpa@1": scores["severe_gtpa@1"], **rows}
         rows["severe_pathology_miss_rate"] = plain(scores["severity"]["severe_pathology_miss_rate"])
         rows["ece"] = plain(scores["calibration"]["ece"])
         rows["unparseable_rate"] = plain(scores["unparseable"]["rate"])
@@ -71,10 +74,31 @@ def render_markdown(report: dict[str, Any]) -> str:
         sev = scores["severity"]
         lines += ["", f"Severe pathologies ({sev['severe_levels']}): {sev['severe_pathology_missed']} of "
                   f"{sev['severe_pathology_cases']} cases missed from the differential."]
+        if scores["per_pathology_recall"]:
+            lines += _pathology_lines(scores)
     if report.get("plots"):
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in report["plots"]]
     lines += ["", "Decision support only: these figures describe a model, not clinical performance."]
     return "\n".join(lines) + "\n"
+
+
+def _pathology_lines(scores: dict[str, Any]) -> list[str]:
+    """The imbalance view: micro vs macro GTPA@1, severe recall, the worst served, then every
+    pathology, most patients first (the table shows the imbalance as well as the recall)."""
+    macro, severe, recall = scores["macro_gtpa@1"], scores["severe_gtpa@1"], scores["per_pathology_recall"]
+    worst = ", ".join(f"{w['pathology']} {w['recall']:.3f} (n={w['n']})" for w in scores["worst_served"])
+    lines = ["", "## Per-pathology recall (GTPA@1)", "",
+             f"- micro GTPA@1 (each patient weighs the same): {_fmt(scores['gtpa@1'])} over "
+             f"{scores['gtpa@1']['n']} patients",
+             f"- macro GTPA@1 (each pathology weighs the same): {_fmt(macro)} over {macro['groups']} pathologies",
+             f"- severe pathologies, {severe['levels']}: GTPA@1 {_fmt(severe)} over {severe['n']} patients",
+             f"- worst served: {worst or 'n/a'}", "",
+             "| pathology | severity | n | recall (GTPA@1) |", "|---|---|---|---|"]
+    for name in sorted(recall, key=lambda p: (-recall[p]["n"], p)):
+        row = recall[name]
+        level = "n/a" if row["severity"] is None else row["severity"]
+        lines.append(f"| {name} | {level} | {row['n']} | {row['recall']:.3f} |")
+    return lines
 
 
 def write_plots(run_dir: Path, suite: str, scores: dict[str, Any]) -> list[str]:

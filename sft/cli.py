@@ -17,16 +17,21 @@ DEFAULT_RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
 
 def recipe_keys() -> str:
     """The recipe's own keys, then every TRL ``SFTConfig`` option with the first sentence of TRL's help."""
-    from medassist.sft.config import SFTRunConfig, trl_option_fields
+    from medassist.sft.config import SFTRunConfig, SourceConfig, trl_option_fields
 
+    entry = ", ".join(f"{f.name}: {f.default!r}" if f.default is not dataclasses.MISSING else f.name
+                      for f in dataclasses.fields(SourceConfig))
+    sources = escape(f"Each data / eval_sets entry: {{{entry}}}; balance: true resamples the source so every "
+                     "label (the pathology, for DDXPlus) contributes equally.")
     lines = []
     for name, f in sorted(trl_option_fields().items()):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         text = " ".join(str(f.metadata.get("help", "")).split()).split(". ")[0].rstrip(".")
         lines.append(escape(f"--{name.replace('_', '-')} ({default!r}): {text}"))
-    return (settings_epilog(SFTRunConfig) + "\n\nTRL SFTConfig options (transformers' TrainingArguments "
-            "included), by TRL's names, in the recipe or as --key value; TRL reads them:\n\n" + "\n\n".join(lines))
+    return (settings_epilog(SFTRunConfig) + "\n\n" + sources + "\n\nTRL SFTConfig options (transformers' "
+            "TrainingArguments included), by TRL's names, in the recipe or as --key value; TRL reads them:\n\n"
+            + "\n\n".join(lines))
 
 
 app = sub_app("QLoRA/LoRA instruction tuning with TRL (train is the default command), and merge. "

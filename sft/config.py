@@ -40,6 +40,12 @@ class SourceConfig:
     seen part-way through a consultation (chief complaint + a random subset of the other evidences,
     seeded by the recipe's ``seed``; ``data/partial.py``), so the differential is also learned on
     incomplete cases. Built from the decontaminated training patients only; validation stays full cases.
+    ``balance`` resamples the source's training records (after decontamination) so that every
+    label contributes the same number (``data.split.class_balanced``): the pathology for DDXPlus,
+    so rare diseases are not drowned out by the common ones; the answer for PubMedQA, the exam for
+    MedQA/MedMCQA, the label for custom rows. The source keeps its size (``cap`` if set, else its
+    record count): common labels are subsampled, rare ones repeated. The label counts before and
+    after are logged and kept in the run's manifest (``mixture.sources.<name>.balance``).
     """
 
     kind: SourceKind
@@ -50,6 +56,7 @@ class SourceConfig:
     evidences: str | None = None
     grounded: bool = False
     partial: int = 0
+    balance: bool = False
 
     @property
     def name(self) -> str:
@@ -215,6 +222,9 @@ def validate(cfg: SFTRunConfig, has_cuda: bool) -> None:
             if source.partial and (source.kind != "ddxplus" or source.partial < 0):
                 raise MedassistError(f"{section}[{i}].partial: a number of partial-evidence variants >= 0 per "
                                      f"patient, for ddxplus sources only (got {source.partial} on {source.kind})")
+            if source.balance and (section == "eval_sets" or source.kind == "pubmed"):
+                raise MedassistError(f"{section}[{i}].balance: only training sources with labels can be balanced "
+                                     f"(not eval_sets, nor pubmed abstracts)")
             if source.grounded and source.kind != "pubmedqa":
                 raise MedassistError(f"{section}[{i}].grounded: only pubmedqa sources can be grounded (their "
                                      f"abstracts are the sources), not {source.kind}")

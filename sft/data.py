@@ -5,8 +5,8 @@ The builders write chats (``messages``); the trainer gets them as conversational
 prompt/completion pairs (``sft/template.py``), so only the assistant's tokens are in the loss
 whatever the model's chat template.
 
-Validation examples are split off each source before weighting, so an up-weighted
-(repeated) example never lands on both sides. A few held-out MedQA items and DDXPlus
+Validation examples are split off each source before balancing and weighting, so a repeated
+example never lands on both sides. A few held-out MedQA items and DDXPlus
 cases become the generation probes scored during evaluation.
 """
 
@@ -16,6 +16,7 @@ import logging
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from medassist.errors import MedassistError
@@ -38,6 +39,8 @@ class SourceExamples:
     cap: int | None = None
     files: list[str] = field(default_factory=list)
     removed_as_contaminated: int = 0
+    # label counts before/after class balancing and the distinct records kept (``balance: true``)
+    balance: dict[str, Any] | None = None
 
 
 @dataclass
@@ -85,13 +88,14 @@ def mix(sources: list[SourceExamples], cfg: SFTRunConfig, tokenizer: Any) -> Mix
         tokens, truncated = _token_stats(chosen, tokenizer, cfg.max_length)
         stats["sources"][source.name] = {
             "examples": len(chosen),
-            "unique_examples": len(source.train),
+            "unique_examples": source.balance["distinct_records"] if source.balance else len(source.train),
             "validation_examples": len(source.validation),
             "tokens": tokens,
             "truncated_to_max_length": truncated,
             "removed_as_contaminated": source.removed_as_contaminated,
             "weight": source.weight,
             "cap": source.cap,
+            **({"balance": source.balance} if source.balance else {}),
         }
         log.info("source %s: %s", source.name, stats["sources"][source.name])
         train += [pair for e in chosen for pair in to_prompt_completion(e["messages"])]
@@ -129,7 +133,7 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
     """
     from tqdm.auto import tqdm
 
-    from medassist.data import build_examples, decontaminate, label_of, stratified_split
+    from medassist.data import build_examples, class_balanced, decontaminate, label_of, stratified_split
     from medassist.data.custom import scrub_custom
 
     loaded = [_load(s) for s in tqdm(cfg.data, desc="loading sources", unit="source")]
@@ -148,11 +152,21 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
     names = Counter(s.name for s in cfg.data)
     for i, (source, ld, (train_records, val_records)) in enumerate(zip(cfg.data, loaded, splits, strict=True)):
         kept, report = decontaminate(train_records, evaluation) if evaluation else (train_records, None)
-        if source.cap is not None and len(kept) > source.cap:
+        balance = None
+        if source.balance:
+            label = partial(label_of, source.kind)
+            before = Counter(map(label, kept))
+            # the source keeps its size (its cap at most): balancing changes what it holds, not how much
+            size = len(kept) if source.cap is None else min(source.cap, len(kept))
+            kept = class_balanced(kept, label, size, rng)
+            # logged with the source's statistics (mix) and kept in the manifest
+            balance = {"labels_before": dict(before.most_common()), "labels_after": dict(Counter(map(label, kept))),
+                       "distinct_records": len({id(r) for r in kept})}  # a repeat is the same object
+        elif source.cap is not None and len(kept) > source.cap:
             kept = rng.sample(kept, source.cap)
         options = {"grounded": True, "seed": cfg.seed} if source.grounded else {}
-        partial = {"partial": source.partial, "seed": cfg.seed} if source.partial else {}
-        train_examples = build_examples(source.kind, kept, kb=ld.kb, **options, **partial)
+        variants = {"partial": source.partial, "seed": cfg.seed} if source.partial else {}
+        train_examples = build_examples(source.kind, kept, kb=ld.kb, **options, **variants)
         val_examples = build_examples(source.kind, val_records, kb=ld.kb, **options)
         sources.append(SourceExamples(
             name=source.name if names[source.name] == 1 else f"{source.name}[{i}]",
@@ -163,5 +177,6 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
             weight=source.weight,
             cap=source.cap,
             removed_as_contaminated=report.removed if report else 0,
+            balance=balance,
         ))
     return mix(sources, cfg, tokenizer)

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from medassist.data.consultation import is_positive
+from medassist.data.ddx_likelihood import EvidenceModel
 from medassist.data.ddxplus import DDXPlusKB
-from medassist.ddx_likelihood import EvidenceModel
 
 SEPARATES_SHOWN = 3
 
