@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from medassist import client_env
+from medassist.config import read_yaml
 from medassist.data import SAMPLES
 from medassist.data.prompts import case_vignette
 from medassist.hub import has_cuda
@@ -29,6 +30,7 @@ from medassist.ports import free_port
 from medassist.resources import CONFIGS
 
 RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
+STEPS = read_yaml(RECIPE)["max_steps"]
 console = Console()
 
 QUESTION = "What does the evidence say about treating community-acquired pneumonia in adults?"
@@ -109,7 +111,7 @@ def consult(base_url: str) -> dict:
     flags = ", ".join(diagnosis.get("red_flags", [])) or "none"
     console.print(Panel(f"Case: {CASE}\n\n{rows}\n\nRed flags: {flags}\n{diagnosis['notice']}",
                         title="Structured case -> ranked differential",
-                        subtitle="135M model, 30 steps, 120 sample cases: a pipeline check, not clinical skill"))
+                        subtitle=f"135M model, {STEPS} steps, 120 sample cases: a pipeline check, not clinical skill"))
     return {**summary, "differential": diagnosis["differential"], "red_flags": diagnosis.get("red_flags", [])}
 
 
@@ -137,14 +139,12 @@ def recipe_with_real_data(data_dir: Path, work: Path) -> Path:
     """The demo's recipe plus every real dataset present under ``data_dir``."""
     import yaml
 
-    from medassist.config import read_yaml
-
     recipe = read_yaml(RECIPE)
     found = [(kind, data_dir / rel, cap) for kind, rel, cap in REAL_SOURCES if (data_dir / rel).is_file()]
     if not found:
         raise SystemExit(f"DATA={data_dir}: none of {', '.join(rel for _, rel, _ in REAL_SOURCES)} found there")
     recipe["data"] += [{"kind": kind, "path": str(path), "cap": cap} for kind, path, cap in found]
-    recipe["max_steps"] = max(recipe.get("max_steps", 12), 60)  # ~20 min more on 2 cores
+    recipe["max_steps"] = max(recipe.get("max_steps", 12), 120)  # twice the bundled run: ~10-15 min on 2 cores
     out = work / "sft-with-data.yaml"
     out.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return out
