@@ -22,7 +22,8 @@ def recipe_keys() -> str:
     entry = ", ".join(f"{f.name}: {f.default!r}" if f.default is not dataclasses.MISSING else f.name
                       for f in dataclasses.fields(SourceConfig))
     sources = escape(f"Each data / eval_sets entry: {{{entry}}}; balance: true resamples the source so every "
-                     "label (the pathology, for DDXPlus) contributes equally.")
+                     "label (the pathology, for DDXPlus) contributes equally; partial: N adds N partial-evidence "
+                     "variants of each DDXPlus training patient (chief complaint + some of the other answers).")
     lines = []
     for name, f in sorted(trl_option_fields().items()):
         default = f.default if f.default is not dataclasses.MISSING else (

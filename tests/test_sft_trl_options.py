@@ -63,4 +63,5 @@ def test_help_lists_trl_options(capsys: pytest.CaptureFixture[str]) -> None:
         assert "--max_steps -1" in out and "--lora_r 16" in out  # medassist's own keys
         assert "--neftune-noise-alpha (None): If not None, activates NEFTune noise embeddings" in out
         assert "--optim ('adamw_torch_fused'): The optimizer to use" in out
-        assert "grounded: False, balance: False}; balance: true resamples the source" in out  # data entry keys
+        assert "grounded: False, partial: 0, balance: False}; balance: true resamples the source" in out  # entry keys
+        assert "partial: N adds N partial-evidence variants" in out
