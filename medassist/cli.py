@@ -58,12 +58,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def _register() -> None:
     for name, module in PARTS:
-        try:
-            part = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue  # part not built yet
+        part = importlib.import_module(module)  # a part that fails to import is an error, not a missing command
         if isinstance(part.app, typer.Typer):
             app.add_typer(part.app, name=name)
         else:

@@ -14,7 +14,7 @@ import pytest
 from openai import OpenAI
 
 from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
-from tests.fixtures.serve import gateway, kill_vllm_child, optional_fixture
+from tests.fixtures.serve import gateway, kill_vllm_child
 
 VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
 
@@ -26,14 +26,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def vllm_gateway(request, tiny_model_dir, tmp_path_factory):
-    args = ["--engine", "vllm", "--model", str(tiny_model_dir), "--max_model_len", "1024"]
-    adapter = optional_fixture(request, "tuned_adapter_dir")
-    index = optional_fixture(request, "sample_index_dir")
-    if adapter:
-        args += ["--adapter", str(adapter)]
-    if index:
-        args += ["--index", str(index)]
+def vllm_gateway(tiny_model_dir, tuned_adapter_dir, sample_index_dir, tmp_path_factory):
+    args = ["--engine", "vllm", "--model", str(tiny_model_dir), "--max_model_len", "1024",
+            "--adapter", str(tuned_adapter_dir), "--index", str(sample_index_dir)]
     with gateway(args, tmp_path_factory.mktemp("serve-vllm") / "gateway.log", ready_timeout_s=900) as server:
         yield server
 
@@ -49,8 +44,7 @@ def test_grounded_streaming_through_gateway(vllm_gateway) -> None:
     final = next(c for c in chunks if c.choices and c.choices[0].finish_reason)
     assert len(texts) > 2 and final.choices[0].finish_reason == "length"
     citations = final.model_extra["citations"]
-    if has_index(vllm_gateway):
-        assert 0 < len(citations) <= 3
+    assert 0 < len(citations) <= 3
     reply = client.chat.completions.create(model=MODEL_GROUNDED, max_tokens=16,
                                            messages=[{"role": "user", "content": "aspirin and stroke"}])
     assert reply.usage.completion_tokens > 0 and "decision support" in reply.choices[0].message.content
@@ -156,10 +150,6 @@ def test_the_vllm_child_refuses_requests_without_its_per_start_key(vllm_gateway)
     assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         assert httpx.get(f"http://127.0.0.1:{port}/v1/models", headers=headers, timeout=10).status_code == 401
-
-
-def has_index(server) -> bool:
-    return httpx.get(f"{server.url}/health", timeout=10).json()["index"]
 
 
 def test_diagnose_uses_structured_outputs(vllm_gateway) -> None:
