@@ -62,8 +62,9 @@ _DATE = re.compile(
         # without the cue)
         rf"(?i:{_L}(?:on|dated|since|until|till|from|due|reviewed|seen|admitted|discharged|attended|LMP)\s+)"
         rf"(?P<v>{_DAY}/{_DAY})(?![/\d]|[.,]\d|(?i:\s*(?:dose|strength|tab|of)))",
-        # 14/08, 26/12, 12/03: a day above 12 or a zero-padded month is a date, not a fraction or a score
-        rf"{_DIG_L}(?:(?:1[3-9]|2\d|3[01])/{_MON_NUM}|{_DAY}/0[1-9])(?![/\d]|[.,]\d)",
+        # 14/08, 26/12, 12/03: a day above 12 or a zero-padded month is a date, not a fraction or a score;
+        # but x/7 is days in UK notes ("a 14/7 history", "24/7 care")
+        rf"{_DIG_L}(?:(?:1[3-9]|2\d|3[01])/(?!7(?!\d)){_MON_NUM}|{_DAY}/0[1-9])(?![/\d]|[.,]\d)",
         # Mon 3rd, Sunday the 12th, Weds 14th; on the 5th, till the 19th
         rf"{_L}(?:Mon|Tues?|Wed(?:nes)?s?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?,?\s+(?:the\s+)?{_DAY}(?:st|nd|rd|th){_R}",
         rf"(?i:{_L}(?:on|till|until|since|by|from|before|after)\s+)(?P<w>(?:the\s+)?{_DAY}(?:st|nd|rd|th)){_R}"
