@@ -210,7 +210,7 @@ def _chinese(text: str) -> Iterator[Finding]:
     for pattern in _CN_NAMES:
         for match in pattern.finditer(text):
             start, end = match.start("v"), match.end("v")
-            if not any(text.startswith(word, at) for word in _CN_WORDS for at in (start, start - 1)):
+            if not any(text.startswith(word, at) for word in _CN_WORDS for at in (start, max(start - 1, 0))):
                 yield Finding(start, end, "NAME")
 
 

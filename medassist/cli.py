@@ -13,7 +13,6 @@ import logging
 import signal
 import sys
 
-import click
 import typer
 
 from medassist.data.phi import scrub
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     except MedassistError as exc:
         print(f"error: {scrub(str(exc))}", file=sys.stderr)  # messages may quote the user's input
         sys.exit(2)
-    except (KeyboardInterrupt, typer.Abort, click.exceptions.Abort):  # typer turns Ctrl-C into Abort
+    except (KeyboardInterrupt, typer.Abort):  # typer turns Ctrl-C into Abort
         print("interrupted: finished outputs are intact; re-run the command to resume", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:
@@ -94,10 +93,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _usage_error(exc: Exception) -> bool:
-    """A bad flag or a missing argument. Typer 0.2x vendors click as ``typer._click``, whose
-    exceptions are not click's, so they are recognised by what both have: ``show`` and ``exit_code``."""
-    return isinstance(exc, click.exceptions.ClickException) or (
-        callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int))
+    """A bad flag or a missing argument. Typer 0.2x vendors click as the private ``typer._click``
+    (click itself is no dependency of ours), so its usage errors are recognised by what click's
+    ``ClickException`` has: ``show`` and ``exit_code``."""
+    return callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int)
 
 
 if __name__ == "__main__":

