@@ -54,10 +54,10 @@ def kb_differential(policy: QuestionPolicy, known: dict[str, list[Any]]) -> list
 def backend_source(backend: Backend, kb: DDXPlusKB):
     """Differentials from the eval's backend for the partial vignettes (names normalised to the KB)."""
     from medassist.data.prompts import case_user_prompt, parse_differential
-    from medassist.eval.suites import _messages
+    from medassist.eval.suites import chat_messages
 
     def ask(sims: list[SimulatedPatient]) -> list[Differential]:
-        items = [{"id": str(i), "messages": _messages(case_user_prompt(s.vignette()))} for i, s in enumerate(sims)]
+        items = [{"id": str(i), "messages": chat_messages(case_user_prompt(s.vignette()))} for i, s in enumerate(sims)]
         texts = {item["id"]: answer["text"] for item, answer in backend.answer(items)}
         out: list[Differential] = []
         for i in range(len(sims)):

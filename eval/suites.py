@@ -34,7 +34,8 @@ class RunSpec:
 
 
 # ---------------------------------------------------------------------------- items
-def _messages(user: str) -> list[dict[str, str]]:
+def chat_messages(user: str) -> list[dict[str, str]]:
+    """A question as the model was trained on it: the shared system prompt, then the user turn."""
     from medassist.data.prompts import SYSTEM_PROMPT
 
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
@@ -78,16 +79,16 @@ def build_items(spec: RunSpec, config: EvalConfig, in_process: bool) -> tuple[li
         if spec.suite == "medqa":
             user = prompts.mcq_user_prompt(r.question, r.options)
             item = {"id": r.id, "options": r.options, "answer_idx": r.answer_idx, "meta_info": r.meta_info,
-                    "messages": grounder.messages(r.question, user) if grounder else _messages(user)}
+                    "messages": grounder.messages(r.question, user) if grounder else chat_messages(user)}
         elif spec.suite == "pubmedqa":
             user = prompts.pubmedqa_user_prompt(r.question, " ".join(r.contexts) if spec.context else None)
             item = {"id": r.pmid, "final_decision": r.final_decision,
-                    "messages": grounder.messages(r.question, user) if grounder else _messages(user)}
+                    "messages": grounder.messages(r.question, user) if grounder else chat_messages(user)}
         elif spec.suite == "ddx":
             user = prompts.case_user_prompt(loaded.kb.vignette(r))
             item = {"id": r.id, "pathology": r.pathology, "true_differential": r.differential,
                     "age": r.age, "sex": r.sex,
-                    "messages": grounder.messages(user, user) if grounder else _messages(user)}
+                    "messages": grounder.messages(user, user) if grounder else chat_messages(user)}
         else:
             item = _faithfulness_item(r, spec, grounder)
         items.append(item)
@@ -102,7 +103,7 @@ def _faithfulness_item(r: Any, spec: RunSpec, grounder: Grounder | None) -> dict
 
     abstract = " ".join(r.contexts)
     if spec.rag and grounder is None:  # the endpoint retrieves and returns its citations
-        return {"id": r.pmid, "question": r.question, "sources": {}, "messages": _messages(r.question)}
+        return {"id": r.pmid, "question": r.question, "sources": {}, "messages": chat_messages(r.question)}
     if grounder is not None:
         passages = grounder.retriever.search(r.question, k=grounder.k)
     else:
