@@ -64,7 +64,7 @@ def recipe(model: Path, out: Path, *overrides: str) -> SFTRunConfig:
 def throughput(model: Path, work: Path, steps: int) -> dict[str, Any]:
     """Tokens/s of the same mixture and steps: padded (8 examples a step) vs packed (2 rows of 768)."""
     from medassist.hub import load_tokenizer
-    from medassist.sft.data import build_mixture
+    from medassist.sft.dataset import build_mixture
     from medassist.sft.train import make_trainer
 
     layouts = {"padded": ["--packing", "false", "--per-device-train-batch-size", "8"],
