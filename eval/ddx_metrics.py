@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medassist.data.answers.differential import ranked
-from medassist.eval.metrics import macro_mean_with_ci, mean_with_ci
+from medassist.eval.statistics import macro_mean_with_ci, mean_with_ci
 
 THRESHOLD = 0.01
 TOP_K = (1, 3, 5, 10)

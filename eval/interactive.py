@@ -33,7 +33,7 @@ from medassist.data.next_question import PolicyConfig, QuestionPolicy, askable
 from medassist.data.prompts import chat_messages
 from medassist.data.records import DDXPatient
 from medassist.eval.backends import Backend
-from medassist.eval.consultation import Differential, Trajectory, run_consultations
+from medassist.eval.consultation_runs import Differential, Trajectory, run_consultations
 from medassist.eval.ddx_metrics import DDXCase, case_scores
 from medassist.eval.report import _save
 from medassist.eval.suites import EvalItem

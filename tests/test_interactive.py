@@ -11,11 +11,11 @@ import pytest
 
 from medassist.cli import main
 from medassist.data import SAMPLES, build_examples
+from medassist.data.answers.differential import parse_differential
 from medassist.data.consultation import SimulatedPatient
 from medassist.data.ddx_likelihood import EvidenceModel
 from medassist.data.next_question import PolicyConfig, QuestionPolicy, askable
 from medassist.data.partial import partial_evidence, variant_rng
-from medassist.data.answers.differential import parse_differential
 
 PATIENTS_CSV = SAMPLES / "ddxplus" / "patients_sample.csv"
 
