@@ -7,8 +7,8 @@ import pytest
 from medassist.data import SAMPLES
 from medassist.eval.config import EvalConfig
 from medassist.eval.ddx_metrics import DDXCase, case_scores, ddx_summary
-from medassist.eval.statistics import macro_mean_with_ci
 from medassist.eval.report import render_markdown
+from medassist.eval.statistics import macro_mean_with_ci
 from medassist.eval.suites import SUITES
 
 SEVERITY = {"Pneumonia": 3, "Bronchitis": 4, "URTI": 5, "Influenza": 3, "Pulmonary embolism": 2, "GERD": 3}
