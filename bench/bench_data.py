@@ -11,7 +11,6 @@ default, SmolLM2-135M-Instruct (read from its GGUF file), since its SFT recipe t
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from medassist.bench import bench_parser, write_results
 from medassist.data import (
     SAMPLES,
     build_examples,
@@ -30,8 +30,6 @@ from medassist.data import (
     load_pubmedqa,
     scrub,
 )
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
 
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -77,9 +75,7 @@ def percentiles(values: list[int]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--quick", action="store_true", help="smaller inputs (about a minute)")
+    parser = bench_parser(__doc__, "smaller inputs (about a minute)")
     args = parser.parse_args()
     n_xml = 2_000 if args.quick else 20_000
     n_rows = 1_000 if args.quick else None
@@ -134,9 +130,7 @@ def main() -> None:
         for name, exs in examples.items()
     }
     results["quick"] = args.quick
-    atomic_write_json(args.out, {"benchmark": "data", "results": results, "machine": machine(),
-                                 "versions": package_versions()})
-    print(results)
+    write_results(args.out, "data", results, args.quick)
 
 
 if __name__ == "__main__":

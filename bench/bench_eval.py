@@ -9,16 +9,14 @@ DDXPlus (zero-shot and tuned SmolLM2) are bench/bench_sft.py's, which trains the
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+from medassist.bench import bench_parser, write_results
 from medassist.eval.faithfulness import OfflineScorer
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
 
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 PUBMEDQA = SHARED / "pubmedqa" / "ori_pqal.json"
@@ -50,14 +48,10 @@ def faithfulness_auc(n: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--quick", action="store_true", help="fewer items (about a minute)")
+    parser = bench_parser(__doc__, "fewer items (about a minute)")
     args = parser.parse_args()
     results = {"faithfulness_scorer_pubmedqa": faithfulness_auc(12 if args.quick else 200)}
-    atomic_write_json(args.out, {"benchmark": "eval", "quick": args.quick, "results": results,
-                                 "machine": machine(), "versions": package_versions()})
-    print(json.dumps(results, indent=2, default=str))
+    write_results(args.out, "eval", results, args.quick)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ and the 1k/100k sizes only.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import resource
 import sys
@@ -28,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
+from medassist.bench import bench_parser, write_results
 
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 MEDRAG_PUBMEDQA_RECALL_AT_1 = 0.796
@@ -140,9 +137,7 @@ def scale(sizes: list[int]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true")
+    parser = bench_parser(__doc__, "a short run (about a minute)")
     args = parser.parse_args()
     # Latencies on a shared 2-core machine depend on what else runs: record the load around the run.
     results: dict[str, Any] = {"load_avg_1min_start": os.getloadavg()[0]}
@@ -152,9 +147,7 @@ def main() -> None:
         "quick": args.quick,
         "load_avg_1min_end": os.getloadavg()[0],
     }
-    atomic_write_json(args.out, {"benchmark": "rag", "results": results, "machine": machine(),
-                                 "versions": package_versions()})
-    print(json.dumps(results, indent=2))
+    write_results(args.out, "rag", results, args.quick)
 
 
 if __name__ == "__main__":

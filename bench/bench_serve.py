@@ -10,7 +10,6 @@ Reports the speed-up at 16 clients over 1 and the gateway overhead (tokens/s los
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -21,9 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from medassist.bench import bench_parser, write_results
 from medassist.data.prompts import SYSTEM_PROMPT
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
 from medassist.ports import free_port
 from medassist.serve.launch import run_gateway
 
@@ -172,9 +170,7 @@ def ensure_model(model: str | None, work: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="local engine only, 1 and 4 clients, short answers")
+    parser = bench_parser(__doc__, "local engine only, 1 and 4 clients, short answers")
     parser.add_argument("--model", help="model folder (default: SmolLM2-135M-Instruct, converted from its GGUF)")
     parser.add_argument("--levels", default=None, help="comma list of client counts (default 1,4,8,16; quick: 1,4)")
     parser.add_argument("--engines", default=None, help="comma list of local,vllm (default: both; quick: local)")
@@ -209,9 +205,7 @@ def main() -> None:
         results["local_vs_vllm_gateway_tokens_per_s_at_max"] = round(
             results["local"]["gateway"][str(levels[-1])]["tokens_per_s"]
             / results["vllm"]["gateway"][str(levels[-1])]["tokens_per_s"], 3)
-    atomic_write_json(args.out, {"benchmark": "serve", "results": results, "machine": machine(),
-                                 "versions": package_versions()})
-    print(json.dumps(results, indent=2))
+    write_results(args.out, "serve", results, args.quick)
 
 
 if __name__ == "__main__":

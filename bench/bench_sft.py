@@ -24,7 +24,6 @@ Sections 2-5 skip with a reason when the data is absent.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
@@ -37,10 +36,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from medassist.bench import bench_parser, write_results
 from medassist.config import parse_config
 from medassist.hub import native_bf16
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
 from medassist.sft.config import SFTRunConfig, SourceConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +62,7 @@ def recipe(model: Path, out: Path, *overrides: str) -> SFTRunConfig:
 def throughput(model: Path, work: Path, steps: int) -> dict[str, Any]:
     """Tokens/s of the same mixture and steps: padded (8 examples a step) vs packed (2 rows of 768)."""
     from medassist.hub import load_tokenizer
-    from medassist.sft.data import build_mixture
+    from medassist.sft.dataset import build_mixture
     from medassist.sft.train import make_trainer
 
     layouts = {"padded": ["--packing", "false", "--per-device-train-batch-size", "8"],
@@ -299,9 +297,7 @@ def loglik(model: Path, work: Path, limit: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="a few steps and items of each (~15 minutes on 2 cores)")
+    parser = bench_parser(__doc__, "a few steps and items of each (~15 minutes on 2 cores)")
     parser.add_argument("--only", default="throughput,ddxplus,qa,loglik",
                         help="comma list of sections to run; balance (two DDXPlus trainings) runs only when named")
     parser.add_argument("--work", type=Path, help="keep models, logs and eval reports here (default: a temporary "
@@ -339,9 +335,7 @@ def main() -> None:
         if "loglik" in only:
             results["loglik"] = (loglik(model, work / "loglik", 16 if args.quick else 200) if MEDQA_DEV.is_file()
                                  else {"skipped": f"MedQA dev not present at {MEDQA_DEV}"})
-    atomic_write_json(args.out, {"benchmark": "sft", "results": results, "machine": machine(),
-                                 "versions": package_versions()})
-    print(args.out.read_text())
+    write_results(args.out, "sft", results, args.quick)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -16,8 +14,7 @@ from pathlib import Path
 import httpx
 from bench_serve import ensure_model
 
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
+from medassist.bench import bench_parser, write_results
 from medassist.serve.launch import run_gateway
 
 QUESTIONS = [
@@ -84,9 +81,7 @@ async def soak(url: str, clients: int, seconds: float, pid: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="30 seconds instead of 5 minutes")
+    parser = bench_parser(__doc__, "30 seconds instead of 5 minutes")
     parser.add_argument("--engine", default="local", choices=["local", "vllm"])
     parser.add_argument("--model", help="model folder (default: SmolLM2-135M-Instruct, converted from its GGUF)")
     parser.add_argument("--index", help="RAG index folder (default: none, ungrounded)")
@@ -99,9 +94,7 @@ def main() -> None:
         with run_gateway(gateway_args, work / "gateway.log", ready_timeout_s=900) as gw:
             results = asyncio.run(soak(gw.url, 16, 30.0 if args.quick else 300.0, gw.process.pid))
     results["engine"] = args.engine
-    atomic_write_json(args.out, {"benchmark": "soak", "results": results, "machine": machine(),
-                                 "versions": package_versions()})
-    print(json.dumps(results, indent=2))
+    write_results(args.out, "soak", results, args.quick)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ export on a real SQLite file.
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import statistics
@@ -21,8 +20,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 from tqdm import tqdm
 
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
+from medassist.bench import bench_parser, write_results
 from medassist.ui.client import Candidate, Citation, Diagnosis
 from medassist.ui.consultation import Consultation, Turn
 from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
@@ -92,17 +90,13 @@ def feedback(rows: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--quick", action="store_true")
+    parser = bench_parser(__doc__, "a short run (about a minute)")
     args = parser.parse_args()
     repeats = 5 if args.quick else 20
     results = {**page_runs(repeats), **exports(20 if args.quick else 100, repeats),
                **feedback(100 if args.quick else 1000)}
     results["whatsapp_over_markdown"] = round(results["whatsapp_export_ms"] / results["markdown_export_ms"], 2)
-    atomic_write_json(args.out, {"benchmark": "ui", "results": results, "machine": machine(),
-                                 "versions": package_versions()})
-    print(results)
+    write_results(args.out, "ui", results, args.quick)
 
 
 if __name__ == "__main__":

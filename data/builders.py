@@ -1,7 +1,7 @@
 """Records -> chat examples ``{"messages", "source", "id", "target"}`` for SFT and evaluation.
 
-Every example starts with the shared ``SYSTEM_PROMPT`` and asks with the prompts of
-``medassist.data.prompts``, so training, serving and evaluation see one format. ``target`` is the
+Every example starts with the shared ``SYSTEM_PROMPT`` and asks with the prompts of the answer
+formats (``medassist.data.answers``), so training, serving and evaluation see one format. ``target`` is the
 short gold answer (option letter, yes/no/maybe, pathology, label) for probes and scoring.
 """
 
@@ -12,21 +12,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from medassist.data.answers.citations import NOT_IN_SOURCES, Source, build_grounded_messages, grounded_answer
+from medassist.data.answers.differential import case_user_prompt, format_differential
+from medassist.data.answers.mcq import mcq_answer, mcq_user_prompt
+from medassist.data.answers.pubmedqa_decision import pubmedqa_answer, pubmedqa_user_prompt
 from medassist.data.ddxplus import DDXPlusKB
 from medassist.data.partial import partial_evidence, soften, variant_rng
-from medassist.data.prompts import (
-    NOT_IN_SOURCES,
-    SYSTEM_PROMPT,
-    Source,
-    build_grounded_messages,
-    case_user_prompt,
-    format_differential,
-    grounded_answer,
-    mcq_answer,
-    mcq_user_prompt,
-    pubmedqa_answer,
-    pubmedqa_user_prompt,
-)
+from medassist.data.prompts import SYSTEM_PROMPT, chat_messages
 from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, PubMedQAItem
 from medassist.errors import MedassistError
 
@@ -35,11 +27,7 @@ BUILD_SOURCES = ("medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom")
 
 def _example(source: str, item_id: str, user: str, assistant: str, target: str, **extra: Any) -> dict[str, Any]:
     return {
-        "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": assistant},
-        ],
+        "messages": [*chat_messages(user), {"role": "assistant", "content": assistant}],
         "source": source,
         "id": item_id,
         "target": target,

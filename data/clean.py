@@ -24,7 +24,7 @@ from medassist.data.records import Abstract, CustomItem, DDXPatient, MCQItem, Pu
 
 T = TypeVar("T")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028\u2029\u2060\ufeff\u00ad]")
-_NON_WORD = re.compile(r"[^\w]+")
+_NON_WORD = re.compile(r"[\W_]+")  # underscores too: "acute_bronchitis" reads as two words
 # A shingle shared by more items than this is boilerplate: it never proposes candidates.
 _MAX_POSTING = 20
 
@@ -37,7 +37,9 @@ def normalise_whitespace(text: str) -> str:
 
 
 def comparison_key(text: str) -> str:
-    """Lower case, accents and punctuation removed: two texts with the same key are duplicates."""
+    """Lower case, accents and punctuation removed: the one normal form texts are compared in (two
+    texts with the same key are duplicates, a condition name matches the DDXPlus names, an answer
+    restates an MCQ option)."""
     text = normalise_whitespace(text)
     if not text.isascii():
         text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))

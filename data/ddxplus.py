@@ -12,12 +12,13 @@ from __future__ import annotations
 import ast
 import csv
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medassist.data.clean import comparison_key
+from medassist.data.prompts import case_vignette
 from medassist.data.records import DDXPatient
 from medassist.data.validation import Checker, Problems, iter_dict_records, open_text
 
@@ -71,13 +72,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _MIN_CONTAINED_ALIAS = 6  # shorter aliases ("pe", "flu", "mi") must match the whole answer
 _ICD = re.compile(r"\b([A-Z]\d{2}(?:\.\d{1,3})?)\b")
-
-
-def normalise_text(text: str) -> str:
-    """Lower-case, accents removed, punctuation to spaces: how condition names are compared."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
 def _third_person(verb: str) -> str:
@@ -135,7 +129,7 @@ class DDXPlusKB:
                      cond.get("cond-name-fr", name), *SYNONYMS.get(name, ())}
             names |= {part for n in list(names) for part in n.split("/") if len(part.split()) >= 2}
             for alias in names:
-                self._aliases.setdefault(normalise_text(alias), name)
+                self._aliases.setdefault(comparison_key(alias), name)
             # "J18", "j17, j18", "g44.009": also index the 3-character category ("G44")
             for icd in _ICD.findall(str(cond.get("icd10-id", "")).upper()):
                 for code in {icd, icd.split(".")[0]}:
@@ -159,7 +153,7 @@ class DDXPlusKB:
 
     def normalise_condition(self, text: str) -> str | None:
         """Map a free-text diagnosis (English/French name, ICD-10 code, common synonym) to a KB name."""
-        norm = normalise_text(text)
+        norm = comparison_key(text)
         for prefix in ("possible ", "probable ", "suspected ", "likely ", "acute "):
             if norm in self._aliases:
                 break
@@ -263,8 +257,6 @@ class DDXPlusKB:
                          known: dict[str, list[Any]]) -> str:
         """The vignette of a case known only in part (``known``: {code: values}, as ``group`` gives):
         the same format as a full case, so the model reads a consultation in progress as it was trained."""
-        from medassist.data.prompts import case_vignette
-
         chief, symptoms, history = self.findings_of(known, initial_evidence)
         return case_vignette(age, sex, chief or "", symptoms, history)
 

@@ -11,7 +11,7 @@ stays, the stated confidence falls with what is unknown.
 
 Deterministic: variant j of a patient depends only on (seed, patient id, j), not on the order or
 number of other patients. Variants come from the records ``build_examples`` is given, i.e. after
-decontamination against the evaluation patients (``sft/data.py``, ``data/build.py``), so no
+decontamination against the evaluation patients (``sft/dataset.py``, ``data/build.py``), so no
 variant of an evaluation patient is ever built.
 """
 

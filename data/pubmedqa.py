@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medassist.data.prompts import PUBMEDQA_DECISIONS
+from medassist.data.answers.pubmedqa_decision import PUBMEDQA_DECISIONS
 from medassist.data.records import PubMedQAItem
 from medassist.data.validation import Checker, Problems, hub_rows, iter_dict_records, resolve
 

@@ -5,26 +5,27 @@ transformers in-process. Each backend takes items holding chat ``messages`` and 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from medassist.errors import MedassistError
+from medassist.eval.suites import EvalItem
+from medassist.hub import greedy_chat, load_model, load_tokenizer, tokenizer_source
 
 log = logging.getLogger(__name__)
 
-Item = dict[str, Any]
 Answer = dict[str, Any]  # {"text": str, "citations": list[dict], "error": str | None, "latency_s": float}
 
 
 class Backend(Protocol):
     name: str
 
-    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]: ...
+    def answer(self, items: list[EvalItem]) -> Iterator[tuple[EvalItem, Answer]]: ...
 
 
 @dataclass
@@ -68,26 +69,26 @@ class EndpointBackend:
         self.model = listed[0]
         return self.model
 
-    def _ask(self, client: Any, item: Item) -> Answer:
+    def _ask(self, client: Any, item: EvalItem) -> Answer:
         import openai
 
         started = time.perf_counter()
         extra = {"rag": self.rag} if self.rag is not None else None
         try:
             completion = client.chat.completions.create(
-                model=self.model, messages=item["messages"], max_tokens=self.max_tokens, temperature=0.0,
+                model=self.model, messages=item.messages, max_tokens=self.max_tokens, temperature=0.0,
                 extra_body=extra,
             )
         except openai.BadRequestError as exc:
             return {"text": "", "citations": [], "error": f"400: {exc.message}",
                     "latency_s": time.perf_counter() - started}
         except openai.OpenAIError as exc:
-            raise MedassistError(f"endpoint {self.base_url}: request for item {item['id']} failed: {exc}") from exc
+            raise MedassistError(f"endpoint {self.base_url}: request for item {item.id} failed: {exc}") from exc
         extras = completion.model_extra or {}
         return {"text": completion.choices[0].message.content or "", "citations": extras.get("citations") or [],
                 "error": None, "latency_s": time.perf_counter() - started}
 
-    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]:
+    def answer(self, items: list[EvalItem]) -> Iterator[tuple[EvalItem, Answer]]:
         self.resolve_model()
         client = self._client()
         pool = ThreadPoolExecutor(max_workers=max(1, self.concurrency))
@@ -115,39 +116,20 @@ class TransformersBackend:
         return f"transformers:{self.model_path}" + (f"+{self.adapter}" if self.adapter else "")
 
     def _load(self) -> tuple[Any, Any]:
-        from medassist.hub import load_model, load_tokenizer
-
         if self._loaded is None:
-            tokenizer = load_tokenizer(self.adapter if self.adapter and _has_tokenizer(self.adapter)
-                                       else self.model_path)
-            tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
+            tokenizer = load_tokenizer(tokenizer_source(self.model_path, self.adapter))
             self._loaded = tokenizer, load_model(self.model_path, adapter=self.adapter)
         return self._loaded
 
-    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]:
-        import torch
-
+    def answer(self, items: list[EvalItem]) -> Iterator[tuple[EvalItem, Answer]]:
         tokenizer, model = self._load()
-        context = getattr(model.config, "max_position_embeddings", 2048)
         for start in range(0, len(items), self.batch_size):
             batch = items[start : start + self.batch_size]
             started = time.perf_counter()
-            prompts = [tokenizer.apply_chat_template(i["messages"], add_generation_prompt=True, tokenize=False)
-                       for i in batch]
-            # over-long prompts keep their end (the question and the instruction to answer)
-            inputs = tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
-                               max_length=context - self.max_tokens, add_special_tokens=False).to(model.device)
-            with torch.inference_mode():
-                output = model.generate(**inputs, max_new_tokens=self.max_tokens, do_sample=False,
-                                        pad_token_id=tokenizer.pad_token_id)
-            texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+            texts = greedy_chat(model, tokenizer, [i.messages for i in batch], self.max_tokens)
             latency = (time.perf_counter() - started) / len(batch)
             for item, text in zip(batch, texts, strict=True):
                 yield item, {"text": text.strip(), "citations": [], "error": None, "latency_s": latency}
-
-
-def _has_tokenizer(folder: str) -> bool:
-    return (Path(folder) / "tokenizer_config.json").is_file()
 
 
 @dataclass
@@ -163,7 +145,7 @@ class VLLMBackend:
     def name(self) -> str:
         return f"vllm:{self.model_path}" + (f"+{self.adapter}" if self.adapter else "")
 
-    def answer(self, items: list[Item]) -> Iterator[tuple[Item, Answer]]:
+    def answer(self, items: list[EvalItem]) -> Iterator[tuple[EvalItem, Answer]]:
         from vllm import LLM, SamplingParams
         from vllm.lora.request import LoRARequest
 
@@ -172,7 +154,7 @@ class VLLMBackend:
         llm = self._llm
         lora = LoRARequest("adapter", 1, self.adapter) if self.adapter else None
         started = time.perf_counter()
-        outputs = llm.chat([i["messages"] for i in items], SamplingParams(temperature=0.0, max_tokens=self.max_tokens),
+        outputs = llm.chat([i.messages for i in items], SamplingParams(temperature=0.0, max_tokens=self.max_tokens),
                            lora_request=lora)
         latency = (time.perf_counter() - started) / max(1, len(items))
         for item, output in zip(items, outputs, strict=True):
@@ -180,8 +162,6 @@ class VLLMBackend:
 
 
 def vllm_available() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("vllm") is not None
 
 

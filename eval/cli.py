@@ -12,8 +12,21 @@ from pathlib import Path
 import typer
 
 from medassist.clitools import OVERRIDES, sub_app
+from medassist.config import parse_config
+from medassist.data import formats
+from medassist.data.next_question import PolicyConfig
 from medassist.errors import MedassistError
-from medassist.eval.suites import SUITES
+from medassist.eval.backends import make_backend
+from medassist.eval.config import EvalConfig
+from medassist.eval.interactive import InteractiveSpec, run_interactive
+from medassist.eval.loglik import run_loglik
+from medassist.eval.report import _fmt, render_comparison
+from medassist.eval.report import compare as compare_runs
+from medassist.eval.runner import run_suite, score_run
+from medassist.eval.suites import SUITES, RunSpec
+from medassist.hub import require_model
+from medassist.io import atomic_write_json, atomic_write_text
+from medassist.manifest import write_manifest
 from medassist.resources import CONFIGS
 
 app = sub_app("Offline benchmarks: MedQA/MedMCQA, PubMedQA, DDXPlus differentials, faithfulness; reports.")
@@ -21,10 +34,7 @@ app = sub_app("Offline benchmarks: MedQA/MedMCQA, PubMedQA, DDXPlus differential
 DEFAULT_CONFIG = CONFIGS / "eval-default.yaml"
 
 
-def _config(config: Path | None, overrides: list[str]):  # -> EvalConfig
-    from medassist.config import parse_config
-    from medassist.eval.config import EvalConfig
-
+def _config(config: Path | None, overrides: list[str]) -> EvalConfig:
     path = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
     return parse_config(EvalConfig, path, overrides)
 
@@ -66,9 +76,6 @@ def run_command(
     """Answer every item into OUT/predictions.jsonl, then score it into OUT/report.{json,md} + plots.
 
     Extra ``--key value`` pairs override the config (e.g. --max-tokens 64 --judge-endpoint URL)."""
-    from medassist.eval.backends import make_backend
-    from medassist.eval.runner import run_suite
-    from medassist.eval.suites import RunSpec
 
     suite = ctx.info_name
     cfg = _config(config, list(ctx.args))
@@ -96,14 +103,9 @@ def run_command(
 
 
 def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_questions: int, policy_mode: str,
-                 cfg, model_options: dict) -> None:
+                 cfg: EvalConfig, model_options: dict) -> None:
     """The simulated consultation (eval/interactive.py): the first ``limit`` patients are
     interviewed, the others fit the knowledge base's likelihoods."""
-    from medassist.data import formats
-    from medassist.data.next_question import PolicyConfig
-    from medassist.eval.backends import make_backend
-    from medassist.eval.interactive import InteractiveSpec, run_interactive
-    from medassist.manifest import write_manifest
 
     if suite != "ddx":
         raise MedassistError(f"--interactive is a ddx option, not a {suite} one")
@@ -138,10 +140,6 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
 
 def _loglik(data: Path, out: Path, model: str, adapter: str | None, fmt: str, limit: int | None,
             batch_size: int) -> None:
-    from medassist.data import formats
-    from medassist.eval.loglik import run_loglik
-    from medassist.hub import require_model
-    from medassist.manifest import write_manifest
 
     require_model(model, "--model")
     loaded = formats.load(fmt, data)
@@ -156,7 +154,6 @@ def _loglik(data: Path, out: Path, model: str, adapter: str | None, fmt: str, li
 
 
 def _print_headline(report: dict, out: Path) -> None:
-    from medassist.eval.report import _fmt
 
     typer.echo(f"{report['spec']['suite']}: {report['n_items']} items -> {out}/report.md")
     for name, row in report["headline"].items():
@@ -171,7 +168,6 @@ for _suite in SUITES:
 def score(ctx: typer.Context, run_dir: Path = typer.Argument(..., help="A run directory."),
           config: Path = typer.Option(None, help="EvalConfig YAML.")) -> None:
     """Re-score a run from its predictions.jsonl (no model needed)."""
-    from medassist.eval.runner import score_run
 
     _print_headline(score_run(run_dir, _config(config, list(ctx.args))), run_dir)
 
@@ -181,9 +177,6 @@ def compare(run_a: Path = typer.Argument(..., help="Run A (e.g. base model)."),
             run_b: Path = typer.Argument(..., help="Run B (e.g. tuned model)."),
             out: Path = typer.Option(None, help="Also write comparison.md/json into this folder.")) -> None:
     """Headline metrics side by side, B - A deltas, and a paired bootstrap interval."""
-    from medassist.eval.report import compare as compare_runs
-    from medassist.eval.report import render_comparison
-    from medassist.io import atomic_write_json, atomic_write_text
 
     result = compare_runs(run_a, run_b)
     text = render_comparison(result)

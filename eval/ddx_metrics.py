@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from medassist.eval.metrics import macro_mean_with_ci, mean_with_ci
+from medassist.data.answers.differential import ranked
+from medassist.eval.statistics import macro_mean_with_ci, mean_with_ci
 
 THRESHOLD = 0.01
 TOP_K = (1, 3, 5, 10)
@@ -38,15 +39,6 @@ class DDXCase:
     pathology: str
     true_differential: list[tuple[str, float]]
     predicted: list[tuple[str, float | None]]
-
-
-def ranked(differential: Sequence[tuple[str, float | None]]) -> list[str]:
-    """Conditions most probable first (stable for ties and for missing probabilities), no repeats."""
-    order = sorted(range(len(differential)), key=lambda i: -(differential[i][1] or 0.0))
-    seen: dict[str, None] = {}
-    for i in order:
-        seen.setdefault(differential[i][0], None)
-    return list(seen)
 
 
 def as_set(differential: Sequence[tuple[str, float | None]], threshold: float = THRESHOLD) -> set[str]:

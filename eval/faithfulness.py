@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from medassist.data.answers.citations import CITATION, extract_citations
 from medassist.errors import MedassistError
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(\"'A-Z0-9])")
-_CITATION = re.compile(r"\[\s*(?:PMID[:\s]*)?\d{1,9}(?:\s*[,;]\s*(?:PMID[:\s]*)?\d{1,9})*\s*\]", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -32,24 +32,17 @@ def split_statements(text: str) -> list[str]:
     parts = [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
     statements: list[str] = []
     for part in parts:
-        if statements and _CITATION.fullmatch(part.rstrip(".")):
+        if statements and CITATION.fullmatch(part.rstrip(".")):
             statements[-1] = f"{statements[-1]} {part}"
         else:
             statements.append(part)
     return statements
 
 
-def cited_ids(statement: str) -> list[str]:
-    """PMIDs a statement cites (``[12345678]``, ``[PMID: 123, 456]``), as the gateway reads them."""
-    from medassist.rag.grounding import extract_citations
-
-    return extract_citations(statement)
-
-
 def content_words(text: str) -> set[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return {t for t in _TOKEN.findall(_CITATION.sub(" ", text).lower()) if len(t) > 2 and t not in ENGLISH_STOP_WORDS}
+    return {t for t in _TOKEN.findall(CITATION.sub(" ", text).lower()) if len(t) > 2 and t not in ENGLISH_STOP_WORDS}
 
 
 @dataclass
@@ -93,7 +86,7 @@ class OfflineScorer:
 
     def prepare(self, answers: Sequence[str], passages: Sequence[str]) -> None:
         """Encode every statement and passage sentence of a batch in one go (fast bulk scoring)."""
-        statements = [_CITATION.sub("", s) for a in answers for s in split_statements(a)]
+        statements = [CITATION.sub("", s) for a in answers for s in split_statements(a)]
         self.embed(statements + [s for p in passages for s in split_statements(p)])
 
     def support(self, statements: list[str], passages: list[str]) -> list[float]:
@@ -103,7 +96,7 @@ class OfflineScorer:
         sentences = [s for p in passages for s in split_statements(p)]
         if not sentences:
             return [0.0] * len(statements)
-        claim_vecs = self.embed([_CITATION.sub("", s) for s in statements])
+        claim_vecs = self.embed([CITATION.sub("", s) for s in statements])
         passage_vecs = self.embed(sentences)
         semantic = (claim_vecs @ passage_vecs.T).max(axis=1).clip(0.0, 1.0)
         vocabulary = content_words(" ".join(passages))
@@ -119,7 +112,7 @@ class OfflineScorer:
         statements = split_statements(answer)
         results: list[StatementScore] = []
         for statement in statements:
-            cited = [p for p in dict.fromkeys(cited_ids(statement)) if p in passages]
+            cited = [p for p in dict.fromkeys(extract_citations(statement)) if p in passages]
             pool = [passages[p] for p in cited] or list(passages.values())
             (score,) = self.support([statement], pool) if pool else (0.0,)
             supported = score >= self.threshold

@@ -25,14 +25,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from medassist.data.answers.differential import case_user_prompt, normalised, parse_differential
 from medassist.data.consultation import SimulatedPatient
 from medassist.data.ddx_likelihood import EvidenceModel
 from medassist.data.ddxplus import DDXPlusKB
 from medassist.data.next_question import PolicyConfig, QuestionPolicy, askable
+from medassist.data.prompts import chat_messages
 from medassist.data.records import DDXPatient
 from medassist.eval.backends import Backend
-from medassist.eval.consultation import Differential, Trajectory, run_consultations
+from medassist.eval.consultation_runs import Differential, Trajectory, run_consultations
 from medassist.eval.ddx_metrics import DDXCase, case_scores
+from medassist.eval.report import _save
+from medassist.eval.suites import EvalItem
 from medassist.io import atomic_write_json, atomic_write_text
 
 KB_SHOWN = 10  # conditions of a KB posterior taken as its differential
@@ -53,16 +57,13 @@ def kb_differential(policy: QuestionPolicy, known: dict[str, list[Any]]) -> list
 
 def backend_source(backend: Backend, kb: DDXPlusKB):
     """Differentials from the eval's backend for the partial vignettes (names normalised to the KB)."""
-    from medassist.data.prompts import case_user_prompt, parse_differential
-    from medassist.eval.suites import chat_messages
-
     def ask(sims: list[SimulatedPatient]) -> list[Differential]:
-        items = [{"id": str(i), "messages": chat_messages(case_user_prompt(s.vignette()))} for i, s in enumerate(sims)]
-        texts = {item["id"]: answer["text"] for item, answer in backend.answer(items)}
+        items = [EvalItem(str(i), chat_messages(case_user_prompt(s.vignette()))) for i, s in enumerate(sims)]
+        texts = {item.id: answer["text"] for item, answer in backend.answer(items)}
         out: list[Differential] = []
         for i in range(len(sims)):
             parsed = parse_differential(texts[str(i)])
-            out.append(None if parsed is None else [(kb.normalise_condition(n) or n, p) for n, p in parsed])
+            out.append(None if parsed is None else normalised(parsed, kb.normalise_condition))
         return out
 
     return ask
@@ -180,8 +181,6 @@ def _plot(path: Path, report: dict[str, Any]) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from medassist.eval.report import _save
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for ax, key, label in zip(axes, ("gtpa@1", "ddf1", "per"), ("GTPA@1", "DDF1", "positive-evidence recall"),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from medassist.errors import MedassistError
-from medassist.eval.metrics import mean_with_ci
+from medassist.eval.statistics import mean_with_ci
 from medassist.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)

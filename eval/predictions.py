@@ -18,6 +18,7 @@ from typing import Any
 
 from medassist.data.phi import scrub
 from medassist.errors import MedassistError
+from medassist.eval.suites import EvalItem
 from medassist.io import atomic_write_json
 
 PREDICTIONS = "predictions.jsonl"
@@ -69,8 +70,8 @@ class PredictionLog:
             with open(self.path, "r+b") as handle:
                 handle.truncate(data.rfind(b"\n") + 1)
 
-    def pending(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [item for item in items if item["id"] not in self.done]
+    def pending(self, items: list[EvalItem]) -> list[EvalItem]:
+        return [item for item in items if item.id not in self.done]
 
     def append(self, record: dict[str, Any]) -> None:
         record = {k: scrub(v) if k in FREE_TEXT and isinstance(v, str) else v for k, v in record.items()}

@@ -8,41 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from medassist.errors import MedassistError
-from medassist.eval.metrics import bootstrap_ci
+from medassist.eval.statistics import bootstrap_ci
 from medassist.io import atomic_write_json, atomic_write_text
 
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
-
-
-def headline(suite: str, scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The few numbers a reader looks at first, each ``{"value", "ci95"?}``."""
-    def plain(value: float | None) -> dict[str, Any]:
-        return {"value": value}
-
-    if suite == "medqa":
-        rows = {"accuracy": scores["accuracy"]}
-        rows.update({f"accuracy[{g}]": v for g, v in scores["accuracy"].get("per_group", {}).items()})
-        rows["unparseable_rate"] = plain(scores["unparseable"]["rate"])
-    elif suite == "pubmedqa":
-        rows = {"accuracy": scores["accuracy"], "macro_f1": plain(scores["macro_f1"]),
-                "unparseable_rate": plain(scores["unparseable"]["rate"])}
-    elif suite == "ddx":
-        names = [k for k in scores if k.startswith("gtpa") or k in ("ddr", "ddp", "ddf1")]
-        rows = {k: scores[k] for k in names}
-        if "gtpa@1" in rows:  # micro (over patients) and macro (over pathologies) side by side
-            rows = {"gtpa@1": rows.pop("gtpa@1"), "macro_gtpa@1": scores["macro_gtpa@1"],
-                    "severe_gtpa@1": scores["severe_gtpa@1"], **rows}
-        rows["severe_pathology_miss_rate"] = plain(scores["severity"]["severe_pathology_miss_rate"])
-        rows["ece"] = plain(scores["calibration"]["ece"])
-        rows["unparseable_rate"] = plain(scores["unparseable"]["rate"])
-    else:
-        offline = scores["offline"]
-        rows = {f"offline_{k}": offline[k] for k in ("faithfulness", "mean_support", "citation_recall")}
-        if offline["citation_precision"] is not None:
-            rows["offline_citation_precision"] = offline["citation_precision"]
-        if "ragas" in scores:
-            rows[f"ragas_faithfulness ({scores['ragas']['judge_model']})"] = scores["ragas"]["faithfulness"]
-    return rows
 
 
 def _fmt(row: dict[str, Any] | None) -> str:

@@ -15,9 +15,8 @@ from medassist.errors import MedassistError
 from medassist.eval.backends import Backend
 from medassist.eval.config import EvalConfig
 from medassist.eval.predictions import RUN_SPEC, PredictionLog, read_predictions
-from medassist.eval.report import headline, write_report
-from medassist.eval.scoring import SCORERS
-from medassist.eval.suites import RunSpec, build_items, record_of
+from medassist.eval.report import write_report
+from medassist.eval.suites import RunSpec, build_items, get_suite, record_of
 from medassist.manifest import write_manifest
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,9 @@ def score_run(run_dir: Path, config: EvalConfig) -> dict[str, Any]:
     records = read_predictions(run_dir)
     if not records:
         raise MedassistError(f"{run_dir}: predictions.jsonl holds no answers yet")
-    scores, primary, per_item = SCORERS[spec["suite"]](records, config, spec)
+    scored = get_suite(spec["suite"])
+    scores, primary, per_item = scored.score(records, config, spec)
     report = {"spec": spec, "config": to_dict(config), "n_items": len(records),
-              "headline": headline(spec["suite"], scores), "primary": primary, "per_item_primary": per_item,
+              "headline": scored.headline(scores), "primary": primary, "per_item_primary": per_item,
               "latency_s_mean": sum(r.get("latency_s", 0.0) for r in records) / len(records), "scores": scores}
     return write_report(run_dir, report)

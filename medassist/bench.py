@@ -22,6 +22,22 @@ from medassist.manifest import machine, package_versions
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 
 
+def bench_parser(doc: str, quick_help: str) -> argparse.ArgumentParser:
+    """The arguments every benchmark script takes (``--out FILE.json``, ``--quick``, as ``run_all``
+    calls it); a script adds its own."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="Where the benchmark's JSON goes.")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    return parser
+
+
+def write_results(out: Path, name: str, results: dict[str, Any], quick: bool) -> None:
+    """A benchmark's JSON: its results beside the machine and the versions that produced them."""
+    atomic_write_json(out, {"benchmark": name, "quick": quick, "results": results, "machine": machine(),
+                            "versions": package_versions()})
+    print(json.dumps(results, indent=2, default=str))
+
+
 def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
     if isinstance(value, dict):
         for key, sub in value.items():

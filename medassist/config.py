@@ -256,10 +256,7 @@ def parse_config(cls: type[T], config_path: str | Path | None = None, overrides:
     if config_path:
         values = read_yaml(config_path)
         where = str(config_path)
-    try:
-        _build(cls, values, where, warn=False)  # report YAML mistakes against the file, before overrides
-    except MedassistError:
-        raise
+    _build(cls, values, where, warn=False)  # report YAML mistakes against the file, before overrides
     # renamed keys are read per source, so an old-name override replaces the recipe's new-name key
     values = _merge(_renamed(cls, values, where, warn=True),
                     _renamed(cls, _overrides_to_dict(overrides or []), "command line", warn=True))

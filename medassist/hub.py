@@ -113,6 +113,13 @@ def context_length(name_or_path: str | Path) -> int | None:
     return int(value) if value else None
 
 
+def tokenizer_source(model: str | Path, adapter: str | Path | None) -> str:
+    """Where the tokenizer of ``model`` + ``adapter`` comes from: the adapter folder when training
+    saved one there (its chat template and any added tokens are the ones the adapter learned),
+    else the model."""
+    return str(adapter) if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else str(model)
+
+
 def load_tokenizer(name_or_path: str | Path) -> Any:
     from transformers import AutoTokenizer
 
@@ -167,3 +174,36 @@ def load_model(
         model = PeftModel.from_pretrained(model, str(adapter))
     model.eval()
     return model
+
+
+def greedy_chat(model: Any, tokenizer: Any, conversations: list[list[dict[str, Any]]],
+                max_new_tokens: int) -> list[str]:
+    """Greedy answers to a batch of chats, in the tokenizer's chat template: what the training
+    probes and eval's in-process backend generate with.
+
+    Prompts are padded on the left (generation continues them all at their end) and one longer
+    than the model's context keeps its end: the question and the instruction to answer. The
+    model's training mode and the tokenizer's padding sides are restored afterwards, as the
+    trainer goes on with them.
+    """
+    import torch
+
+    context = getattr(model.config, "max_position_embeddings", 2048)
+    prompts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+    sides = tokenizer.padding_side, tokenizer.truncation_side
+    tokenizer.padding_side = tokenizer.truncation_side = "left"
+    try:
+        inputs = tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
+                           max_length=context - max_new_tokens, add_special_tokens=False).to(model.device)
+    finally:
+        tokenizer.padding_side, tokenizer.truncation_side = sides
+    was_training = model.training
+    model.eval()
+    try:
+        # no_grad, not inference_mode: during training, a tensor a module caches here must stay usable by autograd
+        with torch.no_grad():
+            output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                    pad_token_id=tokenizer.pad_token_id)
+    finally:
+        model.train(was_training)
+    return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)

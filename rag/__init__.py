@@ -15,9 +15,9 @@ _EXPORTS = {
     "Passage": "medassist.rag.retriever",
     "Retriever": "medassist.rag.retriever",
     "RagConfig": "medassist.rag.config",
-    "build_grounded_messages": "medassist.data.prompts",
-    "extract_citations": "medassist.rag.grounding",
-    "strip_unknown_citations": "medassist.rag.grounding",
+    "build_grounded_messages": "medassist.data.answers.citations",
+    "extract_citations": "medassist.data.answers.citations",
+    "strip_unknown_citations": "medassist.data.answers.citations",
     "MedassistRetriever": "medassist.rag.langchain",
 }
 

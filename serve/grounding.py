@@ -94,7 +94,7 @@ class CitationFilter:
         return self._clean(ready)
 
     def _clean(self, text: str) -> str:
-        from medassist.rag.grounding import strip_unknown_citations
+        from medassist.data.answers.citations import strip_unknown_citations
 
         if not text:
             return text

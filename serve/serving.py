@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 import jsonschema
 
 from medassist.data import prompts
+from medassist.data.answers.citations import build_grounded_messages, extract_citations
+from medassist.data.answers.differential import case_user_prompt, differential_schema
 from medassist.serve import safety
 from medassist.serve.control_tokens import ControlTokens
 from medassist.serve.engines.base import (
@@ -260,8 +262,8 @@ class ChatService:
         if not grounded:
             return self.controls.messages([{"role": "system", "content": system}, *turns])
         last_user = max(i for i, t in enumerate(turns) if t["role"] == "user")
-        grounded_turns = prompts.build_grounded_messages(turns[last_user]["content"], passages,
-                                                         history=turns[:last_user], system_prompt=system)
+        grounded_turns = build_grounded_messages(turns[last_user]["content"], passages,
+                                                 history=turns[:last_user], system_prompt=system)
         return self.controls.messages([*grounded_turns, *turns[last_user + 1:]])
 
     def _fit(self, chat: list[ChatMessage], passages: list[Any], grounded: bool, asked: int | None,
@@ -458,10 +460,10 @@ class ChatService:
         started = time.perf_counter()
         chat = ChatCompletionRequest(
             model=req.model or self.settings.model_names[0],
-            messages=[{"role": "user", "content": prompts.case_user_prompt(req.case)}],
+            messages=[{"role": "user", "content": case_user_prompt(req.case)}],
             max_tokens=req.max_tokens, rag=req.rag, k=req.k,
         )
-        schema = prompts.differential_schema(req.max_conditions)
+        schema = differential_schema(req.max_conditions)
         # retrieve for the case itself, not for the instruction wrapped around it; without max_tokens
         # the answer may use up to the cap, as decoding ends where the differential's JSON does
         prep = await self.prepare(chat, schema, query=req.case, default_max_tokens=self.settings.limits.max_tokens_cap)
@@ -560,8 +562,6 @@ def distinct_conditions(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _pmids(item: dict[str, Any]) -> list[str]:
-    from medassist.rag.grounding import extract_citations
-
     return extract_citations(item.get("rationale", ""))
 
 

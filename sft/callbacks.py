@@ -2,77 +2,43 @@
 
 Validation loss says little about whether the model answers in the format serving parses, so
 each evaluation also generates greedily on a few held-out MedQA items (is the answer letter
-right?) and DDXPlus cases (is the top condition of the JSON differential the true pathology?).
+right?) and DDXPlus cases (is the top condition of the JSON differential the true pathology?),
+read with the answer formats' own parsers (``medassist.data.answers``): the figures are the
+eval suites' accuracy and GTPA@1 on those items.
 """
 
 from __future__ import annotations
 
-import re
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from transformers import TrainerCallback
 
-from medassist.data.answers import extract_choice
-from medassist.data.prompts import parse_differential
-
-_FIRST_CONDITION = re.compile(r'"condition"\s*:\s*"([^"]+)"')
+from medassist.data.answers.differential import top_condition
+from medassist.data.answers.mcq import mcq_correct
+from medassist.hub import greedy_chat
 
 
 @dataclass
 class Probe:
-    """A held-out prompt (system + user turns) and what a right answer contains."""
+    """A held-out prompt (system + user turns) and its gold answer, scored as the eval suite scores it."""
 
     kind: Literal["mcq", "ddx"]
     messages: list[dict[str, str]]
     target: str  # the answer letter, or the true pathology
     options: dict[str, str] | None = None  # mcq: the lettered options the answer is read against
-
-    def answer(self, text: str) -> str | None:
-        """What the answer says, read as the eval suites read it (an MCQ letter: ``extract_choice``)."""
-        return extract_choice(text, self.options or {}) if self.kind == "mcq" else top_condition(text)
+    # ddx: maps a written condition to its DDXPlus name (``DDXPlusKB.normalise_condition``), as eval does
+    normalise: Callable[[str], str | None] | None = None
 
     def hit(self, text: str) -> bool:
-        return (self.answer(text) or "").strip().lower() == self.target.strip().lower()
-
-
-def top_condition(text: str) -> str | None:
-    """First condition of the ``{"differential": [...]}`` answer, or None if there is none.
-
-    Probes generate few tokens, so the JSON is often cut after the first entries: then the first
-    ``"condition": "..."`` pair counts, as the ranking is already decided.
-    """
-    ranked = parse_differential(text)
-    if ranked:
-        return ranked[0][0]
-    match = _FIRST_CONDITION.search(text)
-    return match.group(1) if match else None
-
-
-def generate(model: Any, tokenizer: Any, conversations: list[list[dict]], max_new_tokens: int) -> list[str]:
-    """Greedy answers to a batch of conversations, using the tokenizer's chat template."""
-    import torch
-
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        batch = tokenizer.apply_chat_template(
-            conversations, add_generation_prompt=True, return_dict=True, return_tensors="pt", padding=True
-        ).to(model.device)
-    finally:
-        tokenizer.padding_side = side
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        out = model.generate(
-            **batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
-        )
-    if was_training:
-        model.train()
-    return tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+        """The mcq suite's accuracy, or the ddx suite's GTPA@1, of one answer."""
+        if self.kind == "mcq":
+            return mcq_correct(text, self.options or {}, self.target)
+        return top_condition(text, self.normalise) == self.target
 
 
 def probe_scores(model: Any, tokenizer: Any, probes: list[Probe], max_new_tokens: int) -> dict[str, float]:
@@ -82,7 +48,7 @@ def probe_scores(model: Any, tokenizer: Any, probes: list[Probe], max_new_tokens
         chosen = [p for p in probes if p.kind == kind]
         if not chosen:
             continue
-        answers = generate(model, tokenizer, [p.messages for p in chosen], max_new_tokens)
+        answers = greedy_chat(model, tokenizer, [p.messages for p in chosen], max_new_tokens)
         hits = [p.hit(a) for a, p in zip(answers, chosen, strict=True)]
         scores[name] = sum(hits) / len(hits)
     return scores

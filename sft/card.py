@@ -70,7 +70,7 @@ pipeline_tag: text-generation
 {what}, trained with TRL's `SFTTrainer` by `medassist sft` on medical question answering
 (MedQA/MedMCQA, PubMedQA) and case-to-differential (DDXPlus-style) instructions. The tokenizer and
 its chat template are saved beside the weights: prompt the model with that template and the prompts
-of `medassist.data.prompts`, as in training.
+of `medassist.data.answers` (one module per answer format), as in training.
 
 ## Intended use
 

@@ -25,7 +25,7 @@ from medassist.io import atomic_write_json, atomic_write_text
 from medassist.manifest import write_manifest
 from medassist.sft.card import model_card
 from medassist.sft.config import SFTRunConfig, resolve_bf16, trl_options, validate
-from medassist.sft.data import Mixture, build_mixture
+from medassist.sft.dataset import Mixture, build_mixture
 from medassist.sft.template import check_chat_template, load_chat_template
 
 log = logging.getLogger(__name__)

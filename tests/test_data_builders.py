@@ -8,9 +8,10 @@ import re
 from collections import Counter
 
 from medassist.data import ddx_example, load_custom, stratified_split
-from medassist.data.answers import extract_yes_no_maybe
+from medassist.data.answers.differential import format_differential, parse_differential
+from medassist.data.answers.pubmedqa_decision import extract_yes_no_maybe
 from medassist.data.builders import truth_first
-from medassist.data.prompts import SYSTEM_PROMPT, format_differential, parse_differential
+from medassist.data.prompts import SYSTEM_PROMPT
 
 
 def _roles(example):
@@ -106,8 +107,7 @@ def test_grounded_examples_cite_the_source_that_answers(samples_dir):
     """RAFT-style grounded examples: the serve part's grounded prompt, the oracle among distractors
     (one of them on the same subject), an answer citing the oracle's PMID, a share without it."""
     from medassist.data import build_examples, load
-    from medassist.data.prompts import GROUNDING_RULES, NOT_IN_SOURCES
-    from medassist.rag.grounding import extract_citations
+    from medassist.data.answers.citations import GROUNDING_RULES, NOT_IN_SOURCES, extract_citations
 
     abstracts = load("pubmed", samples_dir / "pubmed_sample.jsonl").records
     examples = build_examples("pubmed", abstracts, seed=0)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from medassist.rag.grounding import extract_citations
+from medassist.data.answers.citations import extract_citations
 
 VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
 

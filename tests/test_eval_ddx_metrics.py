@@ -7,9 +7,9 @@ import pytest
 from medassist.data import SAMPLES
 from medassist.eval.config import EvalConfig
 from medassist.eval.ddx_metrics import DDXCase, case_scores, ddx_summary
-from medassist.eval.metrics import macro_mean_with_ci
-from medassist.eval.report import headline, render_markdown
-from medassist.eval.scoring import score_ddx
+from medassist.eval.report import render_markdown
+from medassist.eval.statistics import macro_mean_with_ci
+from medassist.eval.suites import SUITES
 
 SEVERITY = {"Pneumonia": 3, "Bronchitis": 4, "URTI": 5, "Influenza": 3, "Pulmonary embolism": 2, "GERD": 3}
 
@@ -64,7 +64,7 @@ def test_free_text_names_are_normalised_against_the_kb() -> None:
          "text": "I cannot tell."},
     ]
     spec = {"data": str(SAMPLES / "ddxplus" / "patients_sample.csv")}
-    scores, primary, per_item = score_ddx(records, EvalConfig(), spec)
+    scores, primary, per_item = SUITES["ddx"].score(records, EvalConfig(), spec)
     assert per_item == {"p1": 1.0, "p2": 0.0} and primary == "gtpa@1"
     assert scores["ddr"]["value"] == pytest.approx(0.5)  # p1 recalls both, p2 nothing
     assert scores["unparseable"]["count"] == 1
@@ -139,8 +139,8 @@ def test_report_headline_and_markdown_carry_the_imbalance_view() -> None:
                record(4, "Pulmonary embolism", "Pneumonia"), record(5, "Pulmonary embolism", "Pneumonia")]
     spec = {"suite": "ddx", "backend": "hand-written answers", "rag": False,
             "data": str(SAMPLES / "ddxplus" / "patients_sample.csv")}
-    scores, _, _ = score_ddx(records, EvalConfig(), spec)
-    rows = headline("ddx", scores)
+    scores, _, _ = SUITES["ddx"].score(records, EvalConfig(), spec)
+    rows = SUITES["ddx"].headline(scores)
     assert list(rows)[:3] == ["gtpa@1", "macro_gtpa@1", "severe_gtpa@1"]  # micro and macro side by side
     assert rows["gtpa@1"]["value"] == pytest.approx(3 / 6)
     assert rows["macro_gtpa@1"]["value"] == pytest.approx((2 / 3 + 1 + 0) / 3)

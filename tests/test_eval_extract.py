@@ -2,7 +2,8 @@
 
 import pytest
 
-from medassist.data.answers import extract_choice, extract_yes_no_maybe
+from medassist.data.answers.mcq import extract_choice
+from medassist.data.answers.pubmedqa_decision import extract_yes_no_maybe
 
 OPTIONS = {"A": "Chloramphenicol", "B": "Gentamicin", "C": "Ciprofloxacin", "D": "Ceftriaxone",
            "E": "Trimethoprim"}

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from medassist.eval.faithfulness import cited_ids, split_statements
+from medassist.data.answers.citations import extract_citations
+from medassist.eval.faithfulness import split_statements
 
 SOURCES = {
     "11111111": "Metformin lowers blood glucose in patients with type 2 diabetes. It is taken by mouth twice a day.",
@@ -22,8 +23,8 @@ ANSWER = (
 def test_statements_and_citations_are_split() -> None:
     statements = split_statements(ANSWER)
     assert len(statements) == 5
-    assert cited_ids(statements[3]) == ["11111111", "22222222"]
-    assert cited_ids(statements[4]) == []
+    assert extract_citations(statements[3]) == ["11111111", "22222222"]
+    assert extract_citations(statements[4]) == []
     assert split_statements("Aspirin helps. [12345678]") == ["Aspirin helps. [12345678]"]
 
 

@@ -2,28 +2,28 @@
 
 import pytest
 
-from medassist.eval import metrics
+from medassist.eval import statistics
 
 
 def test_accuracy_with_bootstrap_interval_per_group() -> None:
-    result = metrics.accuracy([True, True, False, False], ["step1", "step1", "step2&3", "step2&3"])
+    result = statistics.accuracy([True, True, False, False], ["step1", "step1", "step2&3", "step2&3"])
     assert result["value"] == 0.5 and result["n"] == 4
     low, high = result["ci95"]
     assert 0.0 <= low < 0.5 < high <= 1.0
-    assert result["ci95"] == metrics.accuracy([True, True, False, False])["ci95"]  # seeded: reproducible
+    assert result["ci95"] == statistics.accuracy([True, True, False, False])["ci95"]  # seeded: reproducible
     assert result["per_group"]["step1"] == {"value": 1.0, "ci95": (1.0, 1.0), "n": 2}
     assert result["per_group"]["step2&3"]["value"] == 0.0
 
 
 def test_bootstrap_interval_narrows_with_more_items() -> None:
-    small = metrics.bootstrap_ci([1, 0] * 5)
-    large = metrics.bootstrap_ci([1, 0] * 200)
+    small = statistics.bootstrap_ci([1, 0] * 5)
+    large = statistics.bootstrap_ci([1, 0] * 200)
     assert large[1] - large[0] < small[1] - small[0]
     assert large[0] < 0.5 < large[1]
 
 
 def test_classification_report_by_hand() -> None:
-    report = metrics.classification_report(
+    report = statistics.classification_report(
         ["yes", "yes", "no", "maybe", "no"], ["yes", "no", "no", None, "no"], ["yes", "no", "maybe"]
     )
     yes, no, maybe = (report["per_class"][k] for k in ("yes", "no", "maybe"))
@@ -41,17 +41,17 @@ def test_classification_report_by_hand() -> None:
 
 def test_expected_calibration_error_by_hand() -> None:
     # bin (0.9, 1.0]: confidence 0.95, accuracy 0.5; bin (0.2, 0.3]: confidence 0.25, accuracy 0
-    result = metrics.calibration([0.95, 0.95, 0.25, 0.25], [True, False, False, False])
+    result = statistics.calibration([0.95, 0.95, 0.25, 0.25], [True, False, False, False])
     assert result["ece"] == pytest.approx(0.5 * 0.45 + 0.5 * 0.25)
     assert [(b["count"], b["accuracy"]) for b in result["bins"]] == [(2, 0.0), (2, 0.5)]
-    assert metrics.calibration([1.0, 0.0], [True, False])["ece"] == pytest.approx(0.0)
+    assert statistics.calibration([1.0, 0.0], [True, False])["ece"] == pytest.approx(0.0)
 
 
 def test_subgroup_table_and_largest_gap() -> None:
-    ages = [metrics.age_band(a) for a in (30, 25, 70, 80)]
+    ages = [statistics.age_band(a) for a in (30, 25, 70, 80)]
     assert ages == ["18-39", "18-39", "65+", "65+"]
-    assert [metrics.age_band(a) for a in (17, 18, 64, 65, None)] == ["0-17", "18-39", "40-64", "65+", None]
-    table = metrics.subgroup_table([1, 0, 1, 1], {"age_band": ages, "sex": ["M", "F", "M", None]})
+    assert [statistics.age_band(a) for a in (17, 18, 64, 65, None)] == ["0-17", "18-39", "40-64", "65+", None]
+    table = statistics.subgroup_table([1, 0, 1, 1], {"age_band": ages, "sex": ["M", "F", "M", None]})
     assert table["age_band"]["groups"]["18-39"]["value"] == 0.5
     assert table["age_band"]["largest_gap"] == {"value": 0.5, "highest": "65+", "lowest": "18-39"}
     assert table["sex"]["groups"]["M"]["n"] == 2

@@ -11,11 +11,11 @@ import pytest
 
 from medassist.cli import main
 from medassist.data import SAMPLES, build_examples
+from medassist.data.answers.differential import parse_differential
 from medassist.data.consultation import SimulatedPatient
 from medassist.data.ddx_likelihood import EvidenceModel
 from medassist.data.next_question import PolicyConfig, QuestionPolicy, askable
 from medassist.data.partial import partial_evidence, variant_rng
-from medassist.data.prompts import parse_differential
 
 PATIENTS_CSV = SAMPLES / "ddxplus" / "patients_sample.csv"
 
@@ -126,7 +126,7 @@ def test_sft_mixture_decontaminates_before_building_partial_cases(tmp_path):
     from medassist.config import parse_config
     from medassist.errors import MedassistError
     from medassist.sft.config import SFTRunConfig
-    from medassist.sft.data import build_mixture
+    from medassist.sft.dataset import build_mixture
 
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(yaml.safe_dump({

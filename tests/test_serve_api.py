@@ -69,7 +69,7 @@ def test_citations_are_among_retrieved(client) -> None:
         )
         pmids = {c["pmid"] for c in reply.model_extra["citations"]}
         assert 0 < len(pmids) <= k
-        from medassist.rag.grounding import extract_citations
+        from medassist.data.answers.citations import extract_citations
 
         assert set(extract_citations(reply.choices[0].message.content)) <= pmids
     plain = client.chat.completions.create(model=MODEL_GROUNDED, max_tokens=8, extra_body={"rag": False},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medassist.data.prompts import differential_schema
+from medassist.data.answers.differential import differential_schema
 from medassist.serve.grounding import CitationFilter
 from medassist.serve.serving import parse_json_answer
 

@@ -72,7 +72,7 @@ def _mixture(tiny_model_dir: Path, tmp_path: Path, entry: dict, name: str):
     from medassist.config import parse_config
     from medassist.hub import load_tokenizer
     from medassist.sft.config import SFTRunConfig, validate
-    from medassist.sft.data import build_mixture
+    from medassist.sft.dataset import build_mixture
     from tests.fixtures.sft import RECIPE
 
     recipe = yaml.safe_load(RECIPE.read_text()) | {"data": [entry]}
@@ -85,7 +85,7 @@ def _mixture(tiny_model_dir: Path, tmp_path: Path, entry: dict, name: str):
 
 def _trained_pathologies(mixture) -> Counter[str]:
     """The pathology each training row teaches: the first condition of its target differential."""
-    from medassist.data.prompts import parse_differential
+    from medassist.data.answers.differential import parse_differential
 
     return Counter(parse_differential(row[0]["content"])[0][0] for row in mixture.train["completion"])
 

@@ -57,7 +57,7 @@ def test_reload_merge_generate(tuned_adapter_dir: Path, merged_model_dir: Path) 
 
 def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> None:
     from medassist.hub import load_tokenizer
-    from medassist.sft.data import build_mixture
+    from medassist.sft.dataset import build_mixture
     from medassist.sft.train import make_trainer
 
     cfg = quick_config(tiny_model_dir, tmp_path / "out", "--max-length", "1024")
@@ -133,7 +133,7 @@ def test_a_users_custom_chats_are_scrubbed_before_training(tiny_model_dir: Path,
     from medassist.config import parse_config
     from medassist.hub import load_tokenizer
     from medassist.sft.config import SFTRunConfig
-    from medassist.sft.data import build_mixture
+    from medassist.sft.dataset import build_mixture
     from tests.fixtures.sft import RECIPE
 
     chats = tmp_path / "my_chats.jsonl"

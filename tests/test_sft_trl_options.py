@@ -15,7 +15,7 @@ def test_recipe_trl_options_reach_the_trainer(tiny_model_dir: Path, tmp_path: Pa
     from medassist.config import parse_config
     from medassist.hub import load_tokenizer
     from medassist.sft.config import SFTRunConfig
-    from medassist.sft.data import build_mixture
+    from medassist.sft.dataset import build_mixture
     from medassist.sft.train import make_trainer
 
     recipe = tmp_path / "recipe.yaml"

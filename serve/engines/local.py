@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, Prompt, StreamEvent
@@ -143,12 +142,11 @@ class LocalEngine:
         self._worker.start()
 
     def _load(self) -> None:
-        from medassist.hub import load_model, load_tokenizer
+        from medassist.hub import load_model, load_tokenizer, tokenizer_source
         from medassist.serve.engines.grammar import SchemaGrammars
 
         adapter = self.settings.adapter
-        tokenizer_src = adapter if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else None
-        self.tokenizer = load_tokenizer(tokenizer_src or self.settings.model)
+        self.tokenizer = load_tokenizer(tokenizer_source(self.settings.model, adapter))
         self.tokenizer.padding_side = "left"
         self.model = load_model(self.settings.model, adapter=adapter)
         eos = self.model.generation_config.eos_token_id

@@ -1,6 +1,5 @@
-"""Reading answers out of free-text model output: the parsers of the answer formats that
-``prompts.py`` asks for, in one place, so the training probes (``sft/callbacks.py``) and the eval
-suites (``eval/scoring.py``) score the same text the same way.
+"""The multiple-choice format (MedQA, MedMCQA): the question with lettered options, the trained
+answer ``Answer: C. <option text>``, and the reading of a free-text answer.
 
 Models rarely answer with a bare letter: they write "Answer: C", "(C) Ceftriaxone", "the answer
 is c." or just restate the option. Extraction tries the explicit patterns first, then a leading
@@ -11,6 +10,9 @@ as unparseable, never guessed).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from medassist.data.clean import comparison_key
 
 # "Answer: C", "the answer is (c).", "correct option is C", "Final answer - **B**"
 _EXPLICIT = re.compile(
@@ -25,11 +27,16 @@ _LEADING = re.compile(
 )
 # a lone "(C)" anywhere
 _PAREN = re.compile(r"\((?P<letter>[A-Z])\)")
-_WORD = re.compile(r"[^a-z0-9]+")
 
 
-def _norm(text: str) -> str:
-    return " ".join(_WORD.split(text.lower())).strip()
+def mcq_user_prompt(question: str, options: Mapping[str, str]) -> str:
+    lines = [question.strip(), *(f"{key}. {text}" for key, text in options.items())]
+    return "\n".join(lines) + "\nAnswer with the letter and text of the best option."
+
+
+def mcq_answer(letter: str, text: str) -> str:
+    """The trained answer form, e.g. ``Answer: C. Right coronary artery``."""
+    return f"Answer: {letter}. {text}"
 
 
 def _valid(match: re.Match, letters: set[str], text: str) -> str | None:
@@ -64,8 +71,9 @@ def extract_choice(text: str, options: dict[str, str]) -> str | None:
 
 def _match_option_text(text: str, options: dict[str, str]) -> str | None:
     """The option whose text appears in the answer; the longest wins when one contains another."""
-    said = f" {_norm(text)} "
-    hits = {k.upper(): _norm(v) for k, v in options.items() if _norm(v) and f" {_norm(v)} " in said}
+    said = f" {comparison_key(text)} "
+    keys = {k.upper(): comparison_key(v) for k, v in options.items()}
+    hits = {k: v for k, v in keys.items() if v and f" {v} " in said}
     if not hits:
         return None
     longest = max(hits.values(), key=len)
@@ -75,11 +83,6 @@ def _match_option_text(text: str, options: dict[str, str]) -> str | None:
     return winners[0]
 
 
-_YES_NO_MAYBE = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
-_YNM_EXPLICIT = re.compile(r"(?:answer|decision|conclusion)\s*(?:is|:|-)?\s*[*\"']*(yes|no|maybe)\b", re.I)
-
-
-def extract_yes_no_maybe(text: str) -> str | None:
-    """PubMedQA's label from an answer: an explicit "Answer: no" first, else the first yes/no/maybe."""
-    match = _YNM_EXPLICIT.search(text) or _YES_NO_MAYBE.search(text)
-    return match.group(1).lower() if match else None
+def mcq_correct(text: str, options: dict[str, str], answer_idx: str) -> bool:
+    """Whether an answer picks the right letter: the training probe's and the eval suite's one test."""
+    return extract_choice(text, options) == answer_idx

@@ -19,6 +19,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from medassist.data import (
+    DDXPlusKB,
+    build_examples,
+    class_balanced,
+    decontaminate,
+    label_of,
+    load,
+    stratified_split,
+)
+from medassist.data.custom import scrub_custom
 from medassist.errors import MedassistError
 from medassist.sft.callbacks import Probe
 from medassist.sft.config import SFTRunConfig, SourceConfig
@@ -41,6 +51,7 @@ class SourceExamples:
     removed_as_contaminated: int = 0
     # label counts before/after class balancing and the distinct records kept (``balance: true``)
     balance: dict[str, Any] | None = None
+    kb: DDXPlusKB | None = None  # ddxplus: the probes read condition names with it, as eval does
 
 
 @dataclass
@@ -82,7 +93,7 @@ def mix(sources: list[SourceExamples], cfg: SFTRunConfig, tokenizer: Any) -> Mix
         if source.probe_kind:
             probes += [
                 Probe(source.probe_kind, [m for m in e["messages"] if m["role"] != "assistant"], str(e["target"]),
-                      e.get("options"))
+                      e.get("options"), source.kb.normalise_condition if source.kb else None)
                 for e in source.validation[: cfg.generation_eval_items]
             ]
         tokens, truncated = _token_stats(chosen, tokenizer, cfg.max_length)
@@ -120,8 +131,6 @@ PROBE_KINDS = {"medqa": "mcq", "medmcqa": "mcq", "ddxplus": "ddx"}
 
 
 def _load(source: SourceConfig) -> Any:
-    from medassist.data import load
-
     return load(source.kind, source.path, conditions=source.conditions, evidences=source.evidences)
 
 
@@ -132,9 +141,6 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
     source's validation records, so the validation loss and probes are not inflated either.
     """
     from tqdm.auto import tqdm
-
-    from medassist.data import build_examples, class_balanced, decontaminate, label_of, stratified_split
-    from medassist.data.custom import scrub_custom
 
     loaded = [_load(s) for s in tqdm(cfg.data, desc="loading sources", unit="source")]
     for source, ld in zip(cfg.data, loaded, strict=True):
@@ -178,5 +184,6 @@ def build_mixture(cfg: SFTRunConfig, tokenizer: Any) -> Mixture:
             cap=source.cap,
             removed_as_contaminated=report.removed if report else 0,
             balance=balance,
+            kb=ld.kb,
         ))
     return mix(sources, cfg, tokenizer)
