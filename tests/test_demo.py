@@ -48,6 +48,8 @@ def test_demo_runs_end_to_end(tmp_path: Path, smollm2_dir: Path) -> None:
     assert differential and all(re.search(r"[A-Za-z]{3,}", d["condition"]) for d in differential), differential
     names = [d["condition"].strip().lower() for d in differential]
     assert len(names) == len(set(names))  # each condition once
+    # the case is a febrile productive cough with crackles: a differential without pneumonia would be wrong
+    assert "pneumonia" in names, differential
     assert all(0 <= d["probability"] <= 1 for d in differential)
     assert summary["eval"]["gtpa@1"]["n"] == 5
     manifest = json.loads((work / "base-smollm2-135m" / "manifest.json").read_text())
