@@ -144,7 +144,8 @@ def test_update_revises_and_deletes_exactly_those_pmids(tmp_path, reference, cap
     assert r.search("salbutamol", k=12, mode="bm25") == []  # the old text is gone from BM25 too
     r.close()
     manifest = json.loads((index / "manifest.json").read_text())
-    assert manifest["documents"] == 11 and manifest["updates"] == [next((index / SHARDS_DIR).glob("pubmed25n1400*")).name]
+    update_shard = next((index / SHARDS_DIR).glob("pubmed25n1400*")).name
+    assert manifest["documents"] == 11 and manifest["updates"] == [update_shard]
 
     # Applying the same file again changes nothing; a checkpoint leaves the loaded state as it was.
     main(["rag", "update", str(update_file), "--index", str(index), "--checkpoint"])
