@@ -2,7 +2,7 @@
 
 Sizes are arguments, so the same script measures 5k abstracts here and 1M on a bigger machine:
 
-    python bench/bench_pubmed.py --out FILE.json [--quick] [--only rss ray resume update haystack]
+    python bench/bench_pubmed.py --out FILE.json [--quick | --full] [--only rss ray resume update haystack]
         [--rss-sizes 1000 3000] [--ray-size 2000] [--update-base 3000] [--revisions 100] [--deletions 10]
         [--distractors 3000] [--per-file 1000]
 
@@ -192,12 +192,13 @@ def bench_resume(tmp: Path, size: int, per_file: int) -> dict[str, Any]:
 
     files = write_corpus(tmp / "resume", size, per_file, seed=11)
     index_dir = tmp / "resume-idx"
-    total = run_child("build", files, tmp / "resume-ref")["count"]
+    reference = run_child("build", files, tmp / "resume-ref")
+    total = reference["count"]
     cmd = [sys.executable, __file__, "--child", "build", "--index-dir", str(index_dir), "--index", "auto",
            "--ray-workers", "0", "--files", *map(str, files)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=REPO)
-    kill_after = random.Random(5).uniform(0.3, 0.8) * (total / 60 + 8)  # a random moment within the embedding
+    kill_after = random.Random(5).uniform(0.3, 0.8) * reference["seconds"]  # a random moment of a build
     time.sleep(kill_after)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -290,7 +291,9 @@ def projection(results: dict[str, Any], chunks_per_abstract: float = 1.5) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--quick", action="store_true", help="Sizes that run in minutes on 2 cores.")
+    parser.add_argument("--quick", action="store_true", help="Tiny sizes: a smoke run of every step.")
+    parser.add_argument("--full", action="store_true", help="The issue's sizes (10k/100k/1M, 200k distractors): "
+                        "days of embedding on 2 cores; see docs/RETRIEVAL.md for projections.")
     parser.add_argument("--only", nargs="*", default=["rss", "ray", "resume", "update", "haystack"])
     parser.add_argument("--rss-sizes", type=int, nargs="*")
     parser.add_argument("--ray-size", type=int)
@@ -313,9 +316,11 @@ def main() -> None:
     full = {"rss_sizes": [10_000, 100_000, 1_000_000], "ray_size": 100_000, "resume_size": 100_000,
             "update_base": 1_000_000, "revisions": 1000, "deletions": 100, "distractors": 200_000,
             "per_file": 30_000}
-    quick = {"rss_sizes": [1000, 3000], "ray_size": 1000, "resume_size": 2000, "update_base": 2000, "revisions": 100,
-             "deletions": 10, "distractors": 3000, "per_file": 500}
-    sizes = quick if args.quick else full
+    default = {"rss_sizes": [1000, 5000], "ray_size": 2000, "resume_size": 5000, "update_base": 5000,
+               "revisions": 100, "deletions": 10, "distractors": 5000, "per_file": 1000}
+    quick = {"rss_sizes": [300, 1000], "ray_size": 200, "resume_size": 400, "update_base": 400, "revisions": 40,
+             "deletions": 4, "distractors": 1000, "per_file": 100}
+    sizes = full if args.full else quick if args.quick else default
     sizes |= {k: v for k, v in vars(args).items() if k in sizes and v is not None}
     results: dict[str, Any] = {"sizes": sizes, "load_avg_1min_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp_name:
