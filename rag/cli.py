@@ -30,17 +30,11 @@ def _config_and_corpus(ctx: typer.Context, config: Path | None, corpus: list[Pat
 
 def _read(corpus: list[Path], on_bad_line: str) -> tuple[list[Any], Any]:
     """Abstracts of every corpus file; bad records raise (``error``) or are collected (``skip``)."""
-    from medassist.data import Problems, iter_pubmed
-    from medassist.errors import MedassistError
+    from medassist.data import iter_pubmed
 
-    if on_bad_line not in ("skip", "error"):
-        raise MedassistError(f"--on-bad-line {on_bad_line!r}: expected skip or error")
-    problems = Problems(strict=on_bad_line == "error")
+    problems = _problems(on_bad_line)
     abstracts = [doc for path in corpus for doc in iter_pubmed(path, problems=problems)]
-    for problem in problems.items[:20]:
-        typer.echo(f"skipped: {problem}", err=True)
-    if len(problems.items) > 20:
-        typer.echo(f"... and {len(problems.items) - 20} more skipped records", err=True)
+    _report(problems)
     return abstracts, problems
 
 
@@ -48,6 +42,34 @@ def _summary(verb: str, info: dict[str, Any], skipped: int, where: Path) -> str:
     return (f"{verb} {where}: {info['documents']} documents, {info['count']} chunks ({info['index_kind']}, "
             f"d={info['dimension']}, {info['embedding_model']}); embedded {info['texts_embedded']} new chunks; "
             f"skipped {skipped} bad records; {info['build_seconds']} s")
+
+
+def _problems(on_bad_line: str) -> Any:
+    from medassist.data import Problems
+    from medassist.errors import MedassistError
+
+    if on_bad_line not in ("skip", "error"):
+        raise MedassistError(f"--on-bad-line {on_bad_line!r}: expected skip or error")
+    return Problems(strict=on_bad_line == "error")
+
+
+def _report(problems: Any) -> None:
+    for problem in problems.items[:20]:
+        typer.echo(f"skipped: {problem}", err=True)
+    if len(problems.items) > 20:
+        typer.echo(f"... and {len(problems.items) - 20} more skipped records", err=True)
+
+
+def _ray_options(ray: bool, address: str, workers: int, gpus: float) -> Any:
+    from medassist.rag.stream import RayOptions
+
+    return RayOptions(address=address, workers=workers, gpus_per_worker=gpus) if ray or address else None
+
+
+STREAM_HELP = ("PubMed scale: embed file by file into resumable shards (OUT/shards), BM25 in SQLite FTS5, stable "
+               "PMID ids that `rag update` can replace; a later copy of a PMID wins.")
+RAY_HELP = "Embed on Ray Data (pip install 'medassist[ray]'): an actor pool of --ray-workers encoders."
+RAY_ADDRESS_HELP = "A Ray cluster to join ('auto', 'ray://head:10001'); empty starts Ray on this machine."
 
 
 @app.command("build", context_settings=OVERRIDES)
@@ -58,14 +80,56 @@ def build(
     config: Path = typer.Option(None, help="configs/rag-*.yaml; any key can be overridden, e.g. --index hnsw."),
     on_bad_line: str = typer.Option("skip", help=BAD_LINE_HELP),
     force: bool = typer.Option(False, help="Replace --out even if it is not a folder medassist wrote."),
+    stream: bool = typer.Option(False, help=STREAM_HELP),
+    ray: bool = typer.Option(False, help=RAY_HELP + " Implies --stream."),
+    ray_address: str = typer.Option("", help=RAY_ADDRESS_HELP + " Implies --ray."),
+    ray_workers: int = typer.Option(2, help="Embedding actors (each loads the model once)."),
+    ray_gpus_per_worker: float = typer.Option(0.0, help="GPUs per embedding actor on a cluster with GPUs, e.g. 1."),
 ) -> None:
     """Chunk, embed (cached by content hash) and index the corpus: FAISS + SQLite metadata + BM25."""
+    cfg, corpus = _config_and_corpus(ctx, config, corpus)
+    ray_options = _ray_options(ray, ray_address, ray_workers, ray_gpus_per_worker)
+    if stream or ray_options:
+        from medassist.rag import stream as streamed
+
+        problems = _problems(on_bad_line)
+        info = streamed.build(corpus, out, cfg, force=force, ray=ray_options, problems=problems)
+        _report(problems)
+        typer.echo(_summary("built", info, len(problems.items), out))
+        return
     from medassist.rag import store
 
-    cfg, corpus = _config_and_corpus(ctx, config, corpus)
     abstracts, problems = _read(corpus, on_bad_line)
     info = store.build(abstracts, out, cfg, corpus=corpus, force=force)
     typer.echo(_summary("built", info, len(problems.items), out))
+
+
+@app.command("update", context_settings=OVERRIDES)
+def update(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="PubMed update files (pubmed25nNNNN.xml.gz), applied in order."),
+    index: Path = typer.Option(..., help="Index folder written by `medassist rag build --stream`."),
+    config: Path = typer.Option(None, help="Config YAML; its embedding model must be the index's."),
+    on_bad_line: str = typer.Option("skip", help=BAD_LINE_HELP),
+    checkpoint: bool = typer.Option(False, help="Rewrite the FAISS checkpoint now (else each checkpoint_every files)."),
+    ray: bool = typer.Option(False, help=RAY_HELP),
+    ray_address: str = typer.Option("", help=RAY_ADDRESS_HELP + " Implies --ray."),
+    ray_workers: int = typer.Option(2, help="Embedding actors."),
+    ray_gpus_per_worker: float = typer.Option(0.0, help="GPUs per embedding actor."),
+) -> None:
+    """Apply update files in place: revised PMIDs are replaced, DeleteCitation PMIDs removed (crash-safe journal)."""
+    from medassist.config import parse_config
+    from medassist.rag import stream as streamed
+    from medassist.rag.config import RagConfig
+
+    cfg = parse_config(RagConfig, config, leading_values(ctx.args)[1])
+    problems = _problems(on_bad_line)
+    stats = streamed.update(index, files, cfg, ray=_ray_options(ray, ray_address, ray_workers, ray_gpus_per_worker),
+                            problems=problems, checkpoint=checkpoint)
+    _report(problems)
+    typer.echo(f"updated {index}: {stats['files']} files applied ({stats['skipped_already_applied']} already were), "
+               f"{stats['removed']} chunk ids removed, {stats['added']} added, embedded {stats['texts_embedded']}; "
+               f"{stats['documents']} documents, {stats['count']} chunks; {stats['seconds']} s")
 
 
 @app.command("add", context_settings=OVERRIDES)

@@ -46,3 +46,10 @@ class RagConfig:
     # on a busy machine, turn 1 ms searches into 100 ms ones. Concurrency comes from parallel requests.
     search_threads: int = 1
     rrf_k: int = 60
+    # Streamed (sharded) builds, ``rag build --stream`` and ``rag update`` (docs/RETRIEVAL.md):
+    # chunks per ``encode`` call; the single-process and Ray paths encode the same blocks, hence the same vectors.
+    encode_block: int = 1024
+    # Vectors sampled to train IVF-PQ; 0: max(100k, 50 per list), capped at the corpus.
+    train_sample: int = 0
+    # ``rag update`` rewrites the FAISS checkpoint after this many update files; loading replays the rest.
+    checkpoint_every: int = 8

@@ -19,13 +19,17 @@ Memory per vector, d = embedding dimension (384 for MiniLM, 768 for MedCPT), ids
 
 from __future__ import annotations
 
+import logging
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from medassist.errors import MedassistError
 from medassist.rag.config import RagConfig
+
+log = logging.getLogger(__name__)
 
 ID_BYTES = 8
 REFINE_BYTES_PER_DIM = {"": 0, "SQ4": 0.5, "SQ8": 1, "SQfp16": 2, "Flat": 4}
@@ -80,12 +84,31 @@ def new_index(kind: str, dim: int, count: int, config: RagConfig) -> Any:
     raise MedassistError(f"unknown index kind {kind!r}; expected auto, flat, hnsw or ivfpq")
 
 
+def new_id_index(kind: str, dim: int, count: int, config: RagConfig) -> Any:
+    """An index keyed by the caller's ids (``add_with_ids``), for the sharded PubMed layout.
+
+    Flat and HNSW are wrapped in ``IndexIDMap2``; IVF-PQ stores ids itself and supports
+    ``remove_ids``, so updates can replace vectors in place. Not possible with ``IndexRefine``
+    (its re-ranking codes are addressed by position), hence IVF-PQ without the SQ8 re-rank here:
+    m + 8 bytes per vector.
+    """
+    import faiss
+
+    if kind == "ivfpq":
+        if config.pq_refine:
+            log.info("sharded ivfpq: pq_refine %r is not used (IndexRefine cannot remove or re-id vectors)",
+                     config.pq_refine)
+        return new_index(kind, dim, count, replace(config, pq_refine=""))
+    return faiss.IndexIDMap2(new_index(kind, dim, count, config))
+
+
 def configure_search(index: Any, config: RagConfig) -> Any:
     """Search-time knobs are not all persisted by ``write_index``; set them from the config on load."""
     import faiss
 
-    if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = config.hnsw_ef_search
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    if hasattr(inner, "hnsw"):
+        inner.hnsw.efSearch = config.hnsw_ef_search
     if isinstance(faiss.downcast_index(index), faiss.IndexRefine):
         faiss.downcast_index(index).k_factor = config.refine_k_factor
     ivf = faiss.try_extract_index_ivf(index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -17,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from medassist.errors import MedassistError
-from medassist.rag.bm25 import BM25Index
+from medassist.rag.bm25 import BM25Index, FTS5Index
 from medassist.rag.config import Mode, RagConfig
 from medassist.rag.embed import Embedder
 from medassist.rag.index import configure_search
+from medassist.rag.sharded import load_faiss
+from medassist.rag.shards import pmid_of
 from medassist.rag.store import BM25_DIR, CHUNKS_FILE, FAISS_FILE, model_config, read_manifest
 
 MODES = ("dense", "bm25", "hybrid")
@@ -38,7 +41,20 @@ class Passage:
     mesh: tuple[str, ...] = ()
 
 
-def best_chunk_per_pmid(ids: np.ndarray, scores: np.ndarray, pmids: dict[int, str]) -> dict[str, tuple[int, float]]:
+class PmidOfId(Mapping[int, str]):
+    """Chunk id -> PMID by arithmetic (sharded indexes: id = int(pmid) * 1024 + chunk)."""
+
+    def __getitem__(self, chunk_id: int) -> str:
+        return pmid_of(chunk_id)
+
+    def __iter__(self) -> Iterator[int]:
+        raise TypeError("the ids of a sharded index are not enumerated in memory")
+
+    def __len__(self) -> int:
+        raise TypeError("the ids of a sharded index are not counted in memory")
+
+
+def best_chunk_per_pmid(ids: np.ndarray, scores: np.ndarray, pmids: Mapping[int, str]) -> dict[str, tuple[int, float]]:
     """PMID -> (chunk id, score) of its best chunk, in ranking order."""
     ranked: dict[str, tuple[int, float]] = {}
     for chunk_id, score in zip(ids.tolist(), scores.tolist(), strict=True):
@@ -71,10 +87,17 @@ class Retriever:
         self.config = config
         self.embedder = embedder
         faiss.omp_set_num_threads(config.search_threads)  # process-wide: FAISS has no per-index setting
-        self.index = configure_search(faiss.read_index(str(index_dir / FAISS_FILE)), config)
-        self.bm25 = BM25Index(index_dir / BM25_DIR)
         self.db = sqlite3.connect(index_dir / CHUNKS_FILE, check_same_thread=False)
-        self.pmids = dict(self.db.execute("SELECT id, pmid FROM chunks"))
+        self.bm25: BM25Index | FTS5Index
+        self.pmids: Mapping[int, str]
+        if manifest.get("layout") == "sharded":  # PubMed scale: nothing per chunk is held in memory
+            self.index = load_faiss(index_dir, self.db, config)
+            self.bm25 = FTS5Index(self.db)
+            self.pmids = PmidOfId()
+        else:
+            self.index = configure_search(faiss.read_index(str(index_dir / FAISS_FILE)), config)
+            self.bm25 = BM25Index(index_dir / BM25_DIR)
+            self.pmids = dict(self.db.execute("SELECT id, pmid FROM chunks"))
         # Hybrid search and follow-up turns embed the same text again; a query embedding costs ~25 ms.
         # (``embed_query.cache_clear()`` to time embedding, as the benchmark does.)
         self.embed_query = lru_cache(maxsize=256)(embedder.embed_query)

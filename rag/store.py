@@ -50,7 +50,12 @@ SCHEMA = (
 
 def read_manifest(index_dir: str | Path) -> dict[str, Any]:
     path = Path(index_dir) / MANIFEST
-    missing = [name for name in (MANIFEST, FAISS_FILE, CHUNKS_FILE, BM25_DIR) if not (Path(index_dir) / name).exists()]
+    try:
+        sharded = json.loads(path.read_text()).get("layout") == "sharded"
+    except (OSError, ValueError):
+        sharded = False
+    required = (MANIFEST, CHUNKS_FILE, "shards") if sharded else (MANIFEST, FAISS_FILE, CHUNKS_FILE, BM25_DIR)
+    missing = [name for name in required if not (Path(index_dir) / name).exists()]
     if missing:
         raise MedassistError(
             f"{index_dir}: not a medassist index (missing {', '.join(missing)}); build one with `medassist rag build`"

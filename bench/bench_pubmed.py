@@ -1,0 +1,352 @@
+"""PubMed-scale indexing benchmark: streamed build memory, Ray, resume, updates, haystack recall.
+
+Sizes are arguments, so the same script measures 5k abstracts here and 1M on a bigger machine:
+
+    python bench/bench_pubmed.py --out FILE.json [--quick | --full] [--only rss ray resume update haystack]
+        [--rss-sizes 1000 3000] [--ray-size 2000] [--update-base 3000] [--revisions 100] [--deletions 10]
+        [--distractors 3000] [--per-file 1000]
+
+1. ``rss``: ``rag build --stream`` of N synthetic abstracts (files of ``--per-file``), each build in a
+   fresh process: peak RSS, seconds, chunks/s, FAISS bytes. Target: flat within x1.5 across sizes,
+   apart from the index bytes.
+2. ``ray``: the same corpus embedded single-process and on local Ray with 1 and 2 workers; the shards
+   are compared (max |difference| of the vectors).
+3. ``resume``: a build killed (SIGKILL) at a random moment, then resumed: chunks of finished files
+   embedded again (must be 0) and the most work a kill can lose (one file's chunks).
+4. ``update``: one update file with R revisions and D deletions applied to an N-abstract index:
+   seconds and bytes written (``/proc/self/io``), against re-assembling the index from its shards and
+   against a full rebuild (embedding included, at the measured rate).
+5. ``haystack``: PubMedQA's gold abstracts (``../shared/data/pubmedqa``) hidden among synthetic
+   distractors, IVF-PQ forced: recall@1/@10 and p95 latency for dense, BM25 (FTS5) and hybrid.
+
+Synthetic abstracts are PubMed-shaped (title + labelled sections, ~90 words: one chunk each) and
+written as gzipped PubMed XML, combining diseases, interventions, outcomes and designs at random.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medassist.io import atomic_write_json
+from medassist.manifest import machine, package_versions
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the synthetic PubMed XML writer (tests/fixtures/pubmed_xml.py) is the tests' own
+SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+PUBMED_ABSTRACTS = 36_000_000
+
+DISEASES = ("gout", "asthma", "sepsis", "migraine", "tuberculosis", "heart failure", "pneumonia", "type 2 diabetes",
+            "ischaemic stroke", "malaria", "psoriasis", "iron deficiency anaemia", "atrial fibrillation", "COPD",
+            "rheumatoid arthritis", "hypertension", "chronic kidney disease", "hepatitis C", "HIV infection",
+            "major depression", "schizophrenia", "epilepsy", "Parkinson disease", "multiple sclerosis",
+            "breast cancer", "colorectal cancer", "lung cancer", "prostate cancer", "osteoporosis", "obesity",
+            "bronchiolitis", "otitis media", "preeclampsia", "gestational diabetes", "neonatal jaundice",
+            "cystic fibrosis", "sickle cell disease", "coeliac disease", "Crohn disease", "ulcerative colitis")
+INTERVENTIONS = ("metformin", "colchicine", "salbutamol", "early antibiotics", "alteplase", "amoxicillin",
+                 "isoniazid", "artemether", "ustekinumab", "ferrous sulfate", "apixaban", "tiotropium",
+                 "methotrexate", "amlodipine", "dapagliflozin", "sofosbuvir", "dolutegravir", "sertraline",
+                 "clozapine", "levetiracetam", "levodopa", "ocrelizumab", "tamoxifen", "FOLFOX", "pembrolizumab",
+                 "enzalutamide", "alendronate", "semaglutide", "nebulised saline", "aspirin", "phototherapy",
+                 "ivacaftor", "hydroxyurea", "a gluten-free diet", "infliximab", "mesalazine", "exercise training",
+                 "cognitive behavioural therapy", "vitamin D", "telemonitoring")
+OUTCOMES = ("mortality", "hospital admission", "symptom scores", "quality of life", "relapse", "adverse events",
+            "length of stay", "readmission at 30 days", "biomarker levels", "treatment adherence", "pain scores",
+            "functional status", "progression-free survival", "remission", "exacerbation rate")
+DESIGNS = ("randomised controlled trial", "prospective cohort", "retrospective cohort", "case-control study",
+           "cross-sectional survey", "meta-analysis", "pragmatic trial", "registry analysis")
+POPULATIONS = ("adults", "children", "older adults", "pregnant women", "outpatients", "inpatients",
+               "primary care patients", "veterans")
+
+
+def synthetic_abstract(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
+    d, i, o, o2 = rng.choice(DISEASES), rng.choice(INTERVENTIONS), rng.choice(OUTCOMES), rng.choice(OUTCOMES)
+    design, pop = rng.choice(DESIGNS), rng.choice(POPULATIONS)
+    n, effect, p = rng.randint(40, 9000), rng.uniform(0.5, 1.6), rng.choice(("0.001", "0.01", "0.04", "0.2", "0.6"))
+    title = f"{i.capitalize()} and {o} in {pop} with {d}: a {design}"
+    return title, [
+        ("BACKGROUND", f"Whether {i} changes {o} in {d} is uncertain, and {o2} has rarely been reported."),
+        ("METHODS", f"We conducted a {design} of {n} {pop} with {d} comparing {i} with usual care."),
+        ("RESULTS", f"{i.capitalize()} was associated with a relative risk of {effect:.2f} for {o} (p={p}); "
+                    f"{o2} did not differ."),
+        ("CONCLUSIONS", f"In {pop} with {d}, {i} {'may improve' if effect < 1 else 'did not improve'} {o}."),
+    ]
+
+
+def write_corpus(folder: Path, count: int, per_file: int, seed: int, first_pmid: int = 30_000_001) -> list[Path]:
+    from tests.fixtures.pubmed_xml import Article, write_pubmed
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for start in range(0, count, per_file):
+        articles = []
+        for pmid in range(first_pmid + start, first_pmid + min(count, start + per_file)):
+            title, sections = synthetic_abstract(rng)
+            articles.append(Article(pmid, title, sections, year=rng.randint(1990, 2025)))
+        paths.append(write_pubmed(folder / f"pubmed25n{len(paths) + 1:04d}.xml.gz", articles))
+    return paths
+
+
+def _write_bytes() -> int:
+    with open("/proc/self/io") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("write_bytes"))
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def child(args: argparse.Namespace) -> None:
+    """One build or update in a fresh process; prints its facts and its own peak RSS as JSON."""
+    from medassist.rag import stream
+    from medassist.rag.config import RagConfig
+
+    config = RagConfig(index=args.index, embedding_cache="")
+    ray = stream.RayOptions(workers=args.ray_workers) if args.ray_workers else None
+    written = _write_bytes()
+    started = time.perf_counter()
+    if args.child == "build":
+        info = stream.build(args.files, args.index_dir, config, ray=ray)
+    else:
+        info = stream.update(args.index_dir, args.files, config, ray=ray)
+    info["seconds"] = round(time.perf_counter() - started, 2)
+    info["bytes_written"] = _write_bytes() - written
+    info["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.ray_workers:
+        import ray as ray_module
+
+        ray_module.shutdown()
+    print("RESULT " + json.dumps(info, default=str), flush=True)
+
+
+def run_child(kind: str, files: list[Path], index_dir: Path, index: str = "auto", ray_workers: int = 0) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, "--index-dir", str(index_dir), "--index", index,
+           "--ray-workers", str(ray_workers), "--files", *map(str, files)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        raise RuntimeError(f"{kind} failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def bench_rss(tmp: Path, sizes: list[int], per_file: int) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    for n in sizes:
+        files = write_corpus(tmp / f"rss-{n}", n, per_file, seed=n)
+        out = tmp / f"rss-{n}-idx"
+        info = run_child("build", files, out)
+        faiss_bytes = sum(p.stat().st_size for p in out.glob("faiss-*.index"))
+        rows[str(n)] = {"abstracts": n, "chunks": info["count"], "seconds": info["seconds"],
+                        "chunks_per_s": round(info["count"] / info["seconds"], 1),
+                        "peak_rss_mib": info["peak_rss_mib"], "faiss_bytes": faiss_bytes,
+                        "index_dir_bytes": _tree_bytes(out), "index_kind": info["index_kind"]}
+        print(f"rss n={n}: {rows[str(n)]}", file=sys.stderr, flush=True)
+        shutil.rmtree(out)
+    peaks = [r["peak_rss_mib"] - r["faiss_bytes"] / 2**20 for r in rows.values()]
+    return {"sizes": rows, "rss_ratio_largest_over_smallest_minus_index": round(max(peaks) / min(peaks), 3)}
+
+
+def bench_ray(tmp: Path, size: int, per_file: int) -> dict[str, Any]:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return {"skipped": "ray is not installed (pip install 'medassist[ray]')"}
+    files = write_corpus(tmp / "ray", size, per_file, seed=7)
+    out: dict[str, Any] = {"abstracts": size}
+    shards = {}
+    for name, workers in (("single_process", 0), ("ray_1_worker", 1), ("ray_2_workers", 2)):
+        index_dir = tmp / f"ray-{name}"
+        info = run_child("build", files, index_dir, ray_workers=workers)
+        out[name] = {"seconds": info["seconds"], "chunks": info["count"], "peak_rss_mib_driver": info["peak_rss_mib"]}
+        shards[name] = index_dir / "shards"
+        print(f"ray {name}: {out[name]}", file=sys.stderr, flush=True)
+    out["speedup_2_over_1_workers"] = round(out["ray_1_worker"]["seconds"] / out["ray_2_workers"]["seconds"], 3)
+    out["ray_2_workers_over_single_process_seconds"] = round(
+        out["ray_2_workers"]["seconds"] / out["single_process"]["seconds"], 3)
+    diffs, same_chunks = [], True
+    for shard in shards["single_process"].iterdir():
+        other = shards["ray_2_workers"] / shard.name
+        diffs.append(float(np.abs(np.load(shard / "vectors.npy") - np.load(other / "vectors.npy")).max()))
+        same_chunks &= (shard / "chunks.jsonl").read_bytes() == (other / "chunks.jsonl").read_bytes()
+    out["shards_identical_chunks"] = same_chunks
+    out["shards_max_abs_vector_difference"] = max(diffs)
+    return out
+
+
+def bench_resume(tmp: Path, size: int, per_file: int) -> dict[str, Any]:
+    from medassist.rag.shards import SHARDS_DIR
+
+    files = write_corpus(tmp / "resume", size, per_file, seed=11)
+    index_dir = tmp / "resume-idx"
+    reference = run_child("build", files, tmp / "resume-ref")
+    total = reference["count"]
+    cmd = [sys.executable, __file__, "--child", "build", "--index-dir", str(index_dir), "--index", "auto",
+           "--ray-workers", "0", "--files", *map(str, files)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=REPO)
+    kill_after = random.Random(5).uniform(0.3, 0.8) * reference["seconds"]  # a random moment of a build
+    time.sleep(kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = [json.loads(p.read_text())["chunks"] for p in (index_dir / SHARDS_DIR).glob("*/shard.json")]
+    info = run_child("build", files, index_dir)
+    return {"abstracts": size, "files": len(files), "chunks": total, "killed_after_s": round(kill_after, 1),
+            "files_finished_before_kill": len(finished), "resume_texts_embedded": info["texts_embedded"],
+            "finished_chunks_embedded_again": info["texts_embedded"] - (total - sum(finished)),
+            "most_work_a_kill_can_lose_chunks": max(json.loads(p.read_text())["chunks"]
+                                                    for p in (index_dir / SHARDS_DIR).glob("*/shard.json"))}
+
+
+def bench_update(tmp: Path, base: int, revisions: int, deletions: int, per_file: int) -> dict[str, Any]:
+    from tests.fixtures.pubmed_xml import Article, write_pubmed
+
+    files = write_corpus(tmp / "update", base, per_file, seed=13)
+    index_dir = tmp / "update-idx"
+    built = run_child("build", files, index_dir)
+    rng = random.Random(17)
+    pmids = rng.sample(range(30_000_001, 30_000_001 + base), revisions + deletions)
+    articles = [Article(p, *synthetic_abstract(rng)) for p in pmids[:revisions]]
+    update_file = write_pubmed(tmp / "pubmed25n1500.xml.gz", articles, deletes=tuple(pmids[revisions:]))
+    before = _tree_bytes(index_dir)
+    update = run_child("update", [update_file], index_dir)
+    rebuild = run_child("build", [*files, update_file], tmp / "update-rebuild")  # embeds everything again
+    from medassist.rag import sharded
+    from medassist.rag.config import RagConfig
+    from medassist.rag.shards import source_files
+
+    started = time.perf_counter()  # re-assembling from the shards (no embedding): the cheapest full rebuild
+    sharded.assemble(tmp / "update-rebuild", [s.name for s in source_files([*files, update_file])], RagConfig(),
+                     384)
+    assemble_s = time.perf_counter() - started
+    return {"base_abstracts": base, "revisions": revisions, "deletions": deletions, "index_chunks": built["count"],
+            "update_seconds": update["seconds"], "update_bytes_written": update["bytes_written"],
+            "index_dir_bytes_before": before, "index_dir_growth_bytes": _tree_bytes(index_dir) - before,
+            "full_rebuild_seconds": rebuild["seconds"], "full_rebuild_bytes_written": rebuild["bytes_written"],
+            "reassemble_from_shards_seconds": round(assemble_s, 2),
+            "update_over_rebuild_seconds": round(update["seconds"] / rebuild["seconds"], 4)}
+
+
+def bench_haystack(tmp: Path, distractors: int, per_file: int, gold_limit: int | None) -> dict[str, Any]:
+    from medassist.data import load_pubmedqa
+    from medassist.rag.evaluate import pubmedqa_abstracts
+    from medassist.rag.retriever import Retriever
+    from tests.fixtures.pubmed_xml import Article, write_pubmed
+
+    path = SHARED / "pubmedqa" / "ori_pqal.json"
+    if not path.is_file():
+        return {"skipped": f"{path} not present"}
+    items = load_pubmedqa(path)[:gold_limit]
+    gold = [Article(int(a.pmid), a.title, [("", a.abstract)]) for a in pubmedqa_abstracts(items)]
+    files = [write_pubmed(tmp / "haystack-gold.xml.gz", gold),
+             *write_corpus(tmp / "haystack", distractors, per_file, seed=19, first_pmid=40_000_001)]
+    index_dir = tmp / "haystack-idx"
+    info = run_child("build", files, index_dir, index="ivfpq")
+    r = Retriever.load(index_dir)
+    out: dict[str, Any] = {"gold": len(gold), "distractors": distractors, "chunks": info["count"],
+                           "index_kind": info["index_kind"], "build_seconds": info["seconds"]}
+    for mode in ("dense", "bm25", "hybrid"):
+        ranks, latencies = [], []
+        for item in items:
+            r.embed_query.cache_clear()
+            started = time.perf_counter()
+            found = [p.pmid for p in r.search(item.question, k=10, mode=mode)]
+            latencies.append(time.perf_counter() - started)
+            ranks.append(found.index(item.pmid) + 1 if item.pmid in found else None)
+        out[mode] = {"recall_at_1": round(float(np.mean([x == 1 for x in ranks])), 4),
+                     "recall_at_10": round(float(np.mean([x is not None for x in ranks])), 4),
+                     "p95_ms": round(1000 * float(np.percentile(latencies, 95)), 1),
+                     "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 1)}
+        print(f"haystack {mode}: {out[mode]}", file=sys.stderr, flush=True)
+    r.close()
+    return out
+
+
+def projection(results: dict[str, Any], chunks_per_abstract: float = 1.5) -> dict[str, Any]:
+    """Full PubMed from the measured chunk rate (synthetic ~90-word abstracts are shorter than real ones)."""
+    rss = results.get("rss", {}).get("sizes", {})
+    if not rss:
+        return {}
+    rate = max(r["chunks_per_s"] for r in rss.values())
+    chunks = PUBMED_ABSTRACTS * chunks_per_abstract
+    return {"assumed_chunks_per_abstract": chunks_per_abstract, "chunks": chunks, "measured_chunks_per_s": rate,
+            "embedding_days_this_machine": round(chunks / rate / 86400, 1),
+            "ivfpq_bytes_per_vector": 56, "faiss_gib": round(chunks * 56 / 2**30, 1),
+            "shard_vectors_gib": round(chunks * 384 * 4 / 2**30, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--quick", action="store_true", help="Tiny sizes: a smoke run of every step.")
+    parser.add_argument("--full", action="store_true", help="The issue's sizes (10k/100k/1M, 200k distractors): "
+                        "days of embedding on 2 cores; see docs/RETRIEVAL.md for projections.")
+    parser.add_argument("--only", nargs="*", default=["rss", "ray", "resume", "update", "haystack"])
+    parser.add_argument("--rss-sizes", type=int, nargs="*")
+    parser.add_argument("--ray-size", type=int)
+    parser.add_argument("--resume-size", type=int)
+    parser.add_argument("--update-base", type=int)
+    parser.add_argument("--revisions", type=int)
+    parser.add_argument("--deletions", type=int)
+    parser.add_argument("--distractors", type=int)
+    parser.add_argument("--gold", type=int, help="PubMedQA questions (default all 1,000)")
+    parser.add_argument("--per-file", type=int)
+    # internal: one measured build/update in a fresh process
+    parser.add_argument("--child", choices=["build", "update"])
+    parser.add_argument("--files", type=Path, nargs="*")
+    parser.add_argument("--index-dir", type=Path)
+    parser.add_argument("--index", default="auto")
+    parser.add_argument("--ray-workers", type=int, default=0)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    full = {"rss_sizes": [10_000, 100_000, 1_000_000], "ray_size": 100_000, "resume_size": 100_000,
+            "update_base": 1_000_000, "revisions": 1000, "deletions": 100, "distractors": 200_000,
+            "per_file": 30_000}
+    default = {"rss_sizes": [1000, 5000], "ray_size": 2000, "resume_size": 5000, "update_base": 5000,
+               "revisions": 100, "deletions": 10, "distractors": 5000, "per_file": 1000}
+    quick = {"rss_sizes": [300, 1000], "ray_size": 200, "resume_size": 400, "update_base": 400, "revisions": 40,
+             "deletions": 4, "distractors": 1000, "per_file": 100}
+    sizes = full if args.full else quick if args.quick else default
+    sizes |= {k: v for k, v in vars(args).items() if k in sizes and v is not None}
+    results: dict[str, Any] = {"sizes": sizes, "load_avg_1min_start": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        steps = {
+            "rss": lambda: bench_rss(tmp, sizes["rss_sizes"], sizes["per_file"]),
+            "ray": lambda: bench_ray(tmp, sizes["ray_size"], sizes["per_file"]),
+            "resume": lambda: bench_resume(tmp, sizes["resume_size"], sizes["per_file"]),
+            "update": lambda: bench_update(tmp, sizes["update_base"], sizes["revisions"], sizes["deletions"],
+                                           sizes["per_file"]),
+            "haystack": lambda: bench_haystack(tmp, sizes["distractors"], sizes["per_file"], args.gold),
+        }
+        for name in args.only:
+            started = time.perf_counter()
+            results[name] = steps[name]()
+            results[name]["bench_seconds"] = round(time.perf_counter() - started, 1)
+            if args.out:  # after every step, so an interrupted run keeps what it measured
+                atomic_write_json(args.out, {"benchmark": "pubmed", "results": results, "machine": machine(),
+                                             "versions": package_versions()})
+    results["full_pubmed_projection"] = projection(results)
+    results["load_avg_1min_end"] = os.getloadavg()[0]
+    if args.out:
+        atomic_write_json(args.out, {"benchmark": "pubmed", "results": results, "machine": machine(),
+                                     "versions": package_versions()})
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
