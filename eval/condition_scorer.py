@@ -175,7 +175,7 @@ class ConditionScorer:
         with torch.inference_mode():
             shared = self._shared(ids)
             cache = self._cropped(shared)
-            # one condition (the deletion test's case): its continuation runs in the same pass as the case
+            # one condition: its continuation runs in the same pass as the case
             tail = conts[0][:-1] if len(conts) == 1 else []
             out = self.model(
                 torch.tensor([ids[shared:] + tail], device=device),
