@@ -13,14 +13,12 @@ are restricted to those (``--pathology``); on the shared DDXPlus subset only two
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
+from medassist.bench import bench_parser, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -37,9 +35,7 @@ DEMO_PATHOLOGIES = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--quick", action="store_true", help="10 patients")
+    parser = bench_parser(__doc__, "10 patients")
     parser.add_argument("--model", default=str(ROOT / "artifacts" / "base-smollm2-135m"))
     parser.add_argument("--adapter", default=str(ROOT / "artifacts" / "sft-smollm2"))
     parser.add_argument("--data", type=Path, default=SHARED / "ddxplus")
@@ -54,19 +50,8 @@ def main() -> None:
     if missing:
         results = {"skipped": f"not present: {', '.join(map(str, missing))} (make demo builds the model)"}
     else:
-        results = run(args)
-    atomic_write_json(
-        args.out,
-        {
-            "benchmark": "attribution",
-            "quick": args.quick,
-            "results": results,
-            "command": " ".join(sys.argv),
-            "machine": machine(),
-            "versions": package_versions(),
-        },
-    )
-    print(json.dumps(results, indent=2))
+        results = {"command": " ".join(sys.argv), **run(args)}
+    write_results(args.out, "attribution", results, args.quick)
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -40,7 +40,7 @@ from medassist.data.attribution import attribute, parse_vignette
 from medassist.data.ddxplus import DDXPlusKB
 from medassist.data.records import DDXPatient
 from medassist.errors import MedassistError
-from medassist.eval.metrics import mean_with_ci
+from medassist.eval.statistics import mean_with_ci
 from medassist.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The score attribution explains, computed in-process with transformers: log P(condition named first | case).
 
 The prompt is the one ``/v1/diagnose`` sends: the shared system prompt and ``case_user_prompt``
-(``eval.suites.chat_messages``) through the model's own chat template, then the start of the
+(``data.prompts.chat_messages``) through the model's own chat template, then the start of the
 trained answer (``data.attribution.ANSWER_PREFIX``); the condition's name and closing quote are
 scored teacher-forced (data/attribution.py says why this score).
 
@@ -25,12 +25,11 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from medassist.data.answers.differential import case_user_prompt
 from medassist.data.attribution import ANSWER_PREFIX, condition_continuation
-from medassist.data.prompts import case_user_prompt
-from medassist.eval.suites import chat_messages
+from medassist.data.prompts import chat_messages
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +54,12 @@ class ConditionScorer:
         tokenizer the adapter was saved with, else the base model's."""
         import torch
 
-        from medassist.hub import load_model, load_tokenizer
+        from medassist.hub import load_model, load_tokenizer, tokenizer_source
 
         model = load_model(model_path, adapter=adapter, dtype=getattr(torch, dtype))
         if adapter:
             model = model.merge_and_unload()
-        tokenizer = load_tokenizer(
-            adapter if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else model_path
-        )
+        tokenizer = load_tokenizer(tokenizer_source(model_path, adapter))
         return cls(model.eval(), tokenizer, batch_size)
 
     def prompt_ids(self, vignette: str) -> list[int]:
