@@ -3,13 +3,13 @@ OpenAI-compatible upstream, or a vLLM server the gateway starts itself."""
 
 from __future__ import annotations
 
+from medassist.serve.config import ServeConfig
 from medassist.serve.engines.base import Engine, GenerationParams, StreamEvent
-from medassist.serve.settings import ServeSettings
 
 __all__ = ["Engine", "GenerationParams", "StreamEvent", "build_engine"]
 
 
-def build_engine(settings: ServeSettings) -> Engine:
+def build_engine(settings: ServeConfig) -> Engine:
     """The engine named by ``settings.engine`` (heavy imports happen here, not at module load)."""
     if settings.engine == "local":
         from medassist.serve.engines.local import LocalEngine

@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from medassist.serve.config import ServeConfig
 from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, Prompt, StreamEvent
-from medassist.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class LocalEngine:
     # tool calling are vLLM's (the gateway refuses them here with a 400 naming the field)
     sampling_fields = frozenset({"top_k", "min_p", "repetition_penalty"})
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(self, settings: ServeConfig) -> None:
         self.settings = settings
         self.structured_outputs = settings.local_grammar
         self.model: Any = None
