@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 
 import typer
 
 from medassist.clitools import OVERRIDES, settings_epilog, sub_app
+from medassist.config import parse_config
+from medassist.hub import require_model
 from medassist.serve.config import ServeConfig
 
 STARTUP_FAILED = 3  # uvicorn.run's exit status when the app did not start (engine or index)
@@ -30,12 +33,10 @@ def start(
     port: int = typer.Option(None, help="Port (default 8000)."),
 ) -> None:
     """Start the gateway; other settings as --key value (e.g. --limits.max_concurrency 8)."""
-    import logging
-
+    # the server's stack (uvicorn, FastAPI, the retriever, the engines) takes about a second to
+    # import: `medassist --help` and every other command would pay it
     import uvicorn
 
-    from medassist.config import parse_config
-    from medassist.hub import require_model
     from medassist.serve.app import create_app
 
     named = {"model": model, "adapter": adapter, "index": index, "engine": engine, "upstream": upstream,

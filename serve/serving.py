@@ -49,10 +49,10 @@ from medassist.serve.protocol import (
     Delta,
     DiagnoseRequest,
     DiagnoseResponse,
-    Diagnosis,
     ErrorInfo,
     ErrorResponse,
     ModelCard,
+    RankedCondition,
     Usage,
     completion_id,
 )
@@ -490,7 +490,7 @@ class ChatService:
         value, gen, attempts = await self._structured(prep, schema)
         allowed = prep.allowed_pmids
         differential = [
-            Diagnosis(condition=item["condition"], probability=item["probability"],
+            RankedCondition(condition=item["condition"], probability=item["probability"],
                       rationale=item.get("rationale", ""), citations=sorted(allowed & set(_pmids(item))))
             for item in distinct_conditions(value["differential"])
         ]

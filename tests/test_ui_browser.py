@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.serve import LiveServer, free_port, gateway
+from medassist.ports import free_port
+from tests.fixtures.serve import LiveServer, gateway
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

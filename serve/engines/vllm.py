@@ -51,7 +51,7 @@ from typing import Any
 import httpx
 
 from medassist.errors import MedassistError
-from medassist.hub import has_cuda, native_bf16
+from medassist.hub import has_cuda, load_tokenizer, native_bf16
 from medassist.ports import free_port
 from medassist.serve.config import ServeConfig, resolve_max_model_len
 from medassist.serve.engines.base import READY, EngineStatus
@@ -165,8 +165,6 @@ class VllmEngine(UpstreamEngine):
         configured = self.settings.vllm_tool_call_parser
         if configured != "auto":
             return None if configured == "none" else configured
-        from medassist.hub import load_tokenizer
-
         return tool_call_parser(load_tokenizer(self.settings.model)) or NAMED_ONLY_PARSER
 
     def environment(self) -> dict[str, str]:
