@@ -53,7 +53,7 @@ class Completions:
         s, service = self.service.settings, self.service
         if req.model not in s.model_names:
             raise GatewayError(404, f"model {req.model!r} does not exist; available: {', '.join(s.model_names)}",
-                           param="model", code="model_not_found")
+                               param="model", code="model_not_found")
         if req.n * len(req.prompts) > s.limits.max_n:
             raise service._reject("max_n", f"{len(req.prompts)} prompt(s) x n={req.n} exceed limits.max_n="
                                   f"{s.limits.max_n} choices", "n")
@@ -70,8 +70,8 @@ class Completions:
             if tokens is not None and tokens + req.max_tokens > resolve_max_model_len(s):
                 service.metrics.rejected.labels("context_length").inc()
                 raise GatewayError(400, f"the prompt is {tokens} tokens and max_tokens={req.max_tokens}: together they "
-                               f"exceed the context of {resolve_max_model_len(s)} tokens (max_model_len)",
-                               param="prompt", code="context_length_exceeded")
+                                   f"exceed the context of {resolve_max_model_len(s)} tokens (max_model_len)",
+                                   param="prompt", code="context_length_exceeded")
             prepared.append(Prepared(prompt, params, [], assessment, False, tokens, notice_inline=False))
         for flag in assessment.red_flags:
             service.metrics.red_flags.labels(flag).inc()

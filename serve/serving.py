@@ -127,7 +127,7 @@ class Slot:
     before the response's last byte leaves, so a client that sends its next request the moment it
     has read an answer is admitted. ``release`` is idempotent, and the route's dependency
     (``routes.generation_slot``) calls it once more when the response has ended in any way: a
-    stream cancelled before its first chunk (Starlette and sse-starlette do that when the client
+    stream cancelled before its first chunk (Starlette does that under ASGI < 2.4 when the client
     has already gone) never runs its own ``finally``.
     """
 
@@ -181,13 +181,13 @@ class ChatService:
         if not engine.ready:
             self.metrics.rejected.labels("engine_unavailable").inc()
             raise GatewayError(503, f"{engine.detail}; retry later", type="server_error", code="engine_unavailable",
-                           headers={"Retry-After": str(engine.retry_after_s)})
+                               headers={"Retry-After": str(engine.retry_after_s)})
         limit = self.settings.limits.max_concurrency
         if self.in_flight >= limit:
             self.metrics.rejected.labels("max_concurrency").inc()
             raise GatewayError(429, f"server busy: {limit} requests in flight (limits.max_concurrency); retry later",
-                           type="rate_limit_error", code="max_concurrency",
-                           headers={"Retry-After": str(self.settings.limits.retry_after_s)})
+                               type="rate_limit_error", code="max_concurrency",
+                               headers={"Retry-After": str(self.settings.limits.retry_after_s)})
         self.in_flight += 1
         self.metrics.in_flight.inc()
 
@@ -213,7 +213,7 @@ class ChatService:
         refused = [name for name in params.set_fields() if name not in self.engine.sampling_fields]
         if refused:
             raise GatewayError(400, f"{refused[0]}: the {self.engine.name} engine cannot honour it (the vllm engine "
-                           "can)", param=refused[0], code="unsupported_field")
+                               "can)", param=refused[0], code="unsupported_field")
 
     def _reject(self, limit: str, message: str, param: str) -> GatewayError:
         self.metrics.rejected.labels(limit).inc()
@@ -226,7 +226,7 @@ class ChatService:
         names = self.settings.model_names
         if req.model not in names:
             raise GatewayError(404, f"model {req.model!r} does not exist; available: {', '.join(names)}",
-                           param="model", code="model_not_found")
+                               param="model", code="model_not_found")
         if len(req.messages) > limits.max_messages:
             raise self._reject("max_messages", f"{len(req.messages)} messages exceed limits.max_messages="
                                f"{limits.max_messages}", "messages")
@@ -248,7 +248,7 @@ class ChatService:
         if grounded and self.retrieval is None:
             if req.rag:
                 raise GatewayError(400, "rag=true but this server has no index (start it with --index DIR)",
-                               param="rag", code="rag_unavailable")
+                                   param="rag", code="rag_unavailable")
             grounded = False
         user_texts = [m.text for m in req.messages if m.role == "user"]
         # the regexes and the tokenizer below read up to limits.max_body_bytes: off the event loop
@@ -311,9 +311,9 @@ class ChatService:
             return fitted
         self.metrics.rejected.labels("context_length").inc()
         raise GatewayError(400, f"the prompt is {tokens} tokens and max_tokens={wanted}: together they exceed the "
-                       f"context of {resolve_max_model_len(s)} tokens (max_model_len; prompt limit "
-                       f"{s.max_prompt_tokens}, limits.max_prompt_tokens)", param="messages",
-                       code="context_length_exceeded")
+                           f"context of {resolve_max_model_len(s)} tokens (max_model_len; prompt limit "
+                           f"{s.max_prompt_tokens}, limits.max_prompt_tokens)", param="messages",
+                           code="context_length_exceeded")
 
     # ---- generation ------------------------------------------------------------------------
     def _log(self, route: str, req_id: str, prep: Prepared, usage: Usage, started: float, removed: int) -> None:
@@ -335,10 +335,10 @@ class ChatService:
                 return await generate(self.engine, prep.messages, params)
         except TimeoutError as exc:
             raise GatewayError(504, f"generation took longer than limits.request_timeout_s="
-                           f"{self.settings.limits.request_timeout_s}s", type="timeout", code="timeout") from exc
+                               f"{self.settings.limits.request_timeout_s}s", type="timeout", code="timeout") from exc
         except EngineError as exc:
             raise GatewayError(exc.status, str(exc), type="server_error" if exc.status >= 500 else
-                           "invalid_request_error", code="engine_error") from exc
+                               "invalid_request_error", code="engine_error") from exc
 
     def _usage(self, prep: Prepared, prompt_tokens: int, completion_tokens: int) -> Usage:
         prompt = prompt_tokens or prep.prompt_tokens or 0
@@ -361,7 +361,7 @@ class ChatService:
                 log.warning("structured answer attempt %d/%d invalid: %s%s", attempt, attempts,
                             str(exc).partition(": ")[0], " (cut off)" if gen.finish_reason == "length" else "")
         raise GatewayError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
-                       f"attempt(s): {error}", type="server_error", code="invalid_model_output")
+                           f"attempt(s): {error}", type="server_error", code="invalid_model_output")
 
     async def _answer(self, prep: Prepared, schema: dict[str, Any] | None,
                       index: int) -> tuple[str | None, Generation, int]:
