@@ -22,9 +22,9 @@ from tqdm import tqdm
 
 from medassist.bench import bench_parser, write_results
 from medassist.ui.client import Candidate, DiagnoseResult, Reference
-from medassist.ui.consultation import Consultation, Turn
 from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore
+from medassist.ui.session import Consultation, Turn
 
 APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medassist.serve.errors import GatewayError
+from medassist.serve.openai_errors import GatewayError
 
 
 def too_large(max_bytes: int, declared: str | None = None) -> GatewayError:

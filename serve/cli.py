@@ -37,7 +37,7 @@ def start(
     # import: `medassist --help` and every other command would pay it
     import uvicorn
 
-    from medassist.serve.app import create_app
+    from medassist.serve.api_server import create_app
 
     named = {"model": model, "adapter": adapter, "index": index, "engine": engine, "upstream": upstream,
              "host": host, "port": port}

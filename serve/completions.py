@@ -18,7 +18,7 @@ from typing import Any
 from medassist.serve import safety
 from medassist.serve.config import resolve_max_model_len
 from medassist.serve.engines.base import EngineError, Generation
-from medassist.serve.errors import GatewayError
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import (
     CompletionChoice,
     CompletionRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from medassist.serve.errors import GatewayError
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import Embedding, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage
 from medassist.serve.sources import RetrievalService
 

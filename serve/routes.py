@@ -1,7 +1,7 @@
 """The gateway's routes: thin, as vLLM's ``api_server`` (parse, hand over, answer).
 
 FastAPI parses each body into its ``protocol`` model (a failure is a 400 naming the field,
-``errors.py``); the work is ``serving.ChatService``'s, reached through ``app.state`` by
+``openai_errors.py``); the work is ``serving.ChatService``'s, reached through ``app.state`` by
 dependencies. Generation routes hold a concurrency ``Slot``; streams are server-sent events.
 """
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from medassist.serve.completions import Completions
 from medassist.serve.embeddings import Embeddings
-from medassist.serve.errors import GatewayError
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,

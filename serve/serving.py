@@ -1,6 +1,6 @@
 """Serving logic behind the routes: limits, grounding, safety, generation, response assembly.
 
-Routes stay thin (``app.py``); everything a request goes through is here, in order:
+Routes stay thin (``routes.py``); everything a request goes through is here, in order:
 model check → limits → red-flag check → retrieval + grounded prompt fitted to the context →
 engine → citation filter → emergency message first, decision-support notice last.
 """
@@ -34,8 +34,8 @@ from medassist.serve.engines.base import (
     StreamEvent,
     generate,
 )
-from medassist.serve.errors import GatewayError
 from medassist.serve.metrics import Metrics
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import (
     SEED_MAX,
     AssistantMessage,

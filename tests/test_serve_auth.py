@@ -13,7 +13,7 @@ import asyncio
 import httpx
 import pytest
 
-from medassist.serve.app import create_app
+from medassist.serve.api_server import create_app
 from medassist.serve.config import ServeConfig
 
 ALWAYS_ASKED = {("GET", "/metrics"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/openapi.json"),

@@ -21,7 +21,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from medassist.serve.app import create_app
+from medassist.serve.api_server import create_app
 from medassist.serve.config import Limits, ServeConfig
 from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
 from tests.fixtures.serve import gateway

@@ -14,8 +14,8 @@ import pytest
 from medassist.serve.config import ServeConfig
 from medassist.serve.engines.base import EngineError, GenerationParams, generate
 from medassist.serve.engines.local import LocalEngine
-from medassist.serve.errors import GatewayError
 from medassist.serve.metrics import Metrics
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import MODEL_PLAIN, DiagnoseRequest
 from medassist.serve.serving import ChatService
 

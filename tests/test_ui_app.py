@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from medassist.ports import free_port
-from medassist.ui.consultation import Turn
 from medassist.ui.export import consultation_markdown
+from medassist.ui.session import Turn
 
 
 @pytest.fixture(scope="module")

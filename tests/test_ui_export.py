@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from medassist.ui.client import Candidate, DiagnoseResult, Reference
-from medassist.ui.consultation import Case, Consultation, Turn
 from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
+from medassist.ui.session import Case, Consultation, Turn
 
 
 def test_inline_markup_becomes_whatsapp_markers():

@@ -60,7 +60,7 @@ def _answer_page(injected: str) -> None:
 
     from medassist.ui import render
     from medassist.ui.client import Reference
-    from medassist.ui.consultation import Turn
+    from medassist.ui.session import Turn
 
     source = Reference("98000002", "Title ![t](http://evil.example/t.png)", "Snippet <img src=http://evil.example/s>")
     with st.chat_message("assistant"):

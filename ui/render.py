@@ -11,9 +11,9 @@ from collections.abc import Iterable
 import streamlit as st
 
 from medassist.ui.client import ApiError, DiagnoseResult, Reference
-from medassist.ui.consultation import Turn
 from medassist.ui.i18n import t
 from medassist.ui.inert import inert
+from medassist.ui.session import Turn
 
 
 def notice(lang: str) -> None:

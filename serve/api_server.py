@@ -22,8 +22,8 @@ from medassist.serve.completions import Completions
 from medassist.serve.config import ServeConfig, resolve_max_model_len
 from medassist.serve.embeddings import Embeddings
 from medassist.serve.engines import Engine, build_engine
-from medassist.serve.errors import EXCEPTION_HANDLERS
 from medassist.serve.metrics import Metrics
+from medassist.serve.openai_errors import EXCEPTION_HANDLERS
 from medassist.serve.request_id import RequestIdMiddleware
 from medassist.serve.routes import operations, v1
 from medassist.serve.serving import ChatService

@@ -1,7 +1,7 @@
 """Every error the gateway answers is an OpenAI error object (``protocol.ErrorResponse``).
 
 ``GatewayError`` is what serving code raises; ``EXCEPTION_HANDLERS`` (given to ``FastAPI`` in
-``app.create_app``) turn it, FastAPI's request validation, Starlette's HTTP errors and anything
+``api_server.create_app``) turn it, FastAPI's request validation, Starlette's HTTP errors and anything
 unexpected into that shape. Validation failures are 400s naming the field, as OpenAI's are (not
 FastAPI's 422 with a list). FastAPI reads the request body itself, and two of its failures arrive
 as a plain ``HTTPException`` whose cause says what happened: text that ``json.loads`` refused
