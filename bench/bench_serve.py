@@ -127,10 +127,10 @@ async def paired(direct_run, gateway_run, levels: list[int], per_client: int, ro
 async def local_paired(model: str, gateway_url: str, levels: list[int], tokens: int, per_client: int,
                        rounds: int) -> tuple[dict[str, dict], dict[str, dict]]:
     """The in-process ``LocalEngine`` (direct) against a gateway running the same engine."""
+    from medassist.serve.config import ServeConfig
     from medassist.serve.engines.local import LocalEngine
-    from medassist.serve.settings import ServeSettings
 
-    engine = LocalEngine(ServeSettings(model=model, engine="local"))
+    engine = LocalEngine(ServeConfig(model=model, engine="local"))
     await engine.start()
     try:
         return await paired(lambda: engine_run(engine, tokens),

@@ -21,22 +21,22 @@ from streamlit.testing.v1 import AppTest
 from tqdm import tqdm
 
 from medassist.bench import bench_parser, write_results
-from medassist.ui.client import Candidate, Citation, Diagnosis
-from medassist.ui.consultation import Consultation, Turn
+from medassist.ui.client import Candidate, DiagnoseResult, Reference
 from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore
+from medassist.ui.session import Consultation, Turn
 
 APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
 
 
 def consultation(turns: int) -> Consultation:
-    cites = [Citation(str(98000000 + i), f"Study {i} of pneumonia", "Fever and cough...", 0.5, 2015) for i in range(5)]
+    cites = [Reference(str(98000000 + i), f"Study {i} of pneumonia", "Fever and cough...", 0.5, 2015) for i in range(5)]
     c = Consultation()
     for i in range(turns):
         c.turns.append(Turn("user", f"Question {i}: fever, cough and **pleuritic** pain for {i} days?"))
         c.turns.append(Turn("assistant", "Consider *pneumonia* [98000001].\n\n- chest X-ray\n- `CRP`\n\n"
                                          "> decision support, not a diagnosis", cites, [], "medassist"))
-    c.diagnosis = Diagnosis([Candidate(f"Condition {i}", 0.5 / (i + 1), "because", cites[:2]) for i in range(5)])
+    c.diagnosis = DiagnoseResult([Candidate(f"Condition {i}", 0.5 / (i + 1), "because", cites[:2]) for i in range(5)])
     return c
 
 

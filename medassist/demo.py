@@ -9,9 +9,9 @@ build here) unless ``--engine local`` is asked for; the consultation goes throug
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -26,8 +26,8 @@ from medassist.config import read_yaml
 from medassist.data import SAMPLES
 from medassist.data.prompts import case_vignette
 from medassist.hub import has_cuda
-from medassist.ports import free_port
 from medassist.resources import CONFIGS
+from medassist.serve.launch import run_gateway
 
 RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
 console = Console()
@@ -63,23 +63,6 @@ def stage(name: str, done: bool, work: Callable[[], None]) -> None:
     else:
         work()
     console.print(f"  [green]done[/green] in {time.perf_counter() - started:.1f}s")
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    with console.status(f"waiting for {url}/health (vLLM on CPU takes a minute or two)"):
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"the server exited (code {proc.returncode}); log: {log}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(2)
-    raise SystemExit(f"the server did not become healthy in {timeout_s:.0f}s; log: {log}")
 
 
 def consult(base_url: str, steps: int) -> dict:
@@ -184,22 +167,23 @@ def main(argv: list[str] | None = None) -> None:
           lambda: medassist("rag", "build", "--corpus", str(SAMPLES / "pubmed_sample.jsonl"),
                             "--corpus", str(SAMPLES / "pubmed_sample.xml"), "--out", str(index), log=log))
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    console.rule(f"[bold]5. Serve on {url} ({args.engine} engine) and consult through the openai client")
+    console.rule(f"[bold]5. Serve ({args.engine} engine) and consult through the openai client")
     server_log = work / "server.log"
-    cmd = [sys.executable, "-m", "medassist.cli", "serve", "--engine", args.engine, "--model", str(merged),
-           "--index", str(index), "--port", str(port)]
+    server_log.unlink(missing_ok=True)  # this run's log only
+    serve_args = ["--engine", args.engine, "--model", str(merged), "--index", str(index)]
     if args.engine == "vllm" and not has_cuda():
         # vLLM's torch.compile warm-up costs ~2 minutes on 2 cores and buys ~25% tokens/s: not worth it for
         # the demo's few requests (`make serve` keeps it)
-        cmd.append("--vllm-extra-args=--enforce-eager")
-    with server_log.open("w") as handle:
-        server = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT)
-    try:
+        serve_args.append("--vllm-extra-args=--enforce-eager")
+    with contextlib.ExitStack() as stack:
         t0 = time.perf_counter()
-        wait_healthy(url, server, server_log, timeout_s=600)
-        console.print(f"  server ready in {time.perf_counter() - t0:.1f}s (log: {server_log})")
+        with console.status("waiting for the server's /health (vLLM on CPU takes a minute or two)"):
+            try:
+                server = stack.enter_context(run_gateway(serve_args, server_log, ready_timeout_s=600))
+            except RuntimeError as exc:  # it exited or never became healthy; the message ends with its log
+                raise SystemExit(f"the server did not start (log: {server_log}):\n{exc}") from exc
+        url = server.url
+        console.print(f"  server on {url} ready in {time.perf_counter() - t0:.1f}s (log: {server_log})")
         summary = consult(url, read_yaml(recipe)["max_steps"])
         limit = "5" if args.quick else "20"
         shutil.rmtree(eval_dir, ignore_errors=True)  # a run is tied to its server's URL; re-ask on re-runs
@@ -212,12 +196,6 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"  report: {eval_dir / 'report.md'}")
         console.print("  " + headline(report.get("headline", {})))
         (work / "summary.json").write_text(json.dumps({**summary, "eval": report.get("headline", {})}, indent=2))
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
     console.print(Panel(
         "Open the chat UI:   make serve   (keep it running), then in another terminal: make ui\n"
         "Real model + GPU:   see README 'Real models, real data, a GPU' "

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 
 import typer
 
 from medassist.clitools import OVERRIDES, settings_epilog, sub_app
-from medassist.serve.settings import ServeSettings
+from medassist.config import parse_config
+from medassist.hub import require_model
+from medassist.serve.config import ServeConfig
 
 STARTUP_FAILED = 3  # uvicorn.run's exit status when the app did not start (engine or index)
 ENGINE_FAILED = 4  # the engine died later and could not be restarted
@@ -17,10 +20,10 @@ app = sub_app("Serve the assistant over an OpenAI-compatible API (grounded, with
               default_command=True)
 
 
-@app.command("start", context_settings=OVERRIDES, epilog=settings_epilog(ServeSettings))
+@app.command("start", context_settings=OVERRIDES, epilog=settings_epilog(ServeConfig))
 def start(
     ctx: typer.Context,
-    config: Path = typer.Option(None, help="YAML with ServeSettings keys (configs/serve-*.yaml)."),
+    config: Path = typer.Option(None, help="YAML with ServeConfig keys (configs/serve-*.yaml)."),
     model: str = typer.Option(None, help="Model folder or hub id (base, or merged tuned model)."),
     adapter: str = typer.Option(None, help="PEFT/LoRA adapter folder of the tuned model."),
     index: str = typer.Option(None, help="RAG index folder (medassist rag build); omit to serve ungrounded."),
@@ -30,18 +33,16 @@ def start(
     port: int = typer.Option(None, help="Port (default 8000)."),
 ) -> None:
     """Start the gateway; other settings as --key value (e.g. --limits.max_concurrency 8)."""
-    import logging
-
+    # the server's stack (uvicorn, FastAPI, the retriever, the engines) takes about a second to
+    # import: `medassist --help` and every other command would pay it
     import uvicorn
 
-    from medassist.config import parse_config
-    from medassist.hub import require_model
-    from medassist.serve.app import create_app
+    from medassist.serve.api_server import create_app
 
     named = {"model": model, "adapter": adapter, "index": index, "engine": engine, "upstream": upstream,
              "host": host, "port": port}
     overrides = [arg for key, value in named.items() if value is not None for arg in (f"--{key}", str(value))]
-    settings = parse_config(ServeSettings, config, [*overrides, *ctx.args])
+    settings = parse_config(ServeConfig, config, [*overrides, *ctx.args])
     if settings.engine != "upstream":
         require_model(settings.model, "--model")
     logging.getLogger("medassist.serve").info("settings: engine=%s model=%s adapter=%s index=%s limits=%s",

@@ -16,7 +16,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from medassist.serve import safety
+from medassist.serve.config import resolve_max_model_len
 from medassist.serve.engines.base import EngineError, Generation
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import (
     CompletionChoice,
     CompletionRequest,
@@ -24,7 +26,7 @@ from medassist.serve.protocol import (
     Usage,
 )
 from medassist.serve.serving import (
-    ApiError,
+    DONE,
     ChatService,
     Prepared,
     all_of,
@@ -32,7 +34,6 @@ from medassist.serve.serving import (
     sampling_params,
     stream_failure,
 )
-from medassist.serve.settings import resolve_max_model_len
 
 
 def join_logprobs(parts: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -51,8 +52,8 @@ class Completions:
         """One ``Prepared`` per prompt; every check before any generation."""
         s, service = self.service.settings, self.service
         if req.model not in s.model_names:
-            raise ApiError(404, f"model {req.model!r} does not exist; available: {', '.join(s.model_names)}",
-                           param="model", code="model_not_found")
+            raise GatewayError(404, f"model {req.model!r} does not exist; available: {', '.join(s.model_names)}",
+                               param="model", code="model_not_found")
         if req.n * len(req.prompts) > s.limits.max_n:
             raise service._reject("max_n", f"{len(req.prompts)} prompt(s) x n={req.n} exceed limits.max_n="
                                   f"{s.limits.max_n} choices", "n")
@@ -68,9 +69,9 @@ class Completions:
             tokens = await asyncio.to_thread(service.engine.count_prompt_tokens, prompt)
             if tokens is not None and tokens + req.max_tokens > resolve_max_model_len(s):
                 service.metrics.rejected.labels("context_length").inc()
-                raise ApiError(400, f"the prompt is {tokens} tokens and max_tokens={req.max_tokens}: together they "
-                               f"exceed the context of {resolve_max_model_len(s)} tokens (max_model_len)",
-                               param="prompt", code="context_length_exceeded")
+                raise GatewayError(400, f"the prompt is {tokens} tokens and max_tokens={req.max_tokens}: together they "
+                                   f"exceed the context of {resolve_max_model_len(s)} tokens (max_model_len)",
+                                   param="prompt", code="context_length_exceeded")
             prepared.append(Prepared(prompt, params, [], assessment, False, tokens, notice_inline=False))
         for flag in assessment.red_flags:
             service.metrics.red_flags.labels(flag).inc()
@@ -94,8 +95,13 @@ class Completions:
         self.service._log("completions", response.id, preps[0], usage, started, 0)
         return response
 
+    async def open_stream(self, req: CompletionRequest) -> AsyncIterator[str]:
+        """Checks now (a failure is still an HTTP error), then the stream's events."""
+        return self.stream(req, await self.prepare(req))
+
     async def stream(self, req: CompletionRequest, preps: list[Prepared]) -> AsyncIterator[str]:
-        """Server-sent ``text_completion`` chunks, the choices interleaved as their tokens come."""
+        """The data of server-sent ``text_completion`` chunks, the choices interleaved as their
+        tokens come, ending with ``[DONE]``."""
         started = time.perf_counter()
         head = CompletionResponse(model=req.model, choices=[])
         completion_tokens: dict[int, int] = {}
@@ -103,7 +109,7 @@ class Completions:
 
         def event(**fields: Any) -> str:
             chunk = head.model_copy(update=fields)
-            return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+            return chunk.model_dump_json(exclude_none=True)
 
         streams = [self.service.engine.stream(p.messages, p.choice_params(i)) for p in preps for i in range(req.n)]
         try:
@@ -126,5 +132,5 @@ class Completions:
         self.service._count(usage, 0)
         yield event(choices=[], red_flags=preps[0].safety.red_flags, notice=preps[0].safety.notice,
                     usage=usage if req.stream_options and req.stream_options.include_usage else None)
-        yield "data: [DONE]\n\n"
+        yield DONE
         self.service._log("completions.stream", head.id, preps[0], usage, started, 0)

@@ -1,10 +1,17 @@
-"""Prometheus metrics of one gateway (its own registry, so several apps can share a process)."""
+"""Prometheus metrics of one gateway (its own registry, so several apps can share a process).
+
+HTTP requests are counted and timed by prometheus-fastapi-instrumentator's middleware (route
+template, status, until a stream's last byte); the rest are counted where they happen.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator.metrics import Info
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600)
 
@@ -34,3 +41,13 @@ class Metrics:
         self.engine_up = Gauge("medassist_engine_up", "1 while the model engine can answer, else 0", registry=r)
         self.engine_restarts = Gauge("medassist_engine_restarts", "Engine restarts since the gateway started",
                                      registry=r)
+
+    def instrument(self, app: FastAPI) -> None:
+        """Count and time every HTTP response of ``app``, refused ones included. The series keep
+        their names and labels (``route``, ``status``); a path no route matches is ``none``."""
+
+        def record(info: Info) -> None:
+            self.requests.labels(info.modified_handler, info.modified_status).inc()
+            self.latency.labels(info.modified_handler).observe(info.modified_duration)
+
+        Instrumentator(should_group_status_codes=False, registry=self.registry).add(record).instrument(app)

@@ -349,7 +349,9 @@ class DiagnoseRequest(_Strict):
         return case
 
 
-class Diagnosis(BaseModel):
+class RankedCondition(BaseModel):
+    """One row of ``DiagnoseResponse.differential``; ``citations`` are PMIDs among the retrieved ones."""
+
     condition: str = Field(min_length=1)
     probability: float = Field(ge=0.0, le=1.0)
     rationale: str = ""
@@ -360,7 +362,7 @@ class DiagnoseResponse(BaseModel):
     id: str = Field(default_factory=completion_id)
     object: Literal["medassist.diagnosis"] = "medassist.diagnosis"
     model: str
-    differential: list[Diagnosis]
+    differential: list[RankedCondition]
     red_flags: list[str]
     citations: list[Citation]
     notice: str

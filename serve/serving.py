@@ -1,6 +1,6 @@
 """Serving logic behind the routes: limits, grounding, safety, generation, response assembly.
 
-Routes stay thin (``app.py``); everything a request goes through is here, in order:
+Routes stay thin (``routes.py``); everything a request goes through is here, in order:
 model check → limits → red-flag check → retrieval + grounded prompt fitted to the context →
 engine → citation filter → emergency message first, decision-support notice last.
 """
@@ -12,7 +12,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from medassist.data import prompts
 from medassist.data.answers.citations import build_grounded_messages, extract_citations
 from medassist.data.answers.differential import case_user_prompt, differential_schema
 from medassist.serve import safety
+from medassist.serve.config import ServeConfig, resolve_max_model_len
 from medassist.serve.control_tokens import ControlTokens
 from medassist.serve.engines.base import (
     Engine,
@@ -33,8 +34,8 @@ from medassist.serve.engines.base import (
     StreamEvent,
     generate,
 )
-from medassist.serve.grounding import CitationFilter, RetrievalService, to_citation
 from medassist.serve.metrics import Metrics
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import (
     SEED_MAX,
     AssistantMessage,
@@ -48,28 +49,21 @@ from medassist.serve.protocol import (
     Delta,
     DiagnoseRequest,
     DiagnoseResponse,
-    Diagnosis,
     ErrorInfo,
     ErrorResponse,
+    ModelCard,
+    RankedCondition,
     Usage,
     completion_id,
 )
-from medassist.serve.settings import ServeSettings, resolve_max_model_len
+from medassist.serve.sources import CitationFilter, RetrievalService, to_citation
 
 log = logging.getLogger("medassist.serve")
 
 MIN_COMPLETION_TOKENS = 16
+DONE = "[DONE]"  # the last event of every OpenAI stream
 T = TypeVar("T")
-
-
-class ApiError(Exception):
-    """An error with an OpenAI-style body and an HTTP status."""
-
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.headers = status, headers or {}
-        self.body = ErrorResponse(error=ErrorInfo(message=message, type=type, param=param, code=code))
+R = TypeVar("R")
 
 
 def parse_json_answer(text: str, schema: dict[str, Any]) -> Any:
@@ -128,18 +122,19 @@ class Prepared:
 class Slot:
     """One request's claim on one of ``limits.max_concurrency`` generation slots.
 
-    ``take`` admits the request (or 429). ``release`` is idempotent and is called twice. First
-    when the work ends (``releasing`` for a stream), before the response's last byte leaves, so
-    a client that sends its next request the moment it has read the previous answer is admitted.
-    Then by the route's dependency once the response has ended in any way, including a stream
-    cancelled before its first chunk: Starlette does that under ASGI < 2.4 when the client has
-    already gone, and the stream's own ``finally`` then never runs.
+    Admission and release live here and nowhere else: ``run`` and ``stream`` take the slot (or
+    raise 429, or 503 while the engine cannot answer) and give it back as soon as the work ends,
+    before the response's last byte leaves, so a client that sends its next request the moment it
+    has read an answer is admitted. ``release`` is idempotent, and the route's dependency
+    (``routes.generation_slot``) calls it once more when the response has ended in any way: a
+    stream cancelled before its first chunk (Starlette does that under ASGI < 2.4 when the client
+    has already gone) never runs its own ``finally``.
     """
 
     def __init__(self, service: ChatService) -> None:
         self.service, self.held = service, False
 
-    def take(self) -> None:
+    def _take(self) -> None:
         self.service._acquire()
         self.held = True
 
@@ -148,8 +143,21 @@ class Slot:
             self.held = False
             self.service._release()
 
-    async def releasing(self, events: AsyncIterator[str]) -> AsyncIterator[str]:
-        """``events``, releasing the slot as soon as the last one has been produced."""
+    async def run(self, work: Callable[[R], Awaitable[T]], req: R) -> T:
+        """``await work(req)`` holding the slot."""
+        self._take()
+        try:
+            return await work(req)
+        finally:
+            self.release()
+
+    async def stream(self, open_events: Callable[[R], Awaitable[AsyncIterator[str]]], req: R) -> AsyncIterator[str]:
+        """The events of ``await open_events(req)`` (checks and grounding, whose errors are still
+        HTTP errors), holding the slot until the last one has been produced."""
+        self._take()
+        return self._until_done(await open_events(req))
+
+    async def _until_done(self, events: AsyncIterator[str]) -> AsyncIterator[str]:
         try:
             async for item in events:
                 yield item
@@ -158,7 +166,7 @@ class Slot:
 
 
 class ChatService:
-    def __init__(self, settings: ServeSettings, engine: Engine, retrieval: RetrievalService | None,
+    def __init__(self, settings: ServeConfig, engine: Engine, retrieval: RetrievalService | None,
                  metrics: Metrics) -> None:
         self.settings, self.engine, self.retrieval, self.metrics = settings, engine, retrieval, metrics
         self.in_flight = 0
@@ -172,20 +180,28 @@ class ChatService:
         engine = self.engine.status()
         if not engine.ready:
             self.metrics.rejected.labels("engine_unavailable").inc()
-            raise ApiError(503, f"{engine.detail}; retry later", type="server_error", code="engine_unavailable",
-                           headers={"Retry-After": str(engine.retry_after_s)})
+            raise GatewayError(503, f"{engine.detail}; retry later", type="server_error", code="engine_unavailable",
+                               headers={"Retry-After": str(engine.retry_after_s)})
         limit = self.settings.limits.max_concurrency
         if self.in_flight >= limit:
             self.metrics.rejected.labels("max_concurrency").inc()
-            raise ApiError(429, f"server busy: {limit} requests in flight (limits.max_concurrency); retry later",
-                           type="rate_limit_error", code="max_concurrency",
-                           headers={"Retry-After": str(self.settings.limits.retry_after_s)})
+            raise GatewayError(429, f"server busy: {limit} requests in flight (limits.max_concurrency); retry later",
+                               type="rate_limit_error", code="max_concurrency",
+                               headers={"Retry-After": str(self.settings.limits.retry_after_s)})
         self.in_flight += 1
         self.metrics.in_flight.inc()
 
     def _release(self) -> None:
         self.in_flight -= 1
         self.metrics.in_flight.dec()
+
+    def model_cards(self) -> dict[str, ModelCard]:
+        """The served models by name: the chat models, and the index's encoder (``/v1/embeddings``)."""
+        cards = {name: ModelCard(id=name, root=self.settings.model) for name in self.settings.model_names}
+        if self.retrieval is not None:
+            encoder = self.retrieval.embedding_model
+            cards[encoder] = ModelCard(id=encoder, root=encoder, kind="embedding")
+        return cards
 
     @cached_property
     def controls(self) -> ControlTokens:
@@ -196,12 +212,12 @@ class ChatService:
         """A 400 naming the first field the engine cannot honour (never a silent default)."""
         refused = [name for name in params.set_fields() if name not in self.engine.sampling_fields]
         if refused:
-            raise ApiError(400, f"{refused[0]}: the {self.engine.name} engine cannot honour it (the vllm engine "
-                           "can)", param=refused[0], code="unsupported_field")
+            raise GatewayError(400, f"{refused[0]}: the {self.engine.name} engine cannot honour it (the vllm engine "
+                               "can)", param=refused[0], code="unsupported_field")
 
-    def _reject(self, limit: str, message: str, param: str) -> ApiError:
+    def _reject(self, limit: str, message: str, param: str) -> GatewayError:
         self.metrics.rejected.labels(limit).inc()
-        return ApiError(400, message, param=param, code=limit)
+        return GatewayError(400, message, param=param, code=limit)
 
     # ---- preparation -----------------------------------------------------------------------
     async def prepare(self, req: ChatCompletionRequest, json_schema: dict[str, Any] | None = None,
@@ -209,8 +225,8 @@ class ChatService:
         limits = self.settings.limits
         names = self.settings.model_names
         if req.model not in names:
-            raise ApiError(404, f"model {req.model!r} does not exist; available: {', '.join(names)}",
-                           param="model", code="model_not_found")
+            raise GatewayError(404, f"model {req.model!r} does not exist; available: {', '.join(names)}",
+                               param="model", code="model_not_found")
         if len(req.messages) > limits.max_messages:
             raise self._reject("max_messages", f"{len(req.messages)} messages exceed limits.max_messages="
                                f"{limits.max_messages}", "messages")
@@ -231,8 +247,8 @@ class ChatService:
         grounded = req.model == names[0] and req.rag is not False
         if grounded and self.retrieval is None:
             if req.rag:
-                raise ApiError(400, "rag=true but this server has no index (start it with --index DIR)",
-                               param="rag", code="rag_unavailable")
+                raise GatewayError(400, "rag=true but this server has no index (start it with --index DIR)",
+                                   param="rag", code="rag_unavailable")
             grounded = False
         user_texts = [m.text for m in req.messages if m.role == "user"]
         # the regexes and the tokenizer below read up to limits.max_body_bytes: off the event loop
@@ -294,10 +310,10 @@ class ChatService:
         if fitted is not None:
             return fitted
         self.metrics.rejected.labels("context_length").inc()
-        raise ApiError(400, f"the prompt is {tokens} tokens and max_tokens={wanted}: together they exceed the "
-                       f"context of {resolve_max_model_len(s)} tokens (max_model_len; prompt limit "
-                       f"{s.max_prompt_tokens}, limits.max_prompt_tokens)", param="messages",
-                       code="context_length_exceeded")
+        raise GatewayError(400, f"the prompt is {tokens} tokens and max_tokens={wanted}: together they exceed the "
+                           f"context of {resolve_max_model_len(s)} tokens (max_model_len; prompt limit "
+                           f"{s.max_prompt_tokens}, limits.max_prompt_tokens)", param="messages",
+                           code="context_length_exceeded")
 
     # ---- generation ------------------------------------------------------------------------
     def _log(self, route: str, req_id: str, prep: Prepared, usage: Usage, started: float, removed: int) -> None:
@@ -318,11 +334,11 @@ class ChatService:
             async with asyncio.timeout(self.settings.limits.request_timeout_s):
                 return await generate(self.engine, prep.messages, params)
         except TimeoutError as exc:
-            raise ApiError(504, f"generation took longer than limits.request_timeout_s="
-                           f"{self.settings.limits.request_timeout_s}s", type="timeout", code="timeout") from exc
+            raise GatewayError(504, f"generation took longer than limits.request_timeout_s="
+                               f"{self.settings.limits.request_timeout_s}s", type="timeout", code="timeout") from exc
         except EngineError as exc:
-            raise ApiError(exc.status, str(exc), type="server_error" if exc.status >= 500 else
-                           "invalid_request_error", code="engine_error") from exc
+            raise GatewayError(exc.status, str(exc), type="server_error" if exc.status >= 500 else
+                               "invalid_request_error", code="engine_error") from exc
 
     def _usage(self, prep: Prepared, prompt_tokens: int, completion_tokens: int) -> Usage:
         prompt = prompt_tokens or prep.prompt_tokens or 0
@@ -344,8 +360,8 @@ class ChatService:
                 # jsonschema's message quotes the model's text, which echoes the case: log only where it failed
                 log.warning("structured answer attempt %d/%d invalid: %s%s", attempt, attempts,
                             str(exc).partition(": ")[0], " (cut off)" if gen.finish_reason == "length" else "")
-        raise ApiError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
-                       f"attempt(s): {error}", type="server_error", code="invalid_model_output")
+        raise GatewayError(502, f"the model's answer did not match the requested JSON schema after {attempts} "
+                           f"attempt(s): {error}", type="server_error", code="invalid_model_output")
 
     async def _answer(self, prep: Prepared, schema: dict[str, Any] | None,
                       index: int) -> tuple[str | None, Generation, int]:
@@ -382,9 +398,13 @@ class ChatService:
         self._log("chat", response.id, prep, usage, started, removed)
         return response
 
+    async def open_stream(self, req: ChatCompletionRequest) -> AsyncIterator[str]:
+        """Checks and grounding now (a failure is still an HTTP error), then the stream's events."""
+        return self.stream(req, await self.prepare(req, requested_schema(req)))
+
     async def stream(self, req: ChatCompletionRequest, prep: Prepared) -> AsyncIterator[str]:
-        """Server-sent events in OpenAI's chunk format (the ``n`` choices interleaved as their tokens
-        come); the caller holds the concurrency slot."""
+        """The data of server-sent events in OpenAI's chunk format (the ``n`` choices interleaved as
+        their tokens come), ending with ``[DONE]``; the caller holds the concurrency slot."""
         started = time.perf_counter()
         req_id, created, n = completion_id(), int(time.time()), req.n
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
@@ -395,7 +415,7 @@ class ChatService:
                 index=index, delta=delta, finish_reason=finish,
                 logprobs=None if logprobs is None else ChoiceLogprobs(content=logprobs))]
             chunk = ChatCompletionChunk(id=req_id, created=created, model=req.model, choices=choices, **extra)
-            return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+            return chunk.model_dump_json(exclude_none=True)
 
         def closing(index: int, finish: str) -> str:
             return event(index, Delta(), finish, citations=prep.citations, red_flags=prep.safety.red_flags,
@@ -404,9 +424,9 @@ class ChatService:
         if prep.params.json_schema is not None:  # validated JSON cannot be streamed token by token
             try:
                 answers = await all_of([self._answer(prep, prep.params.json_schema, i) for i in range(n)])
-            except ApiError as exc:
-                yield f"data: {exc.body.model_dump_json()}\n\n"
-                yield "data: [DONE]\n\n"
+            except GatewayError as exc:
+                yield exc.body.model_dump_json()
+                yield DONE
                 return
             usage = self._usage(prep, answers[0][1].prompt_tokens, sum(gen.completion_tokens for _, gen, _ in answers))
             self._count(usage, 0)
@@ -415,7 +435,7 @@ class ChatService:
                 yield closing(i, gen.finish_reason)
             if include_usage:
                 yield event(None, usage=usage)
-            yield "data: [DONE]\n\n"
+            yield DONE
             self._log("chat.stream", req_id, prep, usage, started, 0)
             return
         for i in range(n):
@@ -453,7 +473,7 @@ class ChatService:
             yield closing(i, "tool_calls" if called[i] else finish[i])
         if include_usage:
             yield event(None, usage=usage)
-        yield "data: [DONE]\n\n"
+        yield DONE
         self._log("chat.stream", req_id, prep, usage, started, removed)
 
     async def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
@@ -470,7 +490,7 @@ class ChatService:
         value, gen, attempts = await self._structured(prep, schema)
         allowed = prep.allowed_pmids
         differential = [
-            Diagnosis(condition=item["condition"], probability=item["probability"],
+            RankedCondition(condition=item["condition"], probability=item["probability"],
                       rationale=item.get("rationale", ""), citations=sorted(allowed & set(_pmids(item))))
             for item in distinct_conditions(value["differential"])
         ]
@@ -498,12 +518,12 @@ def stream_failure(exc: Exception, timeout_s: float) -> list[str]:
     message = (f"generation took longer than limits.request_timeout_s={timeout_s}s" if isinstance(exc, TimeoutError)
                else str(exc))
     err = ErrorResponse(error=ErrorInfo(message=message, type="server_error", code="engine_error"))
-    return [f"data: {err.model_dump_json()}\n\n", "data: [DONE]\n\n"]
+    return [err.model_dump_json(), DONE]
 
 
 async def all_of(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
     """Results of ``calls`` run together (the ``n`` choices); the first failure cancels the others and
-    is raised as itself, so an ``ApiError`` still becomes its HTTP answer."""
+    is raised as itself, so an ``GatewayError`` still becomes its HTTP answer."""
     if len(calls) == 1:
         return [await calls[0]]
     try:

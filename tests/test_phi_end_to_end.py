@@ -23,9 +23,9 @@ import pytest
 
 from medassist.data.phi_eval import Sentence, load_labelled
 from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
-from medassist.ui.consultation import Consultation, Turn
 from medassist.ui.export import consultation_markdown, consultation_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore
+from medassist.ui.session import Consultation, Turn
 
 LABELLED = Path(__file__).parent / "fixtures" / "phi_labelled.txt"
 

@@ -13,8 +13,8 @@ import asyncio
 import httpx
 import pytest
 
-from medassist.serve.app import create_app
-from medassist.serve.settings import ServeSettings
+from medassist.serve.api_server import create_app
+from medassist.serve.config import ServeConfig
 
 ALWAYS_ASKED = {("GET", "/metrics"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/openapi.json"),
                 ("GET", "/docs/oauth2-redirect"), ("GET", "/no-such-route")}
@@ -22,7 +22,7 @@ ALWAYS_ASKED = {("GET", "/metrics"), ("GET", "/docs"), ("GET", "/redoc"), ("GET"
 
 def app_routes(tiny_model_dir, **settings) -> set[tuple[str, str]]:
     """Every (method, path) the app answers; the engine is built, not started."""
-    app = create_app(ServeSettings(model=str(tiny_model_dir), engine="local", **settings))
+    app = create_app(ServeConfig(model=str(tiny_model_dir), engine="local", **settings))
     return {(method, route.path) for route in app.routes for method in getattr(route, "methods", None) or ()}
 
 
@@ -72,7 +72,7 @@ def test_docs_when_enabled_are_behind_the_key_too(tiny_model_dir) -> None:
     """``docs: true`` adds FastAPI's pages (they load Swagger UI and ReDoc from a CDN); the key
     middleware guards them like any other path. In process: the pages need no engine."""
     assert not {"/docs", "/redoc"} & {path for _, path in app_routes(tiny_model_dir)}
-    app = create_app(ServeSettings(model=str(tiny_model_dir), engine="local", docs=True, api_keys=["k1"]))
+    app = create_app(ServeConfig(model=str(tiny_model_dir), engine="local", docs=True, api_keys=["k1"]))
 
     async def pages() -> list[int]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:

@@ -21,9 +21,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from medassist.serve.app import create_app
+from medassist.serve.api_server import create_app
+from medassist.serve.config import Limits, ServeConfig
 from medassist.serve.protocol import MODEL_GROUNDED, MODEL_PLAIN
-from medassist.serve.settings import Limits, ServeSettings
 from tests.fixtures.serve import gateway
 
 EARLY = "client disconnected before its request body was read"
@@ -86,7 +86,7 @@ PLAIN = json.dumps({"model": MODEL_PLAIN, "max_tokens": 4,
 def asgi_app(tiny_model_dir):
     """``run(scenario)``: a new app (local engine, two slots) runs ``scenario(app)`` inside its lifespan."""
     def run(scenario):
-        app = create_app(ServeSettings(model=str(tiny_model_dir), engine="local", limits=Limits(max_concurrency=2)))
+        app = create_app(ServeConfig(model=str(tiny_model_dir), engine="local", limits=Limits(max_concurrency=2)))
 
         async def inside():
             async with app.router.lifespan_context(app):

@@ -137,14 +137,14 @@ def test_injection_in_question_and_abstract_reaches_the_engine_as_text(tiny_mode
     the retrieved injected abstract and the question are in the prompt, readable, and the tiny
     model's tokenizer finds only the template's control tokens in it (its own <|system|>, <|end|>,
     <|bos|>, <|pad|> included)."""
+    from medassist.serve.config import ServeConfig
     from medassist.serve.engines.local import LocalEngine
-    from medassist.serve.grounding import RetrievalService
     from medassist.serve.metrics import Metrics
     from medassist.serve.protocol import ChatCompletionRequest
     from medassist.serve.serving import ChatService
-    from medassist.serve.settings import ServeSettings
+    from medassist.serve.sources import RetrievalService
 
-    settings = ServeSettings(model=str(tiny_model_dir), engine="local", index=str(injected_index))
+    settings = ServeConfig(model=str(tiny_model_dir), engine="local", index=str(injected_index))
     question = f"Does aspirin reduce cardiovascular events? {INJECTION}"
 
     async def prepare():

@@ -11,16 +11,17 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from medassist.serve.config import ServeConfig
 from medassist.serve.engines.base import EngineError, GenerationParams, generate
 from medassist.serve.engines.local import LocalEngine
 from medassist.serve.metrics import Metrics
+from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import MODEL_PLAIN, DiagnoseRequest
-from medassist.serve.serving import ApiError, ChatService
-from medassist.serve.settings import ServeSettings
+from medassist.serve.serving import ChatService
 
 
 @asynccontextmanager
-async def running(settings: ServeSettings) -> AsyncIterator[LocalEngine]:
+async def running(settings: ServeConfig) -> AsyncIterator[LocalEngine]:
     engine = LocalEngine(settings)
     await engine.start()
     try:
@@ -31,7 +32,7 @@ async def running(settings: ServeSettings) -> AsyncIterator[LocalEngine]:
 
 def test_requests_that_straggle_in_share_one_batch(tiny_model_dir, caplog) -> None:
     """Three requests 10 ms apart, with a 200 ms quiet gap: one batch, not one plus a queue."""
-    settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_batch_wait_ms=200,
+    settings = ServeConfig(model=str(tiny_model_dir), engine="local", local_batch_wait_ms=200,
                              local_batch_max_wait_ms=2000)
     messages = [{"role": "user", "content": "Fever and cough."}]
 
@@ -54,7 +55,7 @@ def test_a_request_that_breaks_its_batch_fails_alone(tiny_model_dir, caplog) -> 
     """A seed torch cannot take (the gateway refuses it with a 400; here it reaches the engine
     directly) in a batch of three: the batch fails before its first token, each request is
     retried alone, and only the bad one gets the error."""
-    settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_batch_wait_ms=200,
+    settings = ServeConfig(model=str(tiny_model_dir), engine="local", local_batch_wait_ms=200,
                              local_batch_max_wait_ms=2000)
     messages = [{"role": "user", "content": "Fever and cough."}]
 
@@ -86,11 +87,11 @@ def test_without_the_grammar_a_bad_answer_is_retried_once_then_502(tiny_model_di
     """``local_grammar: false`` (engines that cannot enforce a schema): the gateway validates the
     answer, retries once, then fails with a 502 naming the problem. The tiny model's greedy
     answer in 4 tokens cannot be a valid differential (it either stops at once or is cut)."""
-    settings = ServeSettings(model=str(tiny_model_dir), engine="local", local_grammar=False)
+    settings = ServeConfig(model=str(tiny_model_dir), engine="local", local_grammar=False)
 
-    async def diagnose() -> ApiError:
+    async def diagnose() -> GatewayError:
         async with running(settings) as engine:
-            with pytest.raises(ApiError) as caught:
+            with pytest.raises(GatewayError) as caught:
                 await ChatService(settings, engine, None, Metrics()).diagnose(
                     DiagnoseRequest(case="Fever and cough.", model=MODEL_PLAIN, max_tokens=4))
             return caught.value
@@ -105,7 +106,7 @@ def test_a_dead_worker_reports_failed_and_asks_the_server_to_stop(tiny_model_dir
     """The generation worker thread is not restarted: once it dies (injected: gathering a batch
     raises, which no request can cause) the engine reports ``failed`` and calls ``on_failure``,
     which `medassist serve` turns into exit code 4."""
-    settings = ServeSettings(model=str(tiny_model_dir), engine="local")
+    settings = ServeConfig(model=str(tiny_model_dir), engine="local")
     calls = []
 
     def broken_gather() -> None:

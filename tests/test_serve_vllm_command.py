@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from medassist.serve.config import ServeConfig
 from medassist.serve.engines.vllm import VllmEngine
-from medassist.serve.settings import ServeSettings
 
 
 def engine(tiny_model_dir: Path, **settings) -> VllmEngine:
-    return VllmEngine(ServeSettings(model=str(tiny_model_dir), engine="vllm", vllm_python=sys.executable, **settings))
+    return VllmEngine(ServeConfig(model=str(tiny_model_dir), engine="vllm", vllm_python=sys.executable, **settings))
 
 
 @pytest.mark.parametrize(("r", "flag"), [(16, None), (24, "32"), (64, "64")])
@@ -56,7 +56,7 @@ def test_max_model_len_defaults_to_the_models_own(tiny_model_dir: Path, tmp_path
     model = shutil.copytree(tiny_model_dir, tmp_path / "long-context")
     config = json.loads((model / "config.json").read_text())
     (model / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 4096}))
-    settings = ServeSettings(model=str(model), engine="vllm", vllm_python=sys.executable)
+    settings = ServeConfig(model=str(model), engine="vllm", vllm_python=sys.executable)
     cmd = VllmEngine(settings).command()
     assert cmd[cmd.index("--max-model-len") + 1] == "4096" and settings.max_prompt_tokens == 4095
     cmd = engine(model, max_model_len=2048).command()

@@ -18,13 +18,13 @@ import httpx
 import pytest
 
 from medassist.errors import MedassistError
+from medassist.serve.config import ServeConfig
 from medassist.serve.engines.base import GenerationParams, generate
 from medassist.serve.engines.vllm import KEY_ENV, VllmEngine, redacted
-from medassist.serve.settings import ServeSettings
 
 
-def settings(model: Path, **extra) -> ServeSettings:
-    return ServeSettings(model=str(model), engine="vllm", vllm_python=sys.executable, vllm_startup_timeout_s=60,
+def settings(model: Path, **extra) -> ServeConfig:
+    return ServeConfig(model=str(model), engine="vllm", vllm_python=sys.executable, vllm_startup_timeout_s=60,
                          **extra)
 
 

@@ -10,9 +10,9 @@ import threading
 import httpx
 import pytest
 
-from medassist.ui.consultation import Turn
+from medassist.ports import free_port
 from medassist.ui.export import consultation_markdown
-from tests.fixtures.serve import free_port
+from medassist.ui.session import Turn
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.fixtures.serve import LiveServer, free_port, gateway
+from medassist.ports import free_port
+from medassist.serve.launch import running
+from tests.fixtures.serve import LiveServer, gateway
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,36 +57,13 @@ def ui_url(smollm2_server: LiveServer, tmp_path_factory) -> Iterator[str]:
     """``medassist ui`` on a free loopback port, in its own process group (ended with it)."""
     port = free_port()
     tmp = tmp_path_factory.mktemp("ui")
-    log_path = tmp / "streamlit.log"
-    env = {**os.environ, "MEDASSIST_API_KEY": smollm2_server.api_key}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "medassist.cli", "ui", "--api", smollm2_server.url, "--port", str(port),
-             "--feedback-db", str(tmp / "feedback.sqlite")],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"medassist ui exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit not ready in 120 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    cmd = [sys.executable, "-m", "medassist.cli", "ui", "--api", smollm2_server.url, "--port", str(port),
+           "--feedback-db", str(tmp / "feedback.sqlite")]
+    env = {**os.environ, "MEDASSIST_API_KEY": smollm2_server.api_key}
+    with running(cmd, f"{url}/_stcore/health", tmp / "streamlit.log", name="medassist ui", env=env,
+                 ready_timeout_s=120, healthy=lambda reply: reply.text == "ok", own_group=True):
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_ask_in_the_browser(chromium, ui_url, test_output):

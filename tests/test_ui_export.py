@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from medassist.ui.client import Candidate, Citation, Diagnosis
-from medassist.ui.consultation import Case, Consultation, Turn
+from medassist.ui.client import Candidate, DiagnoseResult, Reference
 from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
+from medassist.ui.session import Case, Consultation, Turn
 
 
 def test_inline_markup_becomes_whatsapp_markers():
@@ -36,7 +36,7 @@ def test_bold_inside_heading_is_not_doubled_and_plain_text_is_untouched():
 
 
 def _consultation() -> Consultation:
-    cite = Citation("12345", "Sepsis in adults", "Early antibiotics...", 0.9, 2019)
+    cite = Reference("12345", "Sepsis in adults", "Early antibiotics...", 0.9, 2019)
     c = Consultation(turns=[
         Turn("user", "Fever and confusion, what next?"),
         Turn("assistant", "Consider **sepsis** [12345].", [cite], ["sepsis signs"], "medassist"),
@@ -44,7 +44,7 @@ def _consultation() -> Consultation:
         Turn("assistant", "No idea.", [], [], "medassist"),
     ])
     c.case_text = Case("fever", 70, "female", temp_c=39.1, heart_rate=120, blood_pressure="85/50").text
-    c.diagnosis = Diagnosis([Candidate("Sepsis", 0.7, "hypotension and fever", [cite]),
+    c.diagnosis = DiagnoseResult([Candidate("Sepsis", 0.7, "hypotension and fever", [cite]),
                              Candidate("Pneumonia", 0.2)], ["sepsis signs"], [cite])
     return c
 
@@ -78,7 +78,7 @@ def test_exports_are_scrubbed_unless_raw_is_asked_for():
         Turn("assistant", "For Mrs Jane Roe consider **hypertensive urgency**.", [], [], "medassist"),
     ])
     c.case_text = "患者张伟，电话13812345678，胸痛"
-    c.diagnosis = Diagnosis([Candidate("Parkinson disease", 0.6, "tremor noted by Dr. Gregory House")], [], [])
+    c.diagnosis = DiagnoseResult([Candidate("Parkinson disease", 0.6, "tremor noted by Dr. Gregory House")], [], [])
     md = consultation_markdown(c, "en")
     for value in ("Jane Roe", "03/04/1961", "00123456", "555-123-4567", "张伟", "13812345678", "Gregory House",
                   c.started):

@@ -15,10 +15,10 @@ def _page(lang: str) -> None:
     import streamlit as st
 
     from medassist.ui import render
-    from medassist.ui.client import Candidate, Citation, Diagnosis
+    from medassist.ui.client import Candidate, DiagnoseResult, Reference
 
-    cite = Citation("98000001", "Early antibiotics in pneumonia", "Fever and crackles...", 0.7, 2014)
-    diagnosis = Diagnosis(
+    cite = Reference("98000001", "Early antibiotics in pneumonia", "Fever and crackles...", 0.7, 2014)
+    diagnosis = DiagnoseResult(
         [Candidate("Community-acquired pneumonia", 0.62, "fever, cough, crackles [98000001]", [cite]),
          Candidate("Pulmonary embolism", 0.25), Candidate("Acute bronchitis", 0.13, "cough only")],
         ["sepsis_signs"], [cite])
@@ -59,10 +59,10 @@ def _answer_page(injected: str) -> None:
     import streamlit as st
 
     from medassist.ui import render
-    from medassist.ui.client import Citation
-    from medassist.ui.consultation import Turn
+    from medassist.ui.client import Reference
+    from medassist.ui.session import Turn
 
-    source = Citation("98000002", "Title ![t](http://evil.example/t.png)", "Snippet <img src=http://evil.example/s>")
+    source = Reference("98000002", "Title ![t](http://evil.example/t.png)", "Snippet <img src=http://evil.example/s>")
     with st.chat_message("assistant"):
         render.streamed_answer(iter(["Streamed !", "[z](http://evil.example/split.png) done"]))
     with st.chat_message("assistant"):

@@ -11,9 +11,9 @@ import streamlit as st
 
 from medassist.logs import configure_logging
 from medassist.ui import pages, render, sidebar
-from medassist.ui.consultation import Consultation
 from medassist.ui.feedback import FeedbackStore, default_path
 from medassist.ui.i18n import t
+from medassist.ui.session import Consultation
 
 configure_logging()  # this process is Streamlit's, not the CLI's: scrub PHI from its logs too
 st.set_page_config(page_title="medassist", page_icon="🩺", layout="wide")

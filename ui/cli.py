@@ -8,9 +8,11 @@ from pathlib import Path
 
 import typer
 
+from medassist.client_env import ENV_API_URL
 from medassist.clitools import sub_app
 from medassist.errors import MedassistError
-from medassist.ui.history import HistoryBudget
+from medassist.ui.feedback import ENV_FEEDBACK_DB, FeedbackStore
+from medassist.ui.history import ENV_MAX_CHARS, ENV_MAX_MESSAGES, HistoryBudget
 
 app = sub_app("Streamlit chat for clinicians (a client of `medassist serve`).", default_command=True)
 
@@ -27,10 +29,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
 
 def streamlit_env(api: str, feedback_db: Path | None, timeout: float, history: HistoryBudget) -> dict[str, str]:
     """The app reads its settings from these variables (see ``ui/app.py``)."""
-    from medassist.client_env import ENV_API_URL
-    from medassist.ui.client import ENV_TIMEOUT
-    from medassist.ui.feedback import ENV_FEEDBACK_DB
-    from medassist.ui.history import ENV_MAX_CHARS, ENV_MAX_MESSAGES
+    from medassist.ui.client import ENV_TIMEOUT  # imports the openai client (~0.7 s): only for `ui run`
 
     env = dict(os.environ, **{ENV_API_URL: api, ENV_TIMEOUT: str(timeout), ENV_MAX_MESSAGES: str(history.max_messages),
                               ENV_MAX_CHARS: str(history.max_chars)})
@@ -70,7 +69,5 @@ def export_feedback(
     out: Path = typer.Option(..., help="CSV file to write."),
 ) -> None:
     """Write every feedback row (texts already PHI-scrubbed) to CSV."""
-    from medassist.ui.feedback import FeedbackStore
-
     count = FeedbackStore(db).export_csv(out)
     print(f"wrote {count} feedback rows to {out}")

@@ -39,7 +39,9 @@ class ApiError(Exception):
 
 
 @dataclass
-class Citation:
+class Reference:
+    """A PubMed abstract the answer was grounded on (the wire's ``citations`` entry), as the page links it."""
+
     pmid: str
     title: str = ""
     snippet: str = ""
@@ -51,7 +53,7 @@ class Citation:
         return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> Citation:
+    def parse(cls, raw: dict[str, Any]) -> Reference:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in names and v is not None} | {"pmid": str(raw["pmid"])})
 
@@ -63,14 +65,16 @@ class Candidate:
     condition: str
     probability: float
     rationale: str = ""
-    citations: list[Citation] = field(default_factory=list)
+    citations: list[Reference] = field(default_factory=list)
 
 
 @dataclass
-class Diagnosis:
+class DiagnoseResult:
+    """What ``/v1/diagnose`` answered: the ranked differential, red flags and the sources."""
+
     differential: list[Candidate]
     red_flags: list[str] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
+    citations: list[Reference] = field(default_factory=list)
 
 
 @dataclass
@@ -81,8 +85,8 @@ class ModelInfo:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def citations_of(raw: Any) -> list[Citation]:
-    return [Citation.parse(c) for c in raw or [] if isinstance(c, dict) and c.get("pmid")]
+def citations_of(raw: Any) -> list[Reference]:
+    return [Reference.parse(c) for c in raw or [] if isinstance(c, dict) and c.get("pmid")]
 
 
 class ChatStream:
@@ -95,7 +99,7 @@ class ChatStream:
     def __init__(self, chunks: Iterator[Any], url: str):
         self._chunks = chunks
         self._url = url
-        self.citations: list[Citation] = []
+        self.citations: list[Reference] = []
         self.red_flags: list[str] = []
         self.model: str | None = None
 
@@ -191,7 +195,7 @@ class ApiClient:
         return ChatStream(iter(chunks), self.base_url)
 
     def diagnose(self, case: str, *, model: str, rag: bool = True, k: int = 5, max_conditions: int = 5,
-                 max_tokens: int | None = None) -> Diagnosis:
+                 max_tokens: int | None = None) -> DiagnoseResult:
         """Ask ``/v1/diagnose`` for a ranked differential of a free-text case."""
         with api_errors(self.base_url):
             body = {"case": case, "model": model, "rag": rag, "k": k, "max_conditions": max_conditions}
@@ -203,7 +207,7 @@ class ApiClient:
         sources = {c.pmid: c for c in citations_of(raw.get("citations"))}
         differential = [
             Candidate(str(c["condition"]), float(c.get("probability") or 0.0), str(c.get("rationale") or ""),
-                      [sources.get(str(p), Citation(str(p))) for p in c.get("citations") or []])
+                      [sources.get(str(p), Reference(str(p))) for p in c.get("citations") or []])
             for c in raw["differential"] if isinstance(c, dict) and c.get("condition")
         ]
-        return Diagnosis(differential, list(raw.get("red_flags") or []), list(sources.values()))
+        return DiagnoseResult(differential, list(raw.get("red_flags") or []), list(sources.values()))

@@ -18,8 +18,8 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from medassist.data.phi import scrub
-from medassist.ui.consultation import Consultation
 from medassist.ui.i18n import t
+from medassist.ui.session import Consultation
 
 _PARSER = MarkdownIt("commonmark").enable(["strikethrough", "table"])
 _INLINE_MARKS = {"strong": "*", "em": "_", "s": "~"}

@@ -81,7 +81,7 @@ def fit(history: list[dict[str, str]], question: str, budget: HistoryBudget) -> 
 def ask(client: ApiClient, history: list[dict[str, str]], question: str, budget: HistoryBudget,
         **params) -> tuple[ChatStream, int]:
     """Start the answer with as much history as the server takes; returns it and the exchanges left out."""
-    from medassist.ui.client import ApiError
+    from medassist.ui.client import ApiError  # with the openai client; the caller has loaded it already
 
     while True:
         fitted = fit(history, question, budget)

@@ -7,10 +7,10 @@ import streamlit as st
 from medassist.errors import MedassistError
 from medassist.ui import history, render
 from medassist.ui.client import ApiError
-from medassist.ui.consultation import Case, Consultation, Turn
 from medassist.ui.export import consultation_markdown, consultation_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore
 from medassist.ui.i18n import t
+from medassist.ui.session import Case, Consultation, Turn
 from medassist.ui.sidebar import Settings
 
 

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from medassist.ui.client import ApiError, Citation, Diagnosis
-from medassist.ui.consultation import Turn
+from medassist.ui.client import ApiError, DiagnoseResult, Reference
 from medassist.ui.i18n import t
 from medassist.ui.inert import inert
+from medassist.ui.session import Turn
 
 
 def notice(lang: str) -> None:
@@ -34,19 +34,19 @@ def api_error(err: ApiError, lang: str, timeout: float) -> None:
                retry_after=err.retry_after or "a few", timeout=timeout), icon=":material/error:")
 
 
-def citation_line(citation: Citation) -> str:
+def citation_line(citation: Reference) -> str:
     year = f" ({citation.year})" if citation.year else ""
     return inert(f"**[PMID {citation.pmid}]({citation.url})** {citation.title}{year}".rstrip())
 
 
-def citation_detail(citation: Citation) -> None:
+def citation_detail(citation: Reference) -> None:
     """One source in full: its line, then its snippet."""
     st.markdown(citation_line(citation))
     if citation.snippet:
         st.caption(inert(citation.snippet))
 
 
-def sources(citations: list[Citation], rag: bool, lang: str) -> None:
+def sources(citations: list[Reference], rag: bool, lang: str) -> None:
     """Under an answer: the cited PMIDs as links at a glance, titles and snippets on expanding.
 
     Says so plainly when retrieval was off or came back empty."""
@@ -94,7 +94,7 @@ def answer_body(turn: Turn, lang: str) -> None:
     sources(turn.citations, turn.rag, lang)
 
 
-def differential(diagnosis: Diagnosis, lang: str) -> None:
+def differential(diagnosis: DiagnoseResult, lang: str) -> None:
     """The ranked differential as a table with probability bars, then one expander per row."""
     red_flag_banner(diagnosis.red_flags, lang)
     st.subheader(t(lang, "differential"))

@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from medassist.hub import load_model, load_tokenizer, tokenizer_source
+from medassist.serve.config import ServeConfig
 from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, Prompt, StreamEvent
-from medassist.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class _RowsDone:
         self.jobs, self.prompt_len = jobs, prompt_len
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
+        import torch  # heavy: loaded with the model, not when the gateway's modules are imported
 
         generated = input_ids.shape[1] - self.prompt_len
         return torch.tensor(
@@ -125,7 +126,7 @@ class LocalEngine:
     # tool calling are vLLM's (the gateway refuses them here with a 400 naming the field)
     sampling_fields = frozenset({"top_k", "min_p", "repetition_penalty"})
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(self, settings: ServeConfig) -> None:
         self.settings = settings
         self.structured_outputs = settings.local_grammar
         self.model: Any = None
@@ -142,7 +143,7 @@ class LocalEngine:
         self._worker.start()
 
     def _load(self) -> None:
-        from medassist.hub import load_model, load_tokenizer, tokenizer_source
+        # grammar imports torch, transformers and llguidance: loaded with the model, on the engine's thread
         from medassist.serve.engines.grammar import SchemaGrammars
 
         adapter = self.settings.adapter
@@ -259,7 +260,7 @@ class LocalEngine:
                     job.emit(exc)
 
     def _generate(self, jobs: list[_Job]) -> None:
-        import torch
+        import torch  # torch and transformers are heavy: loaded with the model, never at module import
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         from medassist.serve.engines.grammar import GrammarMask

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from medassist.hub import load_tokenizer
 from medassist.serve.engines.base import (
     OPTIONAL_FIELDS,
     READY,
@@ -51,8 +52,6 @@ class UpstreamEngine:
 
     async def start(self) -> None:
         if self.tokenizer_path:
-            from medassist.hub import load_tokenizer
-
             self.tokenizer = load_tokenizer(self.tokenizer_path)
         if self.model is None:
             try:

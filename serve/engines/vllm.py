@@ -51,11 +51,11 @@ from typing import Any
 import httpx
 
 from medassist.errors import MedassistError
-from medassist.hub import has_cuda, native_bf16
+from medassist.hub import has_cuda, load_tokenizer, native_bf16
 from medassist.ports import free_port
+from medassist.serve.config import ServeConfig, resolve_max_model_len
 from medassist.serve.engines.base import READY, EngineStatus
 from medassist.serve.engines.upstream import UpstreamEngine
-from medassist.serve.settings import ServeSettings, resolve_max_model_len
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def vllm_python(configured: str | None) -> Path:
 class VllmEngine(UpstreamEngine):
     name = "vllm"
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(self, settings: ServeConfig) -> None:
         self.settings = settings
         self.python = vllm_python(settings.vllm_python)
         self.process: subprocess.Popen | None = None
@@ -165,8 +165,6 @@ class VllmEngine(UpstreamEngine):
         configured = self.settings.vllm_tool_call_parser
         if configured != "auto":
             return None if configured == "none" else configured
-        from medassist.hub import load_tokenizer
-
         return tool_call_parser(load_tokenizer(self.settings.model)) or NAMED_ONLY_PARSER
 
     def environment(self) -> dict[str, str]:

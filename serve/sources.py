@@ -1,5 +1,7 @@
-"""Grounding a chat turn: retrieve for the latest user question, fit the sources into the
-context, and keep only citations of retrieved PMIDs (also while streaming)."""
+"""A request's sources: the PubMed passages retrieved for it (on the retriever's own thread), the
+``citations`` it reports, and the filter that keeps only citations of them in the answer (also
+while streaming). ``data.answers.citations`` owns the citation format (the grounded prompt, the
+parser); this module applies it to one request."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from medassist.data.answers.citations import strip_unknown_citations
+from medassist.rag.retriever import Retriever
 from medassist.serve.protocol import Citation
 
 
@@ -22,8 +26,6 @@ class RetrievalService:
         self._retriever: Any = None
 
     async def start(self) -> None:
-        from medassist.rag.retriever import Retriever
-
         def load() -> None:
             self._retriever = Retriever.load(self.index_dir)
 
@@ -94,8 +96,6 @@ class CitationFilter:
         return self._clean(ready)
 
     def _clean(self, text: str) -> str:
-        from medassist.data.answers.citations import strip_unknown_citations
-
         if not text:
             return text
         cleaned, removed = strip_unknown_citations(text, self.allowed)

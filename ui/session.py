@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from medassist.data.prompts import case_vignette
-from medassist.ui.client import Citation, Diagnosis
+from medassist.ui.client import DiagnoseResult, Reference
 
 
 def _new_id() -> str:
@@ -21,7 +21,7 @@ def _new_id() -> str:
 class Turn:
     role: str  # "user" | "assistant"
     content: str
-    citations: list[Citation] = field(default_factory=list)
+    citations: list[Reference] = field(default_factory=list)
     red_flags: list[str] = field(default_factory=list)
     model: str | None = None
     rag: bool = True
@@ -33,7 +33,7 @@ class Turn:
 @dataclass
 class Consultation:
     turns: list[Turn] = field(default_factory=list)
-    diagnosis: Diagnosis | None = None
+    diagnosis: DiagnoseResult | None = None
     case_text: str = ""
     id: str = field(default_factory=_new_id)
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M %Z"))

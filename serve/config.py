@@ -13,6 +13,7 @@ from typing import Literal
 
 from medassist.config import SECRET, bounds
 from medassist.errors import MedassistError
+from medassist.hub import context_length
 from medassist.serve.protocol import MODEL_GROUNDED, NoticePlacement
 
 EngineName = Literal["local", "vllm", "upstream"]
@@ -36,7 +37,7 @@ class Limits:
 
 
 @dataclass
-class ServeSettings:
+class ServeConfig:
     model: str = "artifacts/base-tiny"
     adapter: str | None = None
     index: str | None = None
@@ -116,12 +117,10 @@ class ServeSettings:
 UPSTREAM_DEFAULT_CONTEXT = 4096
 
 
-def resolve_max_model_len(settings: ServeSettings) -> int:
+def resolve_max_model_len(settings: ServeConfig) -> int:
     """``max_model_len: null`` becomes the served model's own context window (what vLLM would use),
     recorded in the settings so the gateway's limits and vLLM's ``--max-model-len`` agree."""
     if settings.max_model_len is None:
-        from medassist.hub import context_length
-
         known = None if settings.engine == "upstream" else context_length(settings.model)
         settings.max_model_len = known or UPSTREAM_DEFAULT_CONTEXT
     return settings.max_model_len

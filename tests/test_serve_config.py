@@ -10,23 +10,23 @@ def test_shipped_configs_parse(name: str) -> None:
     from pathlib import Path
 
     from medassist.config import parse_config
-    from medassist.serve.settings import ServeSettings
+    from medassist.serve.config import ServeConfig
 
-    settings = parse_config(ServeSettings, Path(__file__).resolve().parents[1] / "configs" / name)
+    settings = parse_config(ServeConfig, Path(__file__).resolve().parents[1] / "configs" / name)
     assert settings.host == "127.0.0.1" and settings.limits.max_concurrency == 16
 
 
 def test_settings_refuse_public_bind_without_keys(monkeypatch) -> None:
     from medassist.errors import MedassistError
-    from medassist.serve.settings import ServeSettings
+    from medassist.serve.config import ServeConfig
 
     monkeypatch.delenv("MEDASSIST_API_KEYS", raising=False)
     with pytest.raises(MedassistError, match="MEDASSIST_API_KEYS"):
-        ServeSettings(host="0.0.0.0")
+        ServeConfig(host="0.0.0.0")
     monkeypatch.setenv("MEDASSIST_API_KEYS", "a, b")
-    assert ServeSettings(host="0.0.0.0").api_keys == ["a", "b"]
+    assert ServeConfig(host="0.0.0.0").api_keys == ["a", "b"]
     with pytest.raises(MedassistError, match="--upstream"):
-        ServeSettings(engine="upstream")
+        ServeConfig(engine="upstream")
 
 
 @pytest.mark.parametrize(("override", "message"), [
@@ -37,7 +37,7 @@ def test_settings_refuse_public_bind_without_keys(monkeypatch) -> None:
 def test_out_of_range_settings_are_refused(override: list[str], message: str) -> None:
     from medassist.config import parse_config
     from medassist.errors import MedassistError
-    from medassist.serve.settings import ServeSettings
+    from medassist.serve.config import ServeConfig
 
     with pytest.raises(MedassistError, match=message):
-        parse_config(ServeSettings, None, override)
+        parse_config(ServeConfig, None, override)

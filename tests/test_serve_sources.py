@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from medassist.data.answers.differential import differential_schema
-from medassist.serve.grounding import CitationFilter
 from medassist.serve.serving import parse_json_answer
+from medassist.serve.sources import CitationFilter
 
 
 def stream_through(chunks: list[str], allowed: set[str]) -> tuple[str, int]:
