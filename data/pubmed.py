@@ -53,7 +53,9 @@ def _text(elem: ET.Element | None) -> str:
     return " ".join("".join(elem.itertext()).split()) if elem is not None else ""
 
 
-def _article(elem: ET.Element, where: str, check: Checker) -> Abstract | None:
+def parse_article(elem: ET.Element, where: str, check: Checker) -> Abstract | None:
+    """One ``PubmedArticle`` element as an abstract (None when it has no text); public because the
+    streamed index build (rag/changes.py) reads baseline and update files element by element."""
     citation = elem.find("MedlineCitation")
     pmid = _text(citation.find("PMID")) if citation is not None else ""
     if not pmid:
@@ -85,7 +87,7 @@ def _iter_xml(path: str | Path, check: Checker) -> Iterator[Abstract]:
                 if elem.tag != "PubmedArticle":
                     continue
                 count += 1
-                record = _article(elem, f"article {count}", check)
+                record = parse_article(elem, f"article {count}", check)
                 elem.clear()
                 if record is not None:
                     yield record

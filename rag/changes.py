@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medassist.data import Abstract, Problems, iter_pubmed
-from medassist.data.pubmed import _article  # the MEDLINE article parser; see the issue-17 note on data/
+from medassist.data.pubmed import parse_article
 from medassist.data.validation import Checker, open_text
 
 
@@ -41,7 +41,7 @@ def iter_changes(path: str | Path, problems: Problems | None = None) -> Iterator
             for _event, elem in ET.iterparse(handle, events=("end",)):
                 if elem.tag == "PubmedArticle":
                     count += 1
-                    record = _article(elem, f"article {count}", check)
+                    record = parse_article(elem, f"article {count}", check)
                     elem.clear()
                     if record is not None:
                         yield record
