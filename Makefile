@@ -61,8 +61,9 @@ test: setup
 test-fast: $(VENV)/.stamp
 	$(BIN)/python -m pytest -q $(XDIST) -m "not slow"
 
+# BENCH_ARGS=--quick: each benchmark's short mode; BENCH_ARGS="--only serve rag": some of them.
 bench: setup
-	$(BIN)/python -m medassist.bench
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 # After `make demo`: the tuned SmolLM2 and the sample index on http://127.0.0.1:8000 (vLLM engine).
 serve: setup

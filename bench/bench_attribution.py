@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from medassist.bench import bench_parser, write_results
+from harness import bench_parser, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", ROOT.parent / "shared" / "data"))

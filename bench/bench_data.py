@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medassist.bench import bench_parser, write_results
+from harness import bench_parser, write_results
+
 from medassist.data import (
     SAMPLES,
     build_examples,
@@ -115,7 +116,7 @@ def main() -> None:
 
     from transformers import AutoTokenizer
 
-    from medassist.smollm2 import locate_gguf
+    from medassist.models.smollm2 import locate_gguf
 
     gguf = locate_gguf()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

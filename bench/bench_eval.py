@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medassist.bench import bench_parser, write_results
+from harness import bench_parser, write_results
+
 from medassist.eval.faithfulness import OfflineScorer
 
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import results_document
 
 from medassist.io import atomic_write_json
-from medassist.manifest import machine, package_versions
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the synthetic PubMed XML writer (tests/fixtures/pubmed_xml.py) is the tests' own
@@ -338,13 +338,11 @@ def main() -> None:
             results[name] = steps[name]()
             results[name]["bench_seconds"] = round(time.perf_counter() - started, 1)
             if args.out:  # after every step, so an interrupted run keeps what it measured
-                atomic_write_json(args.out, {"benchmark": "pubmed", "results": results, "machine": machine(),
-                                             "versions": package_versions()})
+                atomic_write_json(args.out, results_document("pubmed", results, args.quick))
     results["full_pubmed_projection"] = projection(results)
     results["load_avg_1min_end"] = os.getloadavg()[0]
     if args.out:
-        atomic_write_json(args.out, {"benchmark": "pubmed", "results": results, "machine": machine(),
-                                     "versions": package_versions()})
+        atomic_write_json(args.out, results_document("pubmed", results, args.quick))
     print(json.dumps(results, indent=2))
 
 

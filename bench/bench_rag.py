@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from medassist.bench import bench_parser, write_results
+from harness import bench_parser, write_results
 
 SHARED = Path(os.environ.get("MEDASSIST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 MEDRAG_PUBMEDQA_RECALL_AT_1 = 0.796

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import httpx
+from harness import bench_parser, write_results
 
-from medassist.bench import bench_parser, write_results
 from medassist.data.prompts import SYSTEM_PROMPT
 from medassist.ports import free_port
 from medassist.serve.launch import run_gateway
@@ -164,7 +164,7 @@ def ensure_model(model: str | None, work: Path) -> str:
     """``--model`` as given; else SmolLM2-135M-Instruct, the embedded default, converted here."""
     if model:
         return model
-    from medassist.smollm2 import build_smollm2
+    from medassist.models.smollm2 import build_smollm2
 
     return str(build_smollm2(work / "base-smollm2-135m"))
 

@@ -36,9 +36,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from medassist.bench import bench_parser, write_results
+from harness import bench_parser, write_results
+
 from medassist.config import parse_config
-from medassist.hub import native_bf16
+from medassist.models.hub import native_bf16
 from medassist.sft.config import SFTRunConfig, SourceConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def recipe(model: Path, out: Path, *overrides: str) -> SFTRunConfig:
 
 def throughput(model: Path, work: Path, steps: int) -> dict[str, Any]:
     """Tokens/s of the same mixture and steps: padded (8 examples a step) vs packed (2 rows of 768)."""
-    from medassist.hub import load_tokenizer
+    from medassist.models.hub import load_tokenizer
     from medassist.sft.dataset import build_mixture
     from medassist.sft.train import make_trainer
 
@@ -312,7 +313,7 @@ def main() -> None:
             work = args.work.resolve()
         else:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sft-")))
-        from medassist.smollm2 import build_smollm2
+        from medassist.models.smollm2 import build_smollm2
 
         model = build_smollm2(work / "base-smollm2-135m")
         if "throughput" in only:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 from bench_serve import ensure_model
+from harness import bench_parser, write_results
 
-from medassist.bench import bench_parser, write_results
 from medassist.serve.launch import run_gateway
 
 QUESTIONS = [

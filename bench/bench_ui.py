@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import bench_parser, write_results
 from streamlit.testing.v1 import AppTest
 from tqdm import tqdm
 
-from medassist.bench import bench_parser, write_results
 from medassist.ui.client import Candidate, DiagnoseResult, Reference
 from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore

@@ -10,6 +10,13 @@ from pathlib import Path
 import typer
 
 from medassist.clitools import sub_app
+from medassist.data.build import BuildConfig
+from medassist.data.build import build as build_dataset
+from medassist.data.formats import label_of, load
+from medassist.data.phi import default_engine, find_with_rules, finder, scrub_with_counts
+from medassist.data.phi_eval import load_labelled, markdown_table, score
+from medassist.data.validation import open_text
+from medassist.io import atomic_write_json, atomic_write_text, check_replaceable
 
 app = sub_app("Dataset tools: validate, stats, build chat examples, scrub PHI.")
 
@@ -25,8 +32,6 @@ def validate(
     show: int = typer.Option(50, help="How many problems to list (counts always cover all)."),
 ) -> None:
     """Check every record; list problems (file, line or key, field) with counts; exit 1 if any."""
-    from medassist.data.formats import load
-
     loaded = load(format, path, strict=False, conditions=conditions, evidences=evidences)
     problems = loaded.problems.items
     typer.echo(f"{path}: {len(loaded.records)} valid records, {len(problems)} problem(s) ({format})")
@@ -48,8 +53,6 @@ def stats(
     evidences: Path = typer.Option(None, help="DDXPlus release_evidences.json."),
 ) -> None:
     """Record count and counts per label (pathology, decision, step, label) as JSON."""
-    from medassist.data.formats import label_of, load
-
     loaded = load(format, path, conditions=conditions, evidences=evidences)
     labels = Counter(label_of(format, r) for r in loaded.records)
     out = {"path": str(path), "format": format, "records": len(loaded.records), "labels": dict(labels.most_common())}
@@ -83,17 +86,13 @@ def build(
     force: bool = typer.Option(False, help="Replace --out even if it is not a folder medassist wrote."),
 ) -> None:
     """Turn a dataset into chat examples (system/user/assistant) for SFT, decontaminated and split."""
-    from medassist.data.build import BuildConfig
-    from medassist.data.build import build as run
-    from medassist.io import check_replaceable
-
     check_replaceable(out, force)
 
     cfg = BuildConfig(source=source, path=path, out=str(out), conditions=str(conditions) if conditions else None,
                       evidences=str(evidences) if evidences else None, eval_paths=list(decontaminate),
                       eval_format=eval_format, dedup=dedup, validation_fraction=validation_fraction, seed=seed,
                       top_k=top_k, max_context_words=max_context_words, scrub_phi=scrub_phi)
-    result = run(cfg, force)
+    result = build_dataset(cfg, force)
     typer.echo(json.dumps(result, indent=2))
     typer.echo(f"examples written to {out}")
 
@@ -108,10 +107,6 @@ def scrub(
     engine: str = typer.Option(None, help=ENGINE_HELP),
 ) -> None:
     """Replace names, dates, ages over 89, contacts, record numbers and addresses with [PLACEHOLDERS]."""
-    from medassist.data.phi import scrub_with_counts
-    from medassist.data.validation import open_text
-    from medassist.io import atomic_write_text
-
     if path is None:
         text = sys.stdin.read()
     else:
@@ -134,10 +129,6 @@ def phi_eval(
     out: Path = typer.Option(None, help="Also write the full report (misses, false alarms) as JSON here."),
 ) -> None:
     """Recall and precision of the PHI scrubber per identifier kind, and clinical values it changed."""
-    from medassist.data.phi import default_engine, find_with_rules, finder
-    from medassist.data.phi_eval import load_labelled, markdown_table, score
-    from medassist.io import atomic_write_json
-
     engine = engine or default_engine()
     used = "rules" if finder(engine) is find_with_rules else "presidio"
     report = score(load_labelled(path), engine) | {"engine": used, "path": str(path)}

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from medassist.errors import MedassistError
 from medassist.eval.suites import EvalItem
-from medassist.hub import greedy_chat, load_model, load_tokenizer, tokenizer_source
+from medassist.models.hub import greedy_chat, load_model, load_tokenizer, tokenizer_source
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ from medassist.eval.backends import make_backend
 from medassist.eval.config import EvalConfig
 from medassist.eval.interactive import InteractiveSpec, run_interactive
 from medassist.eval.loglik import run_loglik
-from medassist.eval.report import _fmt, render_comparison
 from medassist.eval.report import compare as compare_runs
+from medassist.eval.report import format_metric, render_comparison
 from medassist.eval.runner import run_suite, score_run
 from medassist.eval.suites import SUITES, RunSpec
-from medassist.hub import require_model
 from medassist.io import atomic_write_json, atomic_write_text
 from medassist.manifest import write_manifest
+from medassist.models.hub import require_model
 from medassist.resources import CONFIGS
 
 app = sub_app("Offline benchmarks: MedQA/MedMCQA, PubMedQA, DDXPlus differentials, faithfulness; reports.")
@@ -157,7 +157,7 @@ def _print_headline(report: dict, out: Path) -> None:
 
     typer.echo(f"{report['spec']['suite']}: {report['n_items']} items -> {out}/report.md")
     for name, row in report["headline"].items():
-        typer.echo(f"  {name}: {_fmt(row)}")
+        typer.echo(f"  {name}: {format_metric(row)}")
 
 
 for _suite in SUITES:
@@ -204,7 +204,6 @@ def attribution(
     from medassist.data import formats
     from medassist.eval.attribution import DeletionSpec, run_deletion_test
     from medassist.eval.condition_scorer import ConditionScorer
-    from medassist.hub import require_model
     from medassist.manifest import write_manifest
 
     try:

@@ -54,7 +54,7 @@ class ConditionScorer:
         tokenizer the adapter was saved with, else the base model's."""
         import torch
 
-        from medassist.hub import load_model, load_tokenizer, tokenizer_source
+        from medassist.models.hub import load_model, load_tokenizer, tokenizer_source
 
         model = load_model(model_path, adapter=adapter, dtype=getattr(torch, dtype))
         if adapter:

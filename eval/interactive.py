@@ -35,7 +35,7 @@ from medassist.data.records import DDXPatient
 from medassist.eval.backends import Backend
 from medassist.eval.consultation_runs import Differential, Trajectory, run_consultations
 from medassist.eval.ddx_metrics import DDXCase, case_scores
-from medassist.eval.report import _save
+from medassist.eval.report import save_figure
 from medassist.eval.suites import EvalItem
 from medassist.io import atomic_write_json, atomic_write_text
 
@@ -193,4 +193,4 @@ def _plot(path: Path, report: dict[str, Any]) -> str:
         ax.set_xlabel("questions allowed (N)"), ax.set_ylabel(label), ax.set_ylim(0, 1.02)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"interactive DDXPlus ({report['spec']['policy_mode']} mode, {report['n_patients']} patients)")
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -14,7 +14,8 @@ from medassist.io import atomic_write_json, atomic_write_text
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
 
 
-def _fmt(row: dict[str, Any] | None) -> str:
+def format_metric(row: dict[str, Any] | None) -> str:
+    """A metric row as reports print it: ``0.812 [0.790, 0.834]`` (value, then its 95% interval), or n/a."""
     if row is None or row.get("value") is None:
         return "n/a"
     text = f"{row['value']:.3f}"
@@ -30,12 +31,12 @@ def render_markdown(report: dict[str, Any]) -> str:
              f"- backend: `{spec['backend']}`", f"- data: `{spec['data']}` ({report['n_items']} items)",
              f"- retrieval: {spec.get('rag')}", "",
              "| metric | value [95% CI] |", "|---|---|"]
-    lines += [f"| {name} | {_fmt(row)} |" for name, row in report["headline"].items()]
+    lines += [f"| {name} | {format_metric(row)} |" for name, row in report["headline"].items()]
     if spec["suite"] == "ddx":
         lines += ["", "## Subgroups (GTPA@1)", "", "| attribute | group | n | GTPA@1 [95% CI] |", "|---|---|---|---|"]
         for attribute, table in scores["subgroups_gtpa@1"].items():
             for group, row in table["groups"].items():
-                lines.append(f"| {attribute} | {group} | {row['n']} | {_fmt(row)} |")
+                lines.append(f"| {attribute} | {group} | {row['n']} | {format_metric(row)} |")
             if table["largest_gap"]:
                 gap = table["largest_gap"]
                 pair = f"{gap['highest']} vs {gap['lowest']}"
@@ -57,10 +58,11 @@ def _pathology_lines(scores: dict[str, Any]) -> list[str]:
     macro, severe, recall = scores["macro_gtpa@1"], scores["severe_gtpa@1"], scores["per_pathology_recall"]
     worst = ", ".join(f"{w['pathology']} {w['recall']:.3f} (n={w['n']})" for w in scores["worst_served"])
     lines = ["", "## Per-pathology recall (GTPA@1)", "",
-             f"- micro GTPA@1 (each patient weighs the same): {_fmt(scores['gtpa@1'])} over "
+             f"- micro GTPA@1 (each patient weighs the same): {format_metric(scores['gtpa@1'])} over "
              f"{scores['gtpa@1']['n']} patients",
-             f"- macro GTPA@1 (each pathology weighs the same): {_fmt(macro)} over {macro['groups']} pathologies",
-             f"- severe pathologies, {severe['levels']}: GTPA@1 {_fmt(severe)} over {severe['n']} patients",
+             f"- macro GTPA@1 (each pathology weighs the same): {format_metric(macro)} over {macro['groups']} "
+             "pathologies",
+             f"- severe pathologies, {severe['levels']}: GTPA@1 {format_metric(severe)} over {severe['n']} patients",
              f"- worst served: {worst or 'n/a'}", "",
              "| pathology | severity | n | recall (GTPA@1) |", "|---|---|---|---|"]
     for name in sorted(recall, key=lambda p: (-recall[p]["n"], p)):
@@ -87,7 +89,7 @@ def write_plots(run_dir: Path, suite: str, scores: dict[str, Any]) -> list[str]:
         ax.set_xticks(range(len(cm["columns_pred"])), cm["columns_pred"], rotation=90, fontsize=7)
         ax.set_yticks(range(len(cm["rows_true"])), cm["rows_true"], fontsize=7)
         ax.set_xlabel("predicted"), ax.set_ylabel("true"), ax.set_title("confusion matrix")
-        written.append(_save(fig, run_dir / "confusion_matrix.png"))
+        written.append(save_figure(fig, run_dir / "confusion_matrix.png"))
     if suite == "ddx":
         bins = scores["calibration"]["bins"]
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
@@ -98,16 +100,17 @@ def write_plots(run_dir: Path, suite: str, scores: dict[str, Any]) -> list[str]:
         ax.set_xlabel("stated top-1 probability"), ax.set_ylabel("top-1 accuracy")
         ece = scores["calibration"]["ece"]
         ax.set_title("reliability (ECE " + ("n/a" if ece is None else f"{ece:.3f}") + ")"), ax.legend()
-        written.append(_save(fig, run_dir / "reliability.png"))
+        written.append(save_figure(fig, run_dir / "reliability.png"))
         curve = scores["top_k_curve"]
         fig, ax = plt.subplots(figsize=(4.5, 3.5))
         ax.plot(list(curve), list(curve.values()), marker="o")
         ax.set_xlabel("k"), ax.set_ylabel("GTPA@k"), ax.set_ylim(0, 1), ax.set_title("top-k accuracy")
-        written.append(_save(fig, run_dir / "topk.png"))
+        written.append(save_figure(fig, run_dir / "topk.png"))
     return written
 
 
-def _save(fig: Any, path: Path) -> str:
+def save_figure(fig: Any, path: Path) -> str:
+    """Write a matplotlib figure to ``path`` atomically and close it; the file name, for the report's list."""
     import matplotlib.pyplot as plt
 
     tmp = path.with_name(f".{path.name}.tmp.png")
@@ -158,7 +161,7 @@ def render_comparison(result: dict[str, Any]) -> str:
              "| metric | A [95% CI] | B [95% CI] | B - A |", "|---|---|---|---|"]
     for row in result["rows"]:
         delta = "n/a" if row["delta"] is None else f"{row['delta']:+.3f}"
-        lines.append(f"| {row['metric']} | {_fmt(row['a'])} | {_fmt(row['b'])} | {delta} |")
+        lines.append(f"| {row['metric']} | {format_metric(row['a'])} | {format_metric(row['b'])} | {delta} |")
     paired = result["paired"]
     if paired["delta"] is not None:
         low, high = paired["ci95"]

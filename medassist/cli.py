@@ -22,13 +22,13 @@ from medassist.logs import configure_logging
 # (sub-command, module holding ``app``)
 PARTS = (
     ("data", "medassist.data.cli"),
-    ("model", "medassist.model_cli"),
+    ("model", "medassist.models.cli"),
     ("sft", "medassist.sft.cli"),
     ("rag", "medassist.rag.cli"),
     ("serve", "medassist.serve.cli"),
     ("eval", "medassist.eval.cli"),
     ("ui", "medassist.ui.cli"),
-    ("guide", "medassist.guide"),
+    ("guide", "medassist.ui.user_guide"),
 )
 
 app = typer.Typer(

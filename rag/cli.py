@@ -10,6 +10,14 @@ from typing import Any
 import typer
 
 from medassist.clitools import OVERRIDES, leading_values, sub_app
+from medassist.config import parse_config
+from medassist.data import Problems, iter_pubmed
+from medassist.errors import MedassistError
+from medassist.rag import store
+from medassist.rag import stream as streamed
+from medassist.rag.config import RagConfig
+from medassist.rag.retriever import Retriever
+from medassist.rag.stream import RayOptions
 
 app = sub_app("Retrieval over PubMed abstracts: build a FAISS + BM25 index, add documents, query it.")
 log = logging.getLogger(__name__)
@@ -21,17 +29,12 @@ BAD_LINE_HELP = "skip: report each bad record (file, line, field) and go on; err
 
 def _config_and_corpus(ctx: typer.Context, config: Path | None, corpus: list[Path]) -> tuple[Any, list[Path]]:
     """The config with its overrides, and every corpus file (``--corpus A B`` leaves B in ctx.args)."""
-    from medassist.config import parse_config
-    from medassist.rag.config import RagConfig
-
     more, overrides = leading_values(ctx.args)
     return parse_config(RagConfig, config, overrides), [*corpus, *map(Path, more)]
 
 
 def _read(corpus: list[Path], on_bad_line: str) -> tuple[list[Any], Any]:
     """Abstracts of every corpus file; bad records raise (``error``) or are collected (``skip``)."""
-    from medassist.data import iter_pubmed
-
     problems = _problems(on_bad_line)
     abstracts = [doc for path in corpus for doc in iter_pubmed(path, problems=problems)]
     _report(problems)
@@ -45,9 +48,6 @@ def _summary(verb: str, info: dict[str, Any], skipped: int, where: Path) -> str:
 
 
 def _problems(on_bad_line: str) -> Any:
-    from medassist.data import Problems
-    from medassist.errors import MedassistError
-
     if on_bad_line not in ("skip", "error"):
         raise MedassistError(f"--on-bad-line {on_bad_line!r}: expected skip or error")
     return Problems(strict=on_bad_line == "error")
@@ -61,8 +61,6 @@ def _report(problems: Any) -> None:
 
 
 def _ray_options(ray: bool, address: str, workers: int, gpus: float) -> Any:
-    from medassist.rag.stream import RayOptions
-
     return RayOptions(address=address, workers=workers, gpus_per_worker=gpus) if ray or address else None
 
 
@@ -90,15 +88,11 @@ def build(
     cfg, corpus = _config_and_corpus(ctx, config, corpus)
     ray_options = _ray_options(ray, ray_address, ray_workers, ray_gpus_per_worker)
     if stream or ray_options:
-        from medassist.rag import stream as streamed
-
         problems = _problems(on_bad_line)
         info = streamed.build(corpus, out, cfg, force=force, ray=ray_options, problems=problems)
         _report(problems)
         typer.echo(_summary("built", info, len(problems.items), out))
         return
-    from medassist.rag import store
-
     abstracts, problems = _read(corpus, on_bad_line)
     info = store.build(abstracts, out, cfg, corpus=corpus, force=force)
     typer.echo(_summary("built", info, len(problems.items), out))
@@ -118,10 +112,6 @@ def update(
     ray_gpus_per_worker: float = typer.Option(0.0, help="GPUs per embedding actor."),
 ) -> None:
     """Apply update files in place: revised PMIDs are replaced, DeleteCitation PMIDs removed (crash-safe journal)."""
-    from medassist.config import parse_config
-    from medassist.rag import stream as streamed
-    from medassist.rag.config import RagConfig
-
     cfg = parse_config(RagConfig, config, leading_values(ctx.args)[1])
     problems = _problems(on_bad_line)
     stats = streamed.update(index, files, cfg, ray=_ray_options(ray, ray_address, ray_workers, ray_gpus_per_worker),
@@ -141,8 +131,6 @@ def add(
     on_bad_line: str = typer.Option("skip", help=BAD_LINE_HELP),
 ) -> None:
     """Append documents whose PMID is not in the index yet (old chunks are not re-embedded)."""
-    from medassist.rag import store
-
     cfg, corpus = _config_and_corpus(ctx, config, corpus)
     explicit = config is not None or any(a.startswith("--embedding") for a in ctx.args)
     abstracts, problems = _read(corpus, on_bad_line)
@@ -160,8 +148,6 @@ def query(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object {query, mode, results: [...]}."),
 ) -> None:
     """Print the top-k articles: PMID, score, title."""
-    from medassist.rag.retriever import Retriever
-
     retriever = Retriever.load(index, embedding_model=embedding_model)
     passages = retriever.search(text, k=k, mode=mode)
     if as_json:

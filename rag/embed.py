@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from medassist.hub import unavailable_model_error
 from medassist.io import sha256_text
+from medassist.models.hub import unavailable_model_error
 from medassist.rag.config import DEFAULT_MODEL, RagConfig
 
 log = logging.getLogger(__name__)

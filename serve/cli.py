@@ -10,7 +10,7 @@ import typer
 
 from medassist.clitools import OVERRIDES, settings_epilog, sub_app
 from medassist.config import parse_config
-from medassist.hub import require_model
+from medassist.models.hub import require_model
 from medassist.serve.config import ServeConfig
 
 STARTUP_FAILED = 3  # uvicorn.run's exit status when the app did not start (engine or index)

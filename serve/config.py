@@ -13,7 +13,7 @@ from typing import Literal
 
 from medassist.config import SECRET, bounds
 from medassist.errors import MedassistError
-from medassist.hub import context_length
+from medassist.models.hub import context_length
 from medassist.serve.protocol import MODEL_GROUNDED, NoticePlacement
 
 EngineName = Literal["local", "vllm", "upstream"]

@@ -20,7 +20,7 @@ from transformers import TrainerCallback
 
 from medassist.data.answers.differential import top_condition
 from medassist.data.answers.mcq import mcq_correct
-from medassist.hub import greedy_chat
+from medassist.models.hub import greedy_chat
 
 
 @dataclass

@@ -10,15 +10,17 @@ from rich.markup import escape
 from typer.core import TyperCommand
 
 from medassist.clitools import OVERRIDES, DefaultCommandGroup, lazy_epilog, settings_epilog, sub_app
+from medassist.config import parse_config
+from medassist.models.hub import has_cuda
 from medassist.resources import CONFIGS
+from medassist.sft.config import SFTRunConfig, SourceConfig, trl_option_fields, validate, validate_search
+from medassist.sft.merge import merge as merge_adapter
 
 DEFAULT_RECIPE = CONFIGS / "sft-smollm2-cpu.yaml"
 
 
 def recipe_keys() -> str:
     """The recipe's own keys, then every TRL ``SFTConfig`` option with the first sentence of TRL's help."""
-    from medassist.sft.config import SFTRunConfig, SourceConfig, trl_option_fields
-
     entry = ", ".join(f"{f.name}: {f.default!r}" if f.default is not dataclasses.MISSING else f.name
                       for f in dataclasses.fields(SourceConfig))
     sources = escape(f"Each data / eval_sets entry: {{{entry}}}; balance: true resamples the source so every "
@@ -53,12 +55,9 @@ def train(
              "search-report.md, search.png; re-running resumes the study (OUTPUT_DIR/study.db)."),
 ) -> None:
     """Fine-tune on the recipe's data mixture; any key can be overridden, e.g. --max-steps 5 --lora-r 8."""
-    from medassist.config import parse_config
-    from medassist.hub import has_cuda
-    from medassist.sft.config import SFTRunConfig, validate, validate_search
-
     cfg = parse_config(SFTRunConfig, config, ctx.args)
     validate(cfg, has_cuda())  # a bad recipe fails before the ~10 s of training imports
+    # sft.search and sft.train import torch, transformers and TRL (~10 s): only the command that trains pays
     if search is not None:
         validate_search(cfg, search)
         from medassist.sft.search import search as run_search
@@ -79,6 +78,4 @@ def merge(
     force: bool = typer.Option(False, help="Replace --out even if it is not a folder medassist wrote."),
 ) -> None:
     """Merge the LoRA adapter into its base model and save a full model with the tokenizer."""
-    from medassist.sft.merge import merge as run
-
-    typer.echo(f"merged model written to {run(adapter, out, base, force)}")
+    typer.echo(f"merged model written to {merge_adapter(adapter, out, base, force)}")

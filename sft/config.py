@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from medassist.config import Renamed, Repeated, bounds, passthrough
 from medassist.errors import MedassistError
-from medassist.hub import native_bf16, require_model
+from medassist.models.hub import native_bf16, require_model
 from medassist.resources import bundled
 
 SourceKind = Literal["medqa", "medmcqa", "pubmedqa", "ddxplus", "pubmed", "custom"]

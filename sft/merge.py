@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 from medassist.errors import MedassistError
-from medassist.hub import load_model, load_tokenizer
 from medassist.io import atomic_directory, check_replaceable
 from medassist.manifest import write_manifest
+from medassist.models.hub import load_model, load_tokenizer
 
 
 def merge(adapter: str | Path, out: str | Path, base: str | None = None, force: bool = False) -> Path:

@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import yaml
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
@@ -39,6 +42,8 @@ from medassist.errors import MedassistError
 from medassist.io import atomic_write_text
 from medassist.manifest import write_manifest
 from medassist.sft.config import SEARCH_METRICS, SFTRunConfig, validate_search
+from medassist.sft.search_report import write_report
+from medassist.sft.train import train
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +102,6 @@ def recipe_dict(cfg: SFTRunConfig) -> dict[str, Any]:
 def open_study(cfg: SFTRunConfig) -> optuna.Study:
     """The study in ``output_dir/study.db``, created or loaded; a study started with another recipe
     is refused, since its trials would not be comparable (and Optuna cannot change a choice list)."""
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     space = cfg.search
@@ -130,8 +133,6 @@ def open_study(cfg: SFTRunConfig) -> optuna.Study:
 def objective(cfg: SFTRunConfig) -> Callable[[optuna.Trial], float]:
     """One trial: sample, train in ``trial-NNN``, return the metric of its closing evaluation (as the
     trainer computed it; ``training_report.json`` rounds)."""
-    from medassist.sft.train import train
-
     metric = cfg.search.metric
     out = Path(cfg.output_dir)
 
@@ -165,8 +166,6 @@ def _release_cuda_cache() -> None:
 
 def write_best_recipe(cfg: SFTRunConfig, study: optuna.Study) -> Path:
     """``best-recipe.yaml``: the search's recipe with the best trial's values, training into ``best/``."""
-    import yaml
-
     out = Path(cfg.output_dir)
     best = study.best_trial
     recipe = recipe_dict(trial_config(cfg, best.params, out / "best"))
@@ -179,10 +178,6 @@ def write_best_recipe(cfg: SFTRunConfig, study: optuna.Study) -> Path:
 def search(cfg: SFTRunConfig, n_trials: int) -> Path:
     """Run (or resume) the study up to ``n_trials`` finished trials; write the report and the best
     recipe and return the recipe's path."""
-    from optuna.study import MaxTrialsCallback
-
-    from medassist.sft.search_report import write_report
-
     validate_search(cfg, n_trials)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise MedassistError("search: trials run one after another in one process; start it without "

@@ -20,12 +20,14 @@ from typing import Any
 
 from medassist.config import to_dict
 from medassist.errors import MedassistError
-from medassist.hub import has_cuda, load_model, load_tokenizer
 from medassist.io import atomic_write_json, atomic_write_text
 from medassist.manifest import write_manifest
+from medassist.models.hub import has_cuda, load_model, load_tokenizer
+from medassist.sft.callbacks import EvaluateAfterFinalSave, GenerationEvalCallback, TrainingReportCallback, eval_curve
 from medassist.sft.card import model_card
 from medassist.sft.config import SFTRunConfig, resolve_bf16, trl_options, validate
 from medassist.sft.dataset import Mixture, build_mixture
+from medassist.sft.lm_head import score_labelled_positions_only
 from medassist.sft.template import check_chat_template, load_chat_template
 
 log = logging.getLogger(__name__)
@@ -151,9 +153,6 @@ def make_trainer(cfg: SFTRunConfig, mixture: Mixture, tokenizer: Any, extra_call
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
 
-    from medassist.sft.callbacks import EvaluateAfterFinalSave, GenerationEvalCallback, TrainingReportCallback
-    from medassist.sft.lm_head import score_labelled_positions_only
-
     score_labelled_positions_only()  # on a CPU the prompt positions were 28% of a step for no loss
     model, peft_config = build_model(cfg)
     report = TrainingReportCallback()
@@ -222,8 +221,6 @@ def train(cfg: SFTRunConfig, callbacks: Sequence[Any] = ()) -> Path:
     if curve and curve[-1]["step"] == trainer.state.global_step:
         final_eval = curve[-1]
     elif mixture.validation is not None:
-        from medassist.sft.callbacks import eval_curve
-
         final_eval = trainer.evaluate()
         report.report["eval_curve"] = eval_curve(trainer.state.log_history)
     else:

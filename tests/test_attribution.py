@@ -28,7 +28,7 @@ from medassist.data.prompts import case_vignette
 from medassist.errors import MedassistError
 
 SAMPLE_DDXPLUS = SAMPLES / "ddxplus"
-# written as the UI's case form writes it (medassist/demo.py's case): it has vitals and a negative finding
+# written as the UI's case form writes it (the demo's case, demo/__main__.py): it has vitals and a negative finding
 FORM_CASE = case_vignette(
     34,
     "female",

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from medassist.guide import GUIDE, python_blocks, word_count
+from medassist.ui.user_guide import GUIDE, python_blocks, word_count
 
 REPO = GUIDE.parents[1]
 

@@ -98,7 +98,7 @@ def template_only(messages: list[dict[str, str]]) -> list[dict[str, str]]:
 def test_no_control_token_survives_in_smollm2_chatml(smollm2_dir) -> None:
     """SmolLM2's real tokenizer (ChatML): every injected string is text after neutralising, the
     text reads the same once the zero-width spaces are taken out, and a second pass changes nothing."""
-    from medassist.hub import load_tokenizer
+    from medassist.models.hub import load_tokenizer
 
     tokenizer = load_tokenizer(str(smollm2_dir))
     controls = ControlTokens(tokenizer)

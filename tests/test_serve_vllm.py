@@ -133,7 +133,7 @@ def test_langchain_bind_tools_on_vllm(vllm_gateway) -> None:
 
 def test_vllm_computes_in_float32_without_native_bf16(vllm_gateway) -> None:
     """vLLM's CPU build would emulate bf16 on a CPU without AVX512-BF16/AMX: the gateway asks for fp32."""
-    from medassist.hub import has_cuda, native_bf16
+    from medassist.models.hub import has_cuda, native_bf16
 
     if has_cuda() or native_bf16():
         pytest.skip("this machine computes bf16 natively; vLLM keeps its default dtype")

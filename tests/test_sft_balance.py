@@ -70,7 +70,7 @@ def test_the_bundled_sample_balances_to_any_size(samples_dir: Path) -> None:
 
 def _mixture(tiny_model_dir: Path, tmp_path: Path, entry: dict, name: str):
     from medassist.config import parse_config
-    from medassist.hub import load_tokenizer
+    from medassist.models.hub import load_tokenizer
     from medassist.sft.config import SFTRunConfig, validate
     from medassist.sft.dataset import build_mixture
     from tests.fixtures.sft import RECIPE

@@ -7,20 +7,11 @@ from pathlib import Path
 import pytest
 
 from medassist.cli import main
-from tests.fixtures.sft import RECIPE
-
-
-def _error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["sft", "--config", str(RECIPE), *args])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err
-    return err
+from tests.fixtures.sft import RECIPE, sft_cli_error
 
 
 def test_unknown_key(capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--max-stepz", "5")
+    err = sft_cli_error(capsys, "--max-stepz", "5")
     assert "max_stepz" in err and "max_steps" in err
 
 
@@ -34,7 +25,7 @@ def test_unknown_key_in_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--model-name-or-path", str(tmp_path / "no-model"), "--output-dir", str(tmp_path / "o"))
+    err = sft_cli_error(capsys, "--model-name-or-path", str(tmp_path / "no-model"), "--output-dir", str(tmp_path / "o"))
     assert "no-model" in err and "medassist model init" in err
 
 
@@ -52,7 +43,8 @@ def test_gpu_only_options_on_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFix
 
     if torch.cuda.is_available():
         pytest.skip("checks the CPU refusal; this machine has a GPU")
-    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--attn-implementation", "flash_attention_2")
+    err = sft_cli_error(capsys, "--model-name-or-path", str(tiny_model_dir),
+                        "--attn-implementation", "flash_attention_2")
     assert "flash_attention_2" in err and "needs a CUDA GPU" in err
 
 
@@ -60,7 +52,7 @@ def test_bf16_follows_the_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFixtur
     """bf16 is refused only on a CPU that would emulate it; auto picks what this machine computes natively."""
     import torch
 
-    from medassist.hub import native_bf16
+    from medassist.models.hub import native_bf16
     from medassist.sft.config import SFTRunConfig, resolve_bf16
 
     if torch.cuda.is_available():
@@ -71,14 +63,14 @@ def test_bf16_follows_the_cpu(tiny_model_dir: Path, capsys: pytest.CaptureFixtur
     assert resolve_bf16(SFTRunConfig(bf16=False), has_cuda=False) is False
     if native:
         pytest.skip("this CPU has AVX512-BF16/AMX, so bf16: true is allowed here (trained in test_sft_train)")
-    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--bf16", "true")
+    err = sft_cli_error(capsys, "--model-name-or-path", str(tiny_model_dir), "--bf16", "true")
     assert "bf16: true" in err and "neither AVX512-BF16 nor AMX" in err
 
 
 def test_bad_value_type(capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--load-in-4bit", "maybe")
+    err = sft_cli_error(capsys, "--load-in-4bit", "maybe")
     assert "load_in_4bit" in err and "cannot read 'maybe' as bool" in err
-    err = _error(capsys, "--quantization", "3bit")
+    err = sft_cli_error(capsys, "--quantization", "3bit")
     assert "quantization" in err and "4bit" in err
 
 
@@ -108,11 +100,11 @@ def test_merge_needs_an_adapter(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_resume_without_checkpoint(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--output-dir", str(tmp_path / "fresh"),
+    err = sft_cli_error(capsys, "--model-name-or-path", str(tiny_model_dir), "--output-dir", str(tmp_path / "fresh"),
                  "--resume-from-checkpoint", "last")
     assert "checkpoint" in err and "fresh" in err
 
 
 def test_full_finetuning_of_4bit_weights(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--method", "full")
+    err = sft_cli_error(capsys, "--model-name-or-path", str(tiny_model_dir), "--method", "full")
     assert "method: full" in err and "--load-in-4bit false" in err

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from medassist.cli import main
+from tests.fixtures.sft import merged_matches_adapter
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "configs" / "sft-smollm2-cpu.yaml"
@@ -45,7 +46,7 @@ def test_adapter_reloads_merges_and_generates(smollm2_dir: Path, smollm2_adapter
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from medassist.hub import load_model
+    from medassist.models.hub import load_model
 
     peft_model = load_model(smollm2_dir, adapter=smollm2_adapter)
     assert isinstance(peft_model, PeftModel)
@@ -56,12 +57,8 @@ def test_adapter_reloads_merges_and_generates(smollm2_dir: Path, smollm2_adapter
     assert tokenizer.chat_template == AutoTokenizer.from_pretrained(smollm2_dir).chat_template
     messages = [{"role": "system", "content": "You are a helpful clinical assistant."},
                 {"role": "user", "content": "In one sentence, what is community-acquired pneumonia?"}]
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True,
-                                           return_tensors="pt")
-    assert tokenizer.decode(inputs["input_ids"][0]).endswith("<|im_start|>assistant\n")
-    with torch.no_grad():
-        torch.testing.assert_close(merged(**inputs).logits, peft_model(**inputs).logits, atol=1e-3, rtol=1e-3)
-        out = merged.generate(**inputs, max_new_tokens=24, do_sample=False)
-    text = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    new = merged_matches_adapter(merged, peft_model, tokenizer, messages, "<|im_start|>assistant\n", atol=1e-3,
+                                 max_new_tokens=24)
+    text = tokenizer.decode(new, skip_special_tokens=True)
     words = re.findall(r"[A-Za-z]{2,}", text)
     assert len(words) >= 5, text  # a pretrained model writes words, not the tiny model's fragments

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from tests.fixtures.sft import quick_config
+from tests.fixtures.sft import merged_matches_adapter, quick_config
 
 
 def test_outputs_report_and_card(tuned_adapter_dir: Path) -> None:
@@ -45,18 +45,13 @@ def test_reload_merge_generate(tuned_adapter_dir: Path, merged_model_dir: Path) 
     assert "{% generation %}" in tokenizer.chat_template
 
     messages = [{"role": "user", "content": "A 60-year-old man has chest pain. Differential?"}]
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True,
-                                           return_tensors="pt")
-    assert tokenizer.decode(inputs["input_ids"][0]).endswith("<|assistant|>\n")
-    with torch.no_grad():
-        torch.testing.assert_close(merged(**inputs).logits, peft_model(**inputs).logits, atol=1e-4, rtol=1e-4)
-        out = merged.generate(**inputs, max_new_tokens=8, do_sample=False)
-    assert out.shape[1] > inputs["input_ids"].shape[1]
+    assert len(merged_matches_adapter(merged, peft_model, tokenizer, messages, "<|assistant|>\n", atol=1e-4,
+                                      max_new_tokens=8)) > 0
     assert json.loads((merged_model_dir / "manifest.json").read_text())["kind"] == "sft-merge"
 
 
 def test_loss_only_on_assistant_tokens(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from medassist.hub import load_tokenizer
+    from medassist.models.hub import load_tokenizer
     from medassist.sft.dataset import build_mixture
     from medassist.sft.train import make_trainer
 
@@ -85,7 +80,7 @@ def test_sharded_qlora_settings(tiny_model_dir: Path, tmp_path: Path, monkeypatc
     """FSDP / ZeRO-3 QLoRA cannot run here (no GPUs): check what medassist sets up for it. The GPU
     is faked only for the quantisation config; the model is really loaded on CPU as a sharded run
     would load it (no device map, no fp32 upcast by prepare_model_for_kbit_training)."""
-    from medassist import hub
+    from medassist.models import hub
     from medassist.sft.train import build_model, sharded_training
 
     assert hub.quantization_config("4bit").bnb_4bit_quant_storage == torch.uint8  # the CPU layout
@@ -131,7 +126,7 @@ def test_a_users_custom_chats_are_scrubbed_before_training(tiny_model_dir: Path,
     import yaml
 
     from medassist.config import parse_config
-    from medassist.hub import load_tokenizer
+    from medassist.models.hub import load_tokenizer
     from medassist.sft.config import SFTRunConfig
     from medassist.sft.dataset import build_mixture
     from tests.fixtures.sft import RECIPE

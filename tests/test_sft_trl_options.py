@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from medassist.cli import main
-from tests.fixtures.sft import RECIPE
+from tests.fixtures.sft import RECIPE, sft_cli_error
 
 
 def test_recipe_trl_options_reach_the_trainer(tiny_model_dir: Path, tmp_path: Path) -> None:
     from medassist.config import parse_config
-    from medassist.hub import load_tokenizer
+    from medassist.models.hub import load_tokenizer
     from medassist.sft.config import SFTRunConfig
     from medassist.sft.dataset import build_mixture
     from medassist.sft.train import make_trainer
@@ -34,25 +34,16 @@ def test_recipe_trl_options_reach_the_trainer(tiny_model_dir: Path, tmp_path: Pa
     assert type(trainer.optimizer or trainer.create_optimizer()).__name__ == "Adafactor"
 
 
-def _error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["sft", "--config", str(RECIPE), *args])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err
-    return err
-
-
 def test_a_bad_trl_value_fails_before_training(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--optim", "adamw_typo")
+    err = sft_cli_error(capsys, "--model-name-or-path", str(tiny_model_dir), "--optim", "adamw_typo")
     assert "--optim" in err and "invalid choice: 'adamw_typo'" in err and "adafactor" in err
-    err = _error(capsys, "--model-name-or-path", str(tiny_model_dir), "--neftune-noise-alpha", "loud")
+    err = sft_cli_error(capsys, "--model-name-or-path", str(tiny_model_dir), "--neftune-noise-alpha", "loud")
     assert "neftune_noise_alpha" in err and "invalid float value: 'loud'" in err
 
 
 def test_options_medassist_derives_are_not_trl_keys(capsys: pytest.CaptureFixture[str]) -> None:
     """``use_cpu``/``completion_only_loss`` follow from the machine and the data: setting them would contradict it."""
-    err = _error(capsys, "--use-cpu", "false")
+    err = sft_cli_error(capsys, "--use-cpu", "false")
     assert "unknown config key(s) use_cpu" in err and "any option of TRL's SFTConfig" in err
 
 

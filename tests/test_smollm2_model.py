@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from medassist.io import sha256_file
-from medassist.smollm2 import GGUF_FILE, locate_gguf
+from medassist.models.smollm2 import GGUF_FILE, locate_gguf
 
 
 def test_folder_manifest_and_card(smollm2_dir: Path) -> None:

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from medassist.hub import load_model, load_tokenizer, tokenizer_source
+from medassist.models.hub import load_model, load_tokenizer, tokenizer_source
 from medassist.serve.config import ServeConfig
 from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, Prompt, StreamEvent
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from medassist.hub import load_tokenizer
+from medassist.models.hub import load_tokenizer
 from medassist.serve.engines.base import (
     OPTIONAL_FIELDS,
     READY,

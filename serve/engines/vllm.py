@@ -51,7 +51,7 @@ from typing import Any
 import httpx
 
 from medassist.errors import MedassistError
-from medassist.hub import has_cuda, load_tokenizer, native_bf16
+from medassist.models.hub import has_cuda, load_tokenizer, native_bf16
 from medassist.ports import free_port
 from medassist.serve.config import ServeConfig, resolve_max_model_len
 from medassist.serve.engines.base import READY, EngineStatus

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medassist.data import SAMPLES
 from medassist.errors import MedassistError
 from medassist.io import atomic_directory
 from medassist.manifest import write_manifest
@@ -108,8 +109,6 @@ CORPUS_SUFFIXES = {".json", ".jsonl", ".csv", ".xml", ".txt"}
 
 def default_corpus() -> list[Path]:
     """The bundled sample datasets (data/samples), whose text the tiny model is grown on."""
-    from medassist.data import SAMPLES
-
     return sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in CORPUS_SUFFIXES)
 
 

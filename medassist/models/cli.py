@@ -15,6 +15,8 @@ import typer
 from medassist.clitools import sub_app
 from medassist.errors import MedassistError
 from medassist.io import check_replaceable
+from medassist.models.smollm2 import build_smollm2
+from medassist.models.tiny import PRESETS, build_tiny, default_corpus
 
 app = sub_app("Put an embedded base model on disk (real models are loaded by hub id or path).")
 
@@ -43,12 +45,8 @@ def init(
         if corpus or pretrain_steps is not None:
             raise MedassistError(f"--corpus/--pretrain-steps grow the tiny model; --preset {PRETRAINED} is converted "
                                  "as released")
-        from medassist.smollm2 import build_smollm2
-
         typer.echo(f"SmolLM2-135M-Instruct written to {build_smollm2(out, force)}")
         return
-    from medassist.tiny import PRESETS, build_tiny, default_corpus
-
     if preset not in PRESETS:
         raise MedassistError(f"--preset {preset!r} is unknown; choose one of {PRETRAINED}, {', '.join(PRESETS)}")
     changes: dict = {"seed": seed, "corpus": [str(p) for p in [*default_corpus(), *corpus]]}

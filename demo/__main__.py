@@ -1,10 +1,4 @@
-"""``make demo``: the embedded default end to end, as a newcomer would run it by hand.
-
-Each stage is the same ``medassist`` command a user would type (so the demo exercises the real
-CLI), timed and skipped when its artefact already exists. The server is served by vLLM (its CPU
-build here) unless ``--engine local`` is asked for; the consultation goes through the official
-``openai`` client.
-"""
+"""``python -m medassist.demo``: the stages, run as the ``medassist`` commands a user would type."""
 
 from __future__ import annotations
 
@@ -18,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+from openai import APIStatusError, OpenAI
 from rich.console import Console
 from rich.panel import Panel
 
@@ -25,7 +21,8 @@ from medassist import client_env
 from medassist.config import read_yaml
 from medassist.data import SAMPLES
 from medassist.data.prompts import case_vignette
-from medassist.hub import has_cuda
+from medassist.eval.report import format_metric
+from medassist.models.hub import has_cuda
 from medassist.resources import CONFIGS
 from medassist.serve.launch import run_gateway
 
@@ -68,8 +65,6 @@ def stage(name: str, done: bool, work: Callable[[], None]) -> None:
 def consult(base_url: str, steps: int) -> dict:
     """One free-text consultation and one structured case, through the official openai client; what
     was asked and answered (also written to ``summary.json`` beside the artefacts)."""
-    from openai import APIStatusError, OpenAI
-
     client = OpenAI(base_url=f"{base_url}/v1", api_key=client_env.api_key() or "EMPTY")
     reply = client.chat.completions.create(
         model="medassist", messages=[{"role": "user", "content": QUESTION}], max_tokens=96, temperature=0
@@ -99,12 +94,8 @@ def consult(base_url: str, steps: int) -> dict:
 
 def headline(metrics: dict) -> str:
     """The eval report's main figures on one line, each with its 95% interval."""
-    parts = []
-    for key, label in (("gtpa@1", "top-1"), ("gtpa@3", "top-3"), ("ddf1", "DDF1"), ("unparseable_rate", "unparseable")):
-        if key in metrics:
-            interval = metrics[key].get("ci95")
-            parts.append(f"{label} {metrics[key]['value']:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]"
-                                                                  if interval else ""))
+    labels = (("gtpa@1", "top-1"), ("gtpa@3", "top-3"), ("ddf1", "DDF1"), ("unparseable_rate", "unparseable"))
+    parts = [f"{label} {format_metric(metrics[key])}" for key, label in labels if key in metrics]
     n = next((m["n"] for m in metrics.values() if isinstance(m, dict) and "n" in m), "?")
     return f"{n} patients: " + ", ".join(parts)
 
@@ -119,8 +110,6 @@ REAL_SOURCES = (
 
 def recipe_with_real_data(data_dir: Path, work: Path) -> Path:
     """The demo's recipe plus every real dataset present under ``data_dir``."""
-    import yaml
-
     recipe = read_yaml(RECIPE)
     found = [(kind, data_dir / rel, cap) for kind, rel, cap in REAL_SOURCES if (data_dir / rel).is_file()]
     if not found:
@@ -133,7 +122,7 @@ def recipe_with_real_data(data_dir: Path, work: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m medassist.demo", description=__doc__)
     parser.add_argument("--workdir", type=Path, default=Path("artifacts"), help="Where artefacts go.")
     parser.add_argument("--data", type=Path, help="Also train on the real datasets in this folder (../shared/data).")
     parser.add_argument("--engine", default="vllm", choices=["vllm", "local"], help="Serving engine.")

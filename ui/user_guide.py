@@ -36,6 +36,7 @@ def app(
     if format == "markdown":
         typer.echo(text)
     elif format == "whatsapp":
+        # the UI's export module brings the UI's client (openai, ~0.6 s): only this format pays for it
         from medassist.ui.export import markdown_to_whatsapp
 
         typer.echo(markdown_to_whatsapp(text))

@@ -1,4 +1,5 @@
-"""``make bench``: run every ``bench/bench_*.py`` and collect one dated JSON + Markdown table.
+"""``make bench`` (``python bench/run_all.py [--quick] [--only NAME ...]``): run every
+``bench/bench_*.py`` and collect one dated JSON + Markdown table.
 
 Each benchmark is a script that writes its own JSON (``--out FILE``); running them as separate
 processes keeps one benchmark's memory and threads from skewing the next. The aggregate names
@@ -19,23 +20,8 @@ from typing import Any
 from medassist.io import atomic_write_json, atomic_write_text
 from medassist.manifest import machine, package_versions
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
-
-
-def bench_parser(doc: str, quick_help: str) -> argparse.ArgumentParser:
-    """The arguments every benchmark script takes (``--out FILE.json``, ``--quick``, as ``run_all``
-    calls it); a script adds its own."""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="Where the benchmark's JSON goes.")
-    parser.add_argument("--quick", action="store_true", help=quick_help)
-    return parser
-
-
-def write_results(out: Path, name: str, results: dict[str, Any], quick: bool) -> None:
-    """A benchmark's JSON: its results beside the machine and the versions that produced them."""
-    atomic_write_json(out, {"benchmark": name, "quick": quick, "results": results, "machine": machine(),
-                            "versions": package_versions()})
-    print(json.dumps(results, indent=2, default=str))
+# the benchmarks live beside this script in a checkout (they are not part of the installed package)
+BENCH_DIR = Path(__file__).resolve().parent
 
 
 def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
