@@ -203,8 +203,8 @@ def attribution(
     and report how much more the model's top condition drops (gap, bootstrap 95% CI)."""
     from medassist.data import formats
     from medassist.eval.attribution import DeletionSpec, run_deletion_test
-    from medassist.eval.condition_scorer import ConditionScorer
     from medassist.manifest import write_manifest
+    from medassist.models.condition_scorer import ConditionScorer
 
     try:
         ks = tuple(sorted({int(part) for part in k.split(",") if part.strip()}))

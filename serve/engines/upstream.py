@@ -4,6 +4,12 @@ Always streams from the upstream (``stream_options.include_usage`` for token cou
 gateway adds only the time to re-frame each chunk. Structured outputs are requested with
 ``response_format: json_schema``, which vLLM enforces while decoding. Errors that reach
 clients never name the upstream's address (it is internal configuration); the log does.
+
+Scoring (``score``) is one ``/completions`` call with ``echo`` and ``logprobs``, vLLM's way to
+return the prompt's own log-probabilities. The prompt goes as token ids: the chat template's
+rendering and the answer prefix, then the continuation, tokenized apart as the local engine's
+scorer does (the served tokenizer's, so it needs one: the vllm engine loads it; a plain upstream
+has none and answers 501).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from medassist.serve.engines.base import (
     EngineStatus,
     GenerationParams,
     Prompt,
+    ScoreItem,
     StreamEvent,
 )
 
@@ -138,6 +145,46 @@ class UpstreamEngine:
             raise EngineError(f"the model engine stopped answering ({exc.__class__.__name__}); retry shortly",
                               status=503) from exc
         yield StreamEvent("", finish or "stop", usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+
+
+    async def score(self, items: list[ScoreItem]) -> list[float]:
+        if self.tokenizer is None:
+            raise EngineError("this engine cannot score continuations: the upstream's tokenizer is unknown "
+                              "(its chat template renders the prompt)", status=501)
+
+        def ids(text: str) -> list[int]:
+            return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+        heads = [ids(self.tokenizer.apply_chat_template(item.messages, add_generation_prompt=True, tokenize=False)
+                     + item.answer_prefix) for item in items]
+        tails = [ids(item.continuation) for item in items]
+        # token ids, not text: the continuation's tokens are exactly the scored ones (vLLM's text
+        # offsets add up decoded token strings, which do not map back onto the text); max_tokens 1:
+        # the one generated token comes last and is not counted
+        payload = {"model": self.model, "prompt": [h + t for h, t in zip(heads, tails, strict=True)],
+                   "echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0.0}
+        try:
+            reply = await self.client.post("/completions", json=payload)
+        except httpx.HTTPError as exc:
+            log.warning("upstream %s failed while scoring: %r", self.base_url, exc)
+            raise EngineError(f"the model engine stopped answering ({exc.__class__.__name__}); retry shortly",
+                              status=503) from exc
+        if reply.status_code >= 400:
+            raise _upstream_error(reply.status_code, reply.text)
+        choices = sorted(reply.json().get("choices", []), key=lambda c: c.get("index", 0))
+        if len(choices) != len(items):
+            raise EngineError(f"the upstream scored {len(choices)} of {len(items)} prompts")
+        return [_span_logprob(choice.get("logprobs") or {}, len(head), len(head) + len(tail))
+                for choice, head, tail in zip(choices, heads, tails, strict=True)]
+
+
+def _span_logprob(logprobs: dict[str, Any], start: int, end: int) -> float:
+    """The sum of the echoed prompt tokens' log-probabilities at positions ``[start, end)``."""
+    values = logprobs.get("token_logprobs") or []
+    span = values[start:end]
+    if len(span) != end - start or any(v is None for v in span):
+        raise EngineError("the upstream returned no prompt log-probabilities (it needs vLLM's echo + logprobs)")
+    return float(sum(span))
 
 
 def _upstream_error(status: int, body: str) -> EngineError:
