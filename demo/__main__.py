@@ -78,18 +78,27 @@ def consult(base_url: str, steps: int) -> dict:
     summary = {"question": QUESTION, "answer": body, "case": CASE,
                "sources": [{"pmid": c["pmid"], "title": c["title"]} for c in citations]}
     try:
-        # from the case alone, as the model was trained on cases (retrieved abstracts would be noise here)
-        diagnosis = client.post("/diagnose", body={"case": CASE, "max_conditions": 5, "rag": False}, cast_to=object)
+        # from the case alone, as the model was trained on cases (retrieved abstracts would be noise here);
+        # attribution: which findings move each condition (one scoring pass per finding and condition)
+        body = {"case": CASE, "max_conditions": 5, "rag": False, "attribution": True}
+        diagnosis = client.post("/diagnose", body=body, cast_to=object)
     except APIStatusError as exc:  # e.g. a model that cannot write the JSON without constrained decoding
         console.print(Panel(f"{exc.status_code}: {exc.message}", title="Structured case: no differential"))
         return {**summary, "differential_error": f"{exc.status_code}: {exc.message}"}
-    rows = "\n".join(f"  {i}. {d['condition']:<40} p={d['probability']:.2f}"
-                     for i, d in enumerate(diagnosis["differential"], 1))
+    rows = "\n".join(differential_row(i, d) for i, d in enumerate(diagnosis["differential"], 1))
     flags = ", ".join(diagnosis.get("red_flags", [])) or "none"
-    console.print(Panel(f"Case: {CASE}\n\n{rows}\n\nRed flags: {flags}\n{diagnosis['notice']}",
+    console.print(Panel(f"Case: {CASE}\n\n{rows}\n\nRed flags in the case: {flags}\n{diagnosis['notice']}",
                         title="Structured case -> ranked differential",
                         subtitle=f"135M model, {steps} QLoRA steps: a pipeline check, not clinical skill"))
     return {**summary, "differential": diagnosis["differential"], "red_flags": diagnosis.get("red_flags", [])}
+
+
+def differential_row(rank: int, row: dict) -> str:
+    """One condition as a clinician reads it: name, probability, a must-not-miss mark on the knowledge
+    base's emergencies (severity 1-2), and the findings that moved it (the attribution's sentence)."""
+    mark = f"  [bold red]must not miss[/bold red] (severity {row['severity']})" if row.get("must_not_miss") else ""
+    why = (row.get("attribution") or {}).get("explanation")
+    return f"  {rank}. {row['condition']:<40} p={row['probability']:.2f}{mark}" + (f"\n     why: {why}" if why else "")
 
 
 def headline(metrics: dict) -> str:
