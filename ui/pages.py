@@ -1,4 +1,5 @@
-"""The two working views (chat, structured case) plus the per-answer feedback and the export panel."""
+"""The chat and free-text case views plus the per-answer feedback and the export panel (the guided
+consultation is ``guided.py``)."""
 
 from __future__ import annotations
 
@@ -103,7 +104,9 @@ def case(consultation: Consultation, settings: Settings) -> None:
         rr = cols[3].number_input(t(lang, "resp_rate"), 0, 80, value=None, key="case_rr")
         spo2 = cols[4].number_input(t(lang, "spo2"), 0, 100, value=None, key="case_spo2")
         # fewer conditions, shorter answer: each may take up to 260 characters (condition + rationale)
-        max_conditions = st.number_input(t(lang, "max_conditions"), 1, 10, value=5, key="case_max_conditions")
+        count_col, explain_col = st.columns([1, 4])
+        max_conditions = count_col.number_input(t(lang, "max_conditions"), 1, 10, value=5, key="case_max_conditions")
+        explain = explain_col.checkbox(t(lang, "explain"), value=True, key="case_explain", help=t(lang, "explain_help"))
         submitted = st.form_submit_button(t(lang, "diagnose"), disabled=settings.model is None)
     if submitted:
         if not complaint.strip():
@@ -114,12 +117,12 @@ def case(consultation: Consultation, settings: Settings) -> None:
                 with st.spinner(t(lang, "thinking")):
                     consultation.diagnosis = settings.client.diagnose(
                         text, model=settings.model or "", rag=settings.rag, k=settings.k,
-                        max_conditions=max_conditions, max_tokens=settings.max_tokens)
+                        max_conditions=max_conditions, max_tokens=settings.max_tokens, attribution=explain)
                 consultation.case_text = text
             except ApiError as err:
                 render.api_error(err, lang, settings.client.timeout)
     if consultation.diagnosis is not None:
-        render.differential(consultation.diagnosis, lang)
+        render.differential(consultation.diagnosis, lang, expand_first=True)
 
 
 def export_panel(consultation: Consultation, lang: str) -> None:
