@@ -55,9 +55,9 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
+    from medassist.condition_scorer import ConditionScorer
     from medassist.data import formats
     from medassist.eval.attribution import DeletionSpec, run_deletion_test
-    from medassist.eval.condition_scorer import ConditionScorer
 
     spec = DeletionSpec(
         ks=tuple(int(k) for k in args.k.split(",")),

@@ -21,7 +21,7 @@ then ``condition_continuation``). Why this and not "the name at any rank":
 - Log-probabilities of several perturbations of one case share the prompt format, so their
   differences compare like with like (nats, the unit of every weight here).
 
-Nothing here imports a model: the caller passes a ``Scorer`` (eval/condition_scorer.py runs one
+Nothing here imports a model: the caller passes a ``Scorer`` (medassist/condition_scorer.py runs one
 with transformers; the server's engines can run the same prompt with prompt log-probs). Cost: one
 scorer call of ``conditions x (findings + 1)`` pairs.
 """

@@ -115,6 +115,16 @@ class Evidence:
     # "do you have pain"); None for a question of its own
     parent: str | None = None
 
+    @property
+    def options(self) -> list[dict[str, Any]]:
+        """The answers a form offers, ``[{"value", "label"}]`` in the knowledge base's order: a
+        categorical or multi-choice question's value codes with their English meaning, a numeric
+        scale's numbers; none for a binary question (answered true/false)."""
+        if self.data_type == "B":
+            return []
+        values = self.possible or list(self.values)
+        return [{"value": v, "label": str(self.values.get(v, v) if isinstance(v, str) else v)} for v in values]
+
 
 class DDXPlusKB:
     """Conditions and evidences of a DDXPlus release (the English files' schema)."""

@@ -60,9 +60,12 @@ class Suggestion:
     score: float  # expected weighted information gain, bits
     p_yes: float  # probability of a non-default answer under the current differential
     separates: list[Separation] = field(default_factory=list)
+    type: str = "B"  # the evidence's data type: B binary, C categorical/numeric, M multi-choice
+    options: list[dict[str, Any]] = field(default_factory=list)  # ``Evidence.options``: none for binary
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "question": self.question, "score": round(self.score, 4),
+        return {"code": self.code, "question": self.question, "type": self.type, "options": self.options,
+                "score": round(self.score, 4),
                 "p_yes": round(self.p_yes, 4),
                 "separates": [{"condition": s.condition, "if_yes": round(s.if_yes, 4), "if_no": round(s.if_no, 4),
                                "red_flag": s.red_flag} for s in self.separates]}
@@ -142,4 +145,4 @@ class QuestionPolicy:
         question = evidence.question_fr if language == "fr" and evidence.question_fr else evidence.question
         return Suggestion(code, question, max(0.0, score), p_yes, [
             Separation(self.model.conditions[i], float(if_yes[i]), float(if_no[i]), bool(self.red_flag[i]))
-            for i in moved])
+            for i in moved], evidence.data_type, evidence.options)

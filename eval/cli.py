@@ -201,9 +201,9 @@ def attribution(
 ) -> None:
     """Faithfulness of the findings attribution: remove the top-k attributed findings vs k random ones
     and report how much more the model's top condition drops (gap, bootstrap 95% CI)."""
+    from medassist.condition_scorer import ConditionScorer
     from medassist.data import formats
     from medassist.eval.attribution import DeletionSpec, run_deletion_test
-    from medassist.eval.condition_scorer import ConditionScorer
     from medassist.hub import require_model
     from medassist.manifest import write_manifest
 

@@ -62,6 +62,12 @@ class ServeConfig:
     # the context (prompt + answer) in tokens; None: the model's own (config.json), as vLLM does
     # (see resolve_max_model_len); a 7B model's sources need more than a CPU demo's 1024-2048
     max_model_len: int | None = field(default=None, metadata=bounds(16))
+    # /v1/diagnose consultations: the DDXPlus knowledge base (release_conditions.json +
+    # release_evidences.json) whose codes a consultation uses, and the patients (DDXPlus CSV) that fit
+    # the next-question policy's likelihoods (null: the knowledge base's links alone); the defaults
+    # are the packaged samples (a checkout's path, or the installed package's copy)
+    ddx_kb: str = "data/samples/ddxplus"
+    ddx_patients: str | None = "data/samples/ddxplus/patients_sample.csv"
     rag_k: int = field(default=5, metadata=bounds(1))
     rag_mode: str = "hybrid"
     # local engine: requests arriving together are generated as one padded batch; gathering ends

@@ -331,22 +331,76 @@ class ErrorResponse(BaseModel):
     error: ErrorInfo
 
 
-class DiagnoseRequest(_Strict):
-    """A free-text case (vignette) to turn into a ranked differential."""
+AnswerValue = bool | int | float | str  # binary [true]/[false]; a value code ("V_10") or a number
 
-    case: str = Field(min_length=1)
+
+class Consultation(_Strict):
+    """A case known in part, in the server knowledge base's DDXPlus codes (``GET /v1/diagnose/evidences``
+    lists them). The codes and values are checked against that knowledge base by the server (a 400
+    naming ``consultation.answers.<code>``); the vignette the model reads is rendered from them."""
+
+    age: int | None = Field(default=None, ge=0, le=120)
+    sex: Literal["M", "F"] | None = None
+    chief_complaint: str = Field(min_length=1, description="The evidence code of the chief complaint "
+                                 "(DDXPlus' INITIAL_EVIDENCE), e.g. E_91.")
+    answers: dict[str, list[AnswerValue]] = Field(
+        default_factory=dict,
+        description="{code: values}: binary [true]/[false]; categorical or numeric [value]; multi-choice "
+                    "[v1, v2, ...]. An answer equal to the evidence's default means 'no'.")
+
+
+class DiagnoseRequest(_Strict):
+    """A case to turn into a ranked differential: free text (``case``) or a consultation in the
+    knowledge base's codes (``consultation``), exactly one of them."""
+
+    case: str | None = Field(default=None, min_length=1)
+    consultation: Consultation | None = None
     model: str | None = None  # None: the server's grounded model (``served_model_name``)
     rag: bool | None = None
     k: int | None = Field(default=None, ge=1, le=20)
     max_tokens: int | None = Field(default=None, ge=1)
     max_conditions: int = Field(default=5, ge=1, le=10)
+    next_questions: int = Field(default=0, ge=0, le=10, description="How many suggested next questions "
+                                "(needs consultation).")
+    language: Literal["en", "fr"] = Field(default="en", description="The language of suggested question texts.")
+    attribution: bool = Field(default=False, description="Per-condition findings attribution (leave-one-finding-"
+                              "out); a case must be in the case_vignette format.")
 
     @field_validator("case")
     @classmethod
-    def _case_not_blank(cls, case: str) -> str:
-        if not case.strip():
+    def _case_not_blank(cls, case: str | None) -> str | None:
+        if case is not None and not case.strip():
             raise ValueError("case is empty")
         return case
+
+    @model_validator(mode="after")
+    def _one_case(self) -> DiagnoseRequest:
+        if (self.case is None) == (self.consultation is None):
+            raise ValueError("give exactly one of case (free text) and consultation (knowledge-base codes), "
+                             f"got {'both' if self.case is not None else 'neither'}")
+        if self.next_questions and self.consultation is None:
+            raise ValueError("next_questions needs consultation (the questions are the knowledge base's)")
+        return self
+
+
+class AttributedFinding(BaseModel):
+    """One finding of the case and its weight for a condition, in nats (``data.attribution``)."""
+
+    kind: Literal["age", "sex", "chief_complaint", "symptom", "history", "vitals"]
+    text: str
+    label: str
+    negative: bool  # the finding states an absence ("no wheeze")
+    weight: float
+
+
+class FindingsAttribution(BaseModel):
+    """Which findings raise (``for``) and lower (``against``) a condition, strongest first, and in words."""
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    for_: list[AttributedFinding] = Field(alias="for")
+    against: list[AttributedFinding]
+    explanation: str
 
 
 class RankedCondition(BaseModel):
@@ -356,18 +410,69 @@ class RankedCondition(BaseModel):
     probability: float = Field(ge=0.0, le=1.0)
     rationale: str = ""
     citations: list[str] = []
+    severity: int | None = Field(default=None, description="The knowledge base's severity, 1 (most severe) .. 5, "
+                                 "when the condition is in the server's knowledge base.")
+    must_not_miss: bool = Field(default=False, description="severity <= 2: DDXPlus's emergencies.")
+    attribution: FindingsAttribution | None = None
+
+
+class QuestionOption(BaseModel):
+    value: bool | int | float | str
+    label: str
+
+
+class SeparatedCondition(BaseModel):
+    """How one condition's probability moves with the answer (yes: any non-default answer)."""
+
+    condition: str
+    if_yes: float
+    if_no: float
+    red_flag: bool  # severity <= 2
+
+
+class NextQuestion(BaseModel):
+    """A suggested next question: the one with the most expected (red-flag weighted) information."""
+
+    code: str
+    question: str
+    type: Literal["B", "C", "M"]  # binary (answered [true]/[false]), categorical/numeric, multi-choice
+    options: list[QuestionOption]  # empty for binary questions
+    score: float  # expected weighted information gain, bits
+    p_yes: float  # probability of a non-default answer under the current differential
+    separates: list[SeparatedCondition]
 
 
 class DiagnoseResponse(BaseModel):
     id: str = Field(default_factory=completion_id)
     object: Literal["medassist.diagnosis"] = "medassist.diagnosis"
     model: str
+    case: str  # the vignette the model read: the given case, or the rendered consultation
     differential: list[RankedCondition]
+    next_questions: list[NextQuestion] = []
     red_flags: list[str]
     citations: list[Citation]
     notice: str
     attempts: int
     usage: Usage
+
+
+class EvidenceCard(BaseModel):
+    """One question of the server's knowledge base, as a client builds its consultation form from it."""
+
+    code: str
+    question: str
+    question_fr: str | None
+    type: Literal["B", "C", "M"]
+    options: list[QuestionOption]
+    default: bool | int | float | str | None
+    is_antecedent: bool
+    parent: str | None  # the question this one follows up (asked once the parent is answered yes)
+    chief_complaint: bool  # may open a consultation
+
+
+class EvidenceList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EvidenceCard]
 
 
 class EmbeddingRequest(_Strict):

@@ -28,6 +28,7 @@ from medassist.serve.protocol import (
     EmbeddingRequest,
     EmbeddingResponse,
     ErrorResponse,
+    EvidenceList,
     ModelCard,
     ModelList,
 )
@@ -117,10 +118,23 @@ async def text_completions(
     return json_response(await slot.run(completions.complete, req), exclude_none=True)
 
 
-@v1.post("/v1/diagnose", responses={200: {"model": DiagnoseResponse}})
+@v1.post("/v1/diagnose", responses={200: {"model": DiagnoseResponse},
+                                     501: {**ERROR, "description": "attribution: the engine cannot score."}})
 async def diagnose(req: DiagnoseRequest, service: Service, slot: HeldSlot) -> Response:
-    """A free-text case as a ranked differential (JSON valid against its schema), with sources."""
+    """A case as a ranked differential (JSON valid against its schema), with sources.
+
+    The case is free text (``case``) or a consultation in the server knowledge base's codes
+    (``consultation``, rendered as the vignette the model was trained on). Each row carries the
+    knowledge base's ``severity`` and ``must_not_miss``; ``attribution: true`` adds the findings for and
+    against each condition; ``next_questions: N`` suggests the N most informative questions to ask next.
+    """
     return json_response(await slot.run(service.diagnose, req))
+
+
+@v1.get("/v1/diagnose/evidences", responses={200: {"model": EvidenceList}})
+async def diagnose_evidences(service: Service) -> Response:
+    """The server knowledge base's questions, so a client builds its consultation form from them."""
+    return json_response(service.evidences())
 
 
 @v1.post("/v1/embeddings", responses={200: {"model": EmbeddingResponse}})

@@ -22,6 +22,8 @@ import jsonschema
 from medassist.data import prompts
 from medassist.data.answers.citations import build_grounded_messages, extract_citations
 from medassist.data.answers.differential import case_user_prompt, differential_schema
+from medassist.data.attribution import ANSWER_PREFIX, attribute, condition_continuation, parse_vignette
+from medassist.errors import MedassistError
 from medassist.serve import safety
 from medassist.serve.config import ServeConfig, resolve_max_model_len
 from medassist.serve.control_tokens import ControlTokens
@@ -31,9 +33,11 @@ from medassist.serve.engines.base import (
     Generation,
     GenerationParams,
     Prompt,
+    ScoreItem,
     StreamEvent,
     generate,
 )
+from medassist.serve.knowledge import DiagnosticKB
 from medassist.serve.metrics import Metrics
 from medassist.serve.openai_errors import GatewayError
 from medassist.serve.protocol import (
@@ -51,6 +55,8 @@ from medassist.serve.protocol import (
     DiagnoseResponse,
     ErrorInfo,
     ErrorResponse,
+    EvidenceList,
+    FindingsAttribution,
     ModelCard,
     RankedCondition,
     Usage,
@@ -96,6 +102,7 @@ class Prepared:
     grounded: bool
     prompt_tokens: int | None
     notice_inline: bool = True
+    passages: list[Any] = dataclasses.field(default_factory=list)  # the sources in the prompt, best first
 
     @property
     def tail(self) -> str:
@@ -167,8 +174,10 @@ class Slot:
 
 class ChatService:
     def __init__(self, settings: ServeConfig, engine: Engine, retrieval: RetrievalService | None,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, ddx: DiagnosticKB | None = None) -> None:
         self.settings, self.engine, self.retrieval, self.metrics = settings, engine, retrieval, metrics
+        # the knowledge base consultations are written in, loaded once (a bad one stops the start)
+        self.ddx = ddx or DiagnosticKB.load(settings.ddx_kb, settings.ddx_patients)
         self.in_flight = 0
 
     # ---- admission -------------------------------------------------------------------------
@@ -267,7 +276,7 @@ class ChatService:
         # a JSON answer never carries the notice in its text: it goes in the field
         inline = (req.notice or self.settings.notice) == "inline" and json_schema is None
         return Prepared(messages, params, [to_citation(p) for p in passages], assessment, grounded, prompt_tokens,
-                        inline)
+                        inline, passages)
 
     def _messages(self, chat: list[ChatMessage], passages: list[Any], grounded: bool) -> list[dict[str, Any]]:
         """The engine's messages; every text in them, retrieved or typed, has its control tokens
@@ -477,30 +486,84 @@ class ChatService:
         self._log("chat.stream", req_id, prep, usage, started, removed)
 
     async def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
+        """A case (free text, or a consultation rendered as the vignette the model was trained on) as a
+        ranked differential; each row with the knowledge base's severity, on request its findings
+        attribution; on request the next questions of a consultation."""
         started = time.perf_counter()
+        known = self.ddx.known(req.consultation) if req.consultation is not None else None
+        case = self.ddx.vignette(req.consultation, known) if req.consultation is not None else req.case
+        if req.attribution:
+            try:
+                parse_vignette(case)
+            except MedassistError as exc:  # before any generation: the request cannot be answered as asked
+                raise GatewayError(400, f"case: attribution needs a case in the case_vignette format "
+                                   f"(or a consultation): {exc}", param="case", code="invalid_case") from exc
         chat = ChatCompletionRequest(
             model=req.model or self.settings.model_names[0],
-            messages=[{"role": "user", "content": case_user_prompt(req.case)}],
+            messages=[{"role": "user", "content": case_user_prompt(case)}],
             max_tokens=req.max_tokens, rag=req.rag, k=req.k,
         )
-        schema = differential_schema(req.max_conditions)
+        # a consultation's differential is over its knowledge base's conditions: the ones its questions
+        # separate and whose severity is known
+        schema = differential_schema(req.max_conditions, self.ddx.kb.condition_names if known is not None else None)
         # retrieve for the case itself, not for the instruction wrapped around it; without max_tokens
         # the answer may use up to the cap, as decoding ends where the differential's JSON does
-        prep = await self.prepare(chat, schema, query=req.case, default_max_tokens=self.settings.limits.max_tokens_cap)
+        prep = await self.prepare(chat, schema, query=case, default_max_tokens=self.settings.limits.max_tokens_cap)
         value, gen, attempts = await self._structured(prep, schema)
         allowed = prep.allowed_pmids
-        differential = [
-            RankedCondition(condition=item["condition"], probability=item["probability"],
-                      rationale=item.get("rationale", ""), citations=sorted(allowed & set(_pmids(item))))
-            for item in distinct_conditions(value["differential"])
-        ]
+        differential = []
+        for item in distinct_conditions(value["differential"]):
+            severity = self.ddx.severity(item["condition"])
+            differential.append(RankedCondition(
+                condition=item["condition"], probability=item["probability"], rationale=item.get("rationale", ""),
+                citations=sorted(allowed & set(_pmids(item))), severity=severity,
+                must_not_miss=self.ddx.must_not_miss(severity)))
+        if req.attribution:
+            explained = await self._attribute(case, prep, [row.condition for row in differential])
+            for row, attribution in zip(differential, explained, strict=True):
+                row.attribution = attribution
+        questions = self.ddx.next_questions(known, [(r.condition, r.probability) for r in differential],
+                                            req.next_questions, req.language) if req.next_questions else []
         usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
         self._count(usage, 0)
-        response = DiagnoseResponse(model=chat.model, differential=differential, red_flags=prep.safety.red_flags,
-                                    citations=prep.citations, notice=prep.safety.notice,
-                                    attempts=attempts, usage=usage)
+        response = DiagnoseResponse(model=chat.model, case=case, differential=differential, next_questions=questions,
+                                    red_flags=prep.safety.red_flags, citations=prep.citations,
+                                    notice=prep.safety.notice, attempts=attempts, usage=usage)
         self._log("diagnose", response.id, prep, usage, started, 0)
         return response
+
+    async def _attribute(self, case: str, prep: Prepared, conditions: list[str]) -> list[FindingsAttribution]:
+        """Leave-one-finding-out attribution (``data.attribution.attribute``) of each condition, scored by
+        the engine on the prompt the answer was generated from (the same sources, only the case varies)."""
+        loop = asyncio.get_running_loop()
+
+        def prompt(vignette: str) -> list[dict[str, Any]]:
+            user = ChatMessage(role="user", content=case_user_prompt(vignette))
+            return self._messages([user], prep.passages, prep.grounded)
+
+        def scorer(cases: list[str], names: list[str]) -> list[float]:
+            # attribute() runs on a worker thread; the engine's coroutine runs on the event loop
+            prompts = {v: prompt(v) for v in dict.fromkeys(cases)}
+            items = [ScoreItem(prompts[v], ANSWER_PREFIX, condition_continuation(c)) for v, c in zip(cases, names,
+                                                                                                   strict=True)]
+            return asyncio.run_coroutine_threadsafe(self.engine.score(items), loop).result()
+
+        try:
+            async with asyncio.timeout(self.settings.limits.request_timeout_s):
+                explained = await asyncio.to_thread(attribute, case, conditions, scorer)
+        except TimeoutError as exc:
+            raise GatewayError(504, f"attribution took longer than limits.request_timeout_s="
+                               f"{self.settings.limits.request_timeout_s}s", type="timeout", code="timeout") from exc
+        except EngineError as exc:
+            if exc.status == 501:  # this engine cannot score: the request asked for what it cannot have
+                raise GatewayError(501, f"attribution: {exc}", param="attribution",
+                                   code="attribution_unavailable") from exc
+            raise GatewayError(exc.status, f"attribution: {exc}", type="server_error" if exc.status >= 500 else
+                               "invalid_request_error", code="engine_error") from exc
+        return [FindingsAttribution.model_validate(c.to_dict()) for c in explained.conditions]
+
+    def evidences(self) -> EvidenceList:
+        return self.ddx.evidences()
 
 
 def sampling_params(req: Any, **fields: Any) -> GenerationParams:

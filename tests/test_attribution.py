@@ -1,5 +1,5 @@
 """Which findings drive each condition: splitting a vignette into findings and leaving each out
-(data/attribution.py), the in-process scorer (eval/condition_scorer.py) against a plain forward
+(data/attribution.py), the in-process scorer (medassist/condition_scorer.py) against a plain forward
 pass of a real model, and the deletion test end to end (``medassist eval attribution``).
 
 The model tests use the tiny Llama (plumbing, not skill: it knows no English, so its attributions
@@ -108,7 +108,7 @@ def test_the_explanation_says_absence_only_for_a_negative_finding() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_scorer(tiny_model_dir: Path):
-    from medassist.eval.condition_scorer import ConditionScorer
+    from medassist.condition_scorer import ConditionScorer
 
     return ConditionScorer.load(str(tiny_model_dir))
 

@@ -32,9 +32,13 @@ def format_differential(pairs: Iterable[tuple[str, float]], top_k: int = 5) -> s
                       separators=(",", ":"), ensure_ascii=False)
 
 
-def differential_schema(max_conditions: int) -> dict[str, Any]:
+def differential_schema(max_conditions: int, conditions: Sequence[str] | None = None) -> dict[str, Any]:
     """The differential answer format (``format_differential``, + an optional rationale) as JSON Schema:
-    what serving decodes ``/v1/diagnose`` under."""
+    what serving decodes ``/v1/diagnose`` under. ``conditions``: the names a condition must be one of
+    (a consultation's knowledge base), else any name."""
+    name: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 60}
+    if conditions:
+        name = {"type": "string", "enum": list(conditions)}
     return {
         "type": "object",
         "properties": {"differential": {
@@ -42,7 +46,7 @@ def differential_schema(max_conditions: int) -> dict[str, Any]:
             "items": {
                 "type": "object",
                 "properties": {
-                    "condition": {"type": "string", "minLength": 1, "maxLength": 60},
+                    "condition": name,
                     "probability": {"type": "number", "minimum": 0, "maximum": 1},
                     "rationale": {"type": "string", "maxLength": 200},
                 },

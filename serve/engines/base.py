@@ -85,6 +85,17 @@ def join_tool_calls(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class ScoreItem:
+    """A continuation to score: the chat ``messages`` rendered by the model's chat template (with the
+    generation prompt), then ``answer_prefix`` (context, not scored), then ``continuation``, whose
+    tokens' log-probabilities are summed (teacher-forced: no generation)."""
+
+    messages: list[dict[str, Any]]
+    answer_prefix: str
+    continuation: str
+
+
+@dataclass(frozen=True)
 class EngineStatus:
     """Whether the engine can answer now: ``/health`` reports it and admission refuses requests
     (503) while it cannot. ``detail`` is for clients, so it never names an internal address."""
@@ -130,6 +141,11 @@ class Engine(Protocol):
         ...
 
     def stream(self, prompt: Prompt, params: GenerationParams) -> AsyncIterator[StreamEvent]: ...
+
+    async def score(self, items: list[ScoreItem]) -> list[float]:
+        """Each item's continuation log-probability (nats), in order (``/v1/diagnose``'s attribution);
+        an ``EngineError`` with status 501 where the engine cannot score."""
+        ...
 
 
 async def generate(engine: Engine, messages: Prompt, params: GenerationParams) -> Generation:

@@ -8,6 +8,10 @@ event loop, and so do tokenizing a prompt and compiling a schema; a ``BaseStream
 step's tokens to the waiting requests, so every request streams even inside a batch. A request
 whose client went away is stopped at the next step by a per-row stopping criterion. A batch that
 fails before its first token is retried request by request, so one bad request fails alone.
+
+Scoring (``score``: continuations' log-probabilities, for ``/v1/diagnose``'s attribution) runs the
+prefix-cached ``medassist.condition_scorer.ConditionScorer`` on the same model, on a worker thread;
+one lock holds the model for a generation batch or a scoring call, never both at once.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ from typing import Any
 
 from medassist.hub import load_model, load_tokenizer, tokenizer_source
 from medassist.serve.config import ServeConfig
-from medassist.serve.engines.base import READY, EngineError, EngineStatus, GenerationParams, Prompt, StreamEvent
+from medassist.serve.engines.base import (
+    READY,
+    EngineError,
+    EngineStatus,
+    GenerationParams,
+    Prompt,
+    ScoreItem,
+    StreamEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +147,8 @@ class LocalEngine:
         self._wake = threading.Condition()
         self._closing = False
         self._worker: threading.Thread | None = None
+        self._model_lock = threading.Lock()  # a generation batch or a scoring call, one at a time
+        self._scorer: Any = None
         self.on_failure: Callable[[], None] | None = None
 
     async def start(self) -> None:
@@ -198,6 +212,23 @@ class LocalEngine:
                     return
         finally:
             job.cancelled = True
+
+    async def score(self, items: list[ScoreItem]) -> list[float]:
+        return await asyncio.to_thread(self._score, items)
+
+    def _score(self, items: list[ScoreItem]) -> list[float]:
+        from medassist.condition_scorer import ConditionScorer
+
+        def ids(text: str) -> list[int]:
+            return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+        prompts = [ids(self.tokenizer.apply_chat_template(item.messages, add_generation_prompt=True, tokenize=False)
+                       + item.answer_prefix) for item in items]
+        continuations = [ids(item.continuation) for item in items]
+        with self._model_lock:
+            if self._scorer is None:  # keeps the cache of the last case it scored: the next one may share it
+                self._scorer = ConditionScorer(self.model, self.tokenizer)
+            return self._scorer.score_ids(prompts, continuations)
 
     def _next_batch(self) -> list[_Job] | None:
         with self._wake:
@@ -280,7 +311,7 @@ class LocalEngine:
         streamer = _BatchStreamer(jobs, self.tokenizer, self.eos_ids)
         prompt_len = enc["input_ids"].shape[1]
         grammar = [GrammarMask(jobs, prompt_len)] if any(j.matcher is not None for j in jobs) else []
-        with torch.inference_mode():
+        with self._model_lock, torch.inference_mode():
             self.model.generate(
                 **enc,
                 max_new_tokens=max(j.params.max_tokens for j in jobs),

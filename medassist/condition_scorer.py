@@ -79,16 +79,27 @@ class ConditionScorer:
         cache the others reuse: put the full case first and its perturbations after it."""
         if len(cases) != len(conditions):
             raise ValueError(f"{len(cases)} cases but {len(conditions)} conditions")
-        wanted: dict[str, list[int]] = {}
-        for i, case in enumerate(cases):
-            wanted.setdefault(case, []).append(i)
-        scores = [0.0] * len(cases)
+        return self.score_ids([self.prompt_ids(c) for c in cases], [self.continuation_ids(c) for c in conditions])
+
+    def score_ids(self, prompts: list[list[int]], continuations: list[list[int]]) -> list[float]:
+        """The sum of ``continuations[i]``'s token log-probabilities after ``prompts[i]``, for every i
+        (the server's local engine calls this with prompts its own chat template rendered). The first
+        prompt anchors the cache the others reuse."""
+        if len(prompts) != len(continuations):
+            raise ValueError(f"{len(prompts)} prompts but {len(continuations)} continuations")
+        if any(not c for c in continuations):
+            raise ValueError("an empty continuation has no score")
+        wanted: dict[tuple[int, ...], list[int]] = {}
+        for i, ids in enumerate(prompts):
+            wanted.setdefault(tuple(ids), []).append(i)
+        scores = [0.0] * len(prompts)
         singles: list[tuple[list[int], list[int], int]] = []  # (case ids, continuation ids, row)
-        for n, (case, rows) in enumerate(wanted.items()):
+        for n, (key, rows) in enumerate(wanted.items()):
+            ids = list(key)
             if n > 0 and len(rows) == 1:  # one condition (the deletion test's shape): batched below
-                singles.append((self.prompt_ids(case), self.continuation_ids(conditions[rows[0]]), rows[0]))
+                singles.append((ids, continuations[rows[0]], rows[0]))
                 continue
-            for row, score in zip(rows, self._score_case(case, [conditions[r] for r in rows], n == 0), strict=True):
+            for row, score in zip(rows, self._score_case(ids, [continuations[r] for r in rows], n == 0), strict=True):
                 scores[row] = score
         # most shared prefix first, so a batch's rows share about as much as each would alone
         singles.sort(key=lambda item: -self._shared(item[0]))
@@ -163,11 +174,9 @@ class ConditionScorer:
             for n, (start, (_, cont)) in enumerate(zip(starts, items, strict=True))
         ]
 
-    def _score_case(self, case: str, conditions: list[str], anchor: bool) -> list[float]:
+    def _score_case(self, ids: list[int], conts: list[list[int]], anchor: bool) -> list[float]:
         import torch
 
-        ids = self.prompt_ids(case)
-        conts = [self.continuation_ids(c) for c in conditions]
         device = self.model.device
         with torch.inference_mode():
             shared = self._shared(ids)
