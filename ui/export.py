@@ -153,10 +153,11 @@ def _differential_md(diagnosis: DiagnoseResult, case_text: str, lang: str, clean
 
 
 def guided_start_line(guided: Guided, lang: str) -> str:
-    """"Age (years) 59 · Sex male, chief complaint: Fever": how the guided consultation began."""
+    """"age 59 · male, chief complaint: Fever": how the guided consultation began (the age written
+    as the PHI scrubber recognises it, so an age over 89 is replaced in a scrubbed export)."""
     state = guided.state
-    who = [f"{t(lang, 'age')} {state.age}" if state.age is not None else "",
-           f"{t(lang, 'sex')} {t(lang, {'F': 'sex_female', 'M': 'sex_male'}[state.sex])}" if state.sex else ""]
+    who = [t(lang, "age_value", age=state.age) if state.age is not None else "",
+           t(lang, {"F": "sex_female", "M": "sex_male"}[state.sex]) if state.sex else ""]
     return t(lang, "started_with", who=" · ".join(w for w in who if w) or "-", complaint=guided.complaint)
 
 

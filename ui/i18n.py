@@ -116,6 +116,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "skipped": "skipped",
         "leading": "leading",
         "started_with": "{who}, chief complaint: {complaint}",
+        "age_value": "age {age}",
         "case_read": "Case as the model read it",
         "must_not_miss": "must not miss",
         "must_not_miss_help": "Severity {severity} of 5 in the knowledge base (1 most severe): rule it in "
@@ -239,6 +240,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "skipped": "已跳过",
         "leading": "首位",
         "started_with": "{who}，主诉：{complaint}",
+        "age_value": "年龄：{age}",
         "case_read": "模型读取的病例",
         "must_not_miss": "不可漏诊",
         "must_not_miss_help": "知识库中的严重程度为 {severity}/5（1 为最严重）：应首先确诊或排除。",
