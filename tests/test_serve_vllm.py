@@ -167,6 +167,28 @@ def test_diagnose_uses_structured_outputs(vllm_gateway) -> None:
     assert len(body["differential"][0]["condition"]) <= 60 and len(body["differential"][0]["rationale"]) <= 200
 
 
+def test_attribution_on_vllm_matches_the_in_process_scorer(vllm_gateway, tiny_model_dir, tuned_adapter_dir) -> None:
+    """attribution: true on vLLM scores with /v1/completions echo + logprobs (prompt token ids): every
+    listed condition is explained, with the weights this process's scorer gives on the same prompt
+    (rag false: the prompt is the system prompt and the case; vLLM may compute in bf16, hence the tolerance)."""
+    from medassist.condition_scorer import ConditionScorer
+    from medassist.data.attribution import attribute
+
+    case = "A 60-year-old man.\nChief complaint: chest pain.\nSymptoms: fever; cough.\nHistory: smoking."
+    r = httpx.post(f"{vllm_gateway.base_url}/diagnose", timeout=300,
+                   headers={"Authorization": f"Bearer {vllm_gateway.api_key}"},
+                   json={"case": case, "max_tokens": 480, "max_conditions": 1, "rag": False, "attribution": True})
+    assert r.status_code == 200, r.text
+    rows = r.json()["differential"]
+    assert rows and all(row["attribution"] is not None for row in rows)
+    expected = attribute(case, [row["condition"] for row in rows],
+                         ConditionScorer.load(str(tiny_model_dir), adapter=str(tuned_adapter_dir)))
+    for row, want in zip(rows, expected.conditions, strict=True):
+        got = {f["text"]: f["weight"] for f in row["attribution"]["for"] + row["attribution"]["against"]}
+        for finding, weight in zip(expected.findings, want.weights, strict=True):
+            assert got.get(finding.text, 0.0) == pytest.approx(weight, abs=0.05)
+
+
 def test_ui_case_form_against_vllm(vllm_gateway, ui_app) -> None:
     """The Streamlit case form against the vLLM-backed gateway (here, where that server already runs):
     grammar-constrained decoding makes the tiny model's answer a valid differential, and the page

@@ -6,10 +6,10 @@ gateway adds only the time to re-frame each chunk. Structured outputs are reques
 clients never name the upstream's address (it is internal configuration); the log does.
 
 Scoring (``score``) is one ``/completions`` call with ``echo`` and ``logprobs``, vLLM's way to
-return the prompt's own log-probabilities: the prompt is the chat template's rendering (the
-served tokenizer's, so it needs one: the vllm engine loads it; a plain upstream has none and
-answers 501), the answer prefix and the continuation; the continuation's tokens are those whose
-``text_offset`` lies past the prefix.
+return the prompt's own log-probabilities. The prompt goes as token ids: the chat template's
+rendering and the answer prefix, then the continuation, tokenized apart as the local engine's
+scorer does (the served tokenizer's, so it needs one: the vllm engine loads it; a plain upstream
+has none and answers 501).
 """
 
 from __future__ import annotations
@@ -151,14 +151,18 @@ class UpstreamEngine:
         if self.tokenizer is None:
             raise EngineError("this engine cannot score continuations: the upstream's tokenizer is unknown "
                               "(its chat template renders the prompt)", status=501)
-        heads = [self.tokenizer.apply_chat_template(item.messages, add_generation_prompt=True, tokenize=False)
-                 + item.answer_prefix for item in items]
-        payload = {
-            "model": self.model, "prompt": [h + item.continuation for h, item in zip(heads, items, strict=True)],
-            # the rendered template already holds the special tokens; max_tokens 1: the one generated
-            # token is the last entry and is not counted
-            "echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0.0, "add_special_tokens": False,
-        }
+
+        def ids(text: str) -> list[int]:
+            return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+        heads = [ids(self.tokenizer.apply_chat_template(item.messages, add_generation_prompt=True, tokenize=False)
+                     + item.answer_prefix) for item in items]
+        tails = [ids(item.continuation) for item in items]
+        # token ids, not text: the continuation's tokens are exactly the scored ones (vLLM's text
+        # offsets add up decoded token strings, which do not map back onto the text); max_tokens 1:
+        # the one generated token comes last and is not counted
+        payload = {"model": self.model, "prompt": [h + t for h, t in zip(heads, tails, strict=True)],
+                   "echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0.0}
         try:
             reply = await self.client.post("/completions", json=payload)
         except httpx.HTTPError as exc:
@@ -167,30 +171,20 @@ class UpstreamEngine:
                               status=503) from exc
         if reply.status_code >= 400:
             raise _upstream_error(reply.status_code, reply.text)
-        choices = sorted(reply.json()["choices"], key=lambda c: c["index"])
-        return [_continuation_logprob(choice.get("logprobs") or {}, len(head), len(head + item.continuation))
-                for choice, head, item in zip(choices, heads, items, strict=True)]
+        choices = sorted(reply.json().get("choices", []), key=lambda c: c.get("index", 0))
+        if len(choices) != len(items):
+            raise EngineError(f"the upstream scored {len(choices)} of {len(items)} prompts")
+        return [_span_logprob(choice.get("logprobs") or {}, len(head), len(head) + len(tail))
+                for choice, head, tail in zip(choices, heads, tails, strict=True)]
 
 
-def _continuation_logprob(logprobs: dict[str, Any], start: int, end: int) -> float:
-    """The sum of the log-probabilities of the echoed tokens that start in ``[start, end)`` (the
-    continuation's characters); a token that straddles ``start`` would be half prefix: refused."""
-    offsets, values = logprobs.get("text_offset") or [], logprobs.get("token_logprobs") or []
-    if not offsets or len(offsets) != len(values):
+def _span_logprob(logprobs: dict[str, Any], start: int, end: int) -> float:
+    """The sum of the echoed prompt tokens' log-probabilities at positions ``[start, end)``."""
+    values = logprobs.get("token_logprobs") or []
+    span = values[start:end]
+    if len(span) != end - start or any(v is None for v in span):
         raise EngineError("the upstream returned no prompt log-probabilities (it needs vLLM's echo + logprobs)")
-    tokens = logprobs.get("tokens") or [""] * len(offsets)
-    total, seen = 0.0, False
-    for offset, value, token in zip(offsets, values, tokens, strict=True):
-        if offset < start < offset + len(token):
-            raise EngineError("the answer prefix and the scored text share a token: cannot score it apart")
-        if start <= offset < end:
-            if value is None:
-                raise EngineError("the upstream gave a scored token no log-probability")
-            total += float(value)
-            seen = True
-    if not seen:
-        raise EngineError("no token of the scored text was echoed back")
-    return total
+    return float(sum(span))
 
 
 def _upstream_error(status: int, body: str) -> EngineError:
