@@ -24,7 +24,8 @@ def _open_guided(ui_app, server):
     at = ui_app(server.url, server.api_key).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     at.sidebar.number_input(key="max_tokens").set_value(320).run()  # room for the differential's JSON
-    at.sidebar.slider(key="k").set_value(1).run()
+    if not at.sidebar.slider(key="k").disabled:  # a gateway without an index turns retrieval off
+        at.sidebar.slider(key="k").set_value(1).run()
     at.sidebar.radio(key="mode").set_value("guided").run()
     assert not at.exception, at.exception
     return at
@@ -88,9 +89,11 @@ def test_a_three_question_consultation_updates_the_differential(live_server, ui_
     shown = first.next_questions[:3]
     assert list(pick.options) == [q.question for q in shown]
     for caption, suggestion in zip(pick.proto.captions, shown, strict=True):
-        assert caption.startswith("If yes / if no: ")
+        assert caption.startswith("Would separate: ")
         for split in suggestion.separates:
-            assert f"{split.condition} {split.if_yes:.0%} | {split.if_no:.0%}" in caption
+            moved = f"{split.condition}: yes {split.if_yes:.0%}, no {split.if_no:.0%}"
+            assert (moved in caption) == (abs(split.if_yes - split.if_no) >= 0.01)
+            assert (f"⚠ {moved}" in caption) == (split.red_flag and moved in caption)
 
     results, cases = [first], [first.case]
     for number in range(3):
@@ -136,7 +139,6 @@ def test_attribution_bars_and_sentence_per_condition(live_server, ui_app):
     assert len(charts) == len(drawn) >= 1
     for chart, cand in zip(charts, drawn, strict=True):
         sent = chart.proto.SerializeToString()  # the spec, and the bars' rows as an Arrow table
-        assert cand.condition in chart.proto.spec
         for finding in cand.explanation.supporting + cand.explanation.opposing:
             assert finding.label.encode() in sent
         assert bool(cand.explanation.supporting) == (b"raises" in sent)
@@ -171,3 +173,20 @@ def test_explain_off_asks_for_no_attribution(live_server):
                              next_questions=2, rag=False, max_conditions=1, max_tokens=320)
     assert result.differential and all(c.explanation is None for c in result.differential)
     assert len(result.next_questions) == 2
+
+
+def test_an_engine_that_cannot_score_gets_the_differential_unexplained(live_server, ui_app, tmp_path):
+    """A second gateway forwarding to the first (``--engine upstream``, no tokenizer) cannot score
+    conditions and answers ``attribution: true`` with a 501: the page asks again without it and says
+    the differential is unexplained."""
+    from tests.fixtures.serve import gateway
+
+    args = ["--engine", "upstream", "--upstream", live_server.base_url, "--upstream_model", "medassist-norag",
+            "--upstream_api_key", live_server.api_key, "--model", "upstream"]
+    with gateway(args, tmp_path / "upstream.log", api_key=None) as front:
+        at = _open_guided(ui_app, front)
+        guided = _start(at)
+    assert guided.result.differential and all(c.explanation is None for c in guided.result.differential)
+    assert guided.result.next_questions
+    assert at.info[-1].value.startswith("This server's engine cannot score conditions")
+    assert not at.get("vega_lite_chart")

@@ -41,7 +41,7 @@ def test_differential_table_bars_and_expanders():
     assert [e.label for e in at.expander] == [
         "1. Community-acquired pneumonia (62%)", "2. Pulmonary embolism (25%) · :red[**must not miss**]",
         "3. Acute bronchitis (13%)"]
-    assert list(table["alert"]) == ["", "⚠ must not miss (2/5)", ""]  # severity 1-2 only
+    assert list(table["alert"]) == ["", "⚠ must not miss", ""]  # severity 1-2 only
     assert [e.icon for e in at.expander] == ["", ":material/emergency:", ""]
     first, second, third = at.expander
     assert first.markdown[0].value == "**Rationale:** fever, cough, crackles [98000001]"
@@ -50,7 +50,7 @@ def test_differential_table_bars_and_expanders():
     # the findings as bars (for positive, against negative), then the sentence under them
     chart, = second.get("vega_lite_chart")
     spec = json.loads(chart.proto.spec)
-    assert spec["mark"]["type"] == "bar" and spec["title"] == "Pulmonary embolism"
+    assert spec["mark"]["type"] == "bar"
     assert spec["encoding"]["y"]["sort"] == ["swollen calf", "age 59", "fever"]  # strongest for at the top
     assert spec["encoding"]["color"]["scale"]["domain"] == ["raises", "lowers"]
     sent = chart.proto.SerializeToString()

@@ -270,7 +270,10 @@ def _status_error(exc: openai.APIStatusError, url: str) -> ApiError:
         return ApiError("timeout", url, detail)
     if 400 <= status < 500:
         return ApiError("rejected", url, f"{status}: {detail}", code=code)
-    return ApiError("server", url, f"{status}: {detail}")
+    return ApiError("server", url, f"{status}: {detail}", code=code)
+
+
+ATTRIBUTION_UNAVAILABLE = "attribution_unavailable"  # the gateway's 501 code: its engine cannot score
 
 
 def settings_from_env() -> tuple[str, str | None, float]:

@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from medassist.data.ddxplus import finding_phrase
-from medassist.ui import render
+from medassist.ui import pages, render
 from medassist.ui.client import ApiError, ConsultationState, NextQuestion, Question
 from medassist.ui.export import guided_start_line
 from medassist.ui.i18n import t
@@ -34,11 +34,14 @@ def _questions(_settings_client: Any, client_id: int) -> list[Question]:
 
 
 def complaint_label(question: Question) -> str:
-    """A chief complaint as a finding ("Fever (either felt or measured...)"), not as the question
-    the knowledge base asks about it."""
+    """A chief complaint as a finding ("Fever (either felt or measured...)", "Sweating more than
+    usual"), not as the question the knowledge base asks about it; a question that does not turn
+    into a finding stays a question."""
     phrase = finding_phrase(question.question)
-    for article in ("a ", "an "):
-        phrase = phrase.removeprefix(article)
+    if phrase.endswith("? yes"):
+        return question.question
+    for lead in ("a ", "an ", "is ", "has been ", "has "):
+        phrase = phrase.removeprefix(lead)
     return phrase[:1].upper() + phrase[1:]
 
 
@@ -58,15 +61,10 @@ def _consult(guided: Guided, settings: Settings, answers: dict[str, list[Any]]) 
     state = ConsultationState(guided.state.chief_complaint, guided.state.age, guided.state.sex, answers)
     # a skipped question is still unknown to the server: ask for enough to offer SHOWN others
     wanted = min(10, SHOWN + len(guided.skipped))
-    try:
-        with st.spinner(t(settings.lang, "thinking")):
-            result = settings.client.diagnose(
-                model=settings.model or "", consultation=state, next_questions=wanted,
-                language="en", attribution=bool(st.session_state.get("guided_explain", True)),
-                rag=settings.rag, k=settings.k, max_conditions=int(st.session_state.get("guided_max_conditions", 5)),
-                max_tokens=settings.max_tokens)
-    except ApiError as err:
-        render.api_error(err, settings.lang, settings.client.timeout)
+    result = pages.diagnose(settings, consultation=state, next_questions=wanted, language="en",
+                            attribution=bool(st.session_state.get("guided_explain", True)),
+                            max_conditions=int(st.session_state.get("guided_max_conditions", 5)))
+    if result is None:
         return False
     guided.state, guided.result = state, result
     return True
@@ -133,9 +131,11 @@ def answer_words(question: NextQuestion, values: list[Any], default: Any, lang: 
     return ", ".join(value_label(_label(question, v), lang) for v in values)
 
 
-def split_caption(question: NextQuestion) -> str:
-    """What the answer would separate: "⚠ Pulmonary embolism 31% → 62% | 9%" (if yes | if no)."""
-    parts = [f"{'⚠ ' if s.red_flag else ''}{s.condition} {s.if_yes:.0%} | {s.if_no:.0%}" for s in question.separates]
+def split_caption(question: NextQuestion, lang: str) -> str:
+    """What the answer would separate: "⚠ Pulmonary embolism: yes 62%, no 9% · Asthma: ..." (a red-flag
+    condition marked; a condition the answer leaves where it is left out)."""
+    parts = [f"{'⚠ ' if s.red_flag else ''}{s.condition}: {t(lang, 'answer_yes')} {s.if_yes:.0%}, "
+             f"{t(lang, 'answer_no')} {s.if_no:.0%}" for s in question.separates if abs(s.if_yes - s.if_no) >= 0.01]
     return " · ".join(parts)
 
 
@@ -150,9 +150,10 @@ def _next_question(guided: Guided, settings: Settings, kb: dict[str, Question]) 
     by_code = {q.code: q for q in suggestions}
     code = st.radio(t(lang, "question_pick"), list(by_code), key=f"guided_pick_{len(guided.asked)}",
                     format_func=lambda c: by_code[c].question,
-                    captions=[f"{t(lang, 'separates')}: {split_caption(q)}" for q in suggestions])
+                    captions=[f"{t(lang, 'separates')}: {split_caption(q, lang)}" for q in suggestions])
     question = by_code[code]
-    with st.form(f"guided_answer_{len(guided.asked)}", border=True):
+    # keyed per round: the browser test finds this round's form, not the last round's still drawn during the rerun
+    with st.container(key=f"guided_question_{len(guided.asked)}"), st.form(f"guided_answer_{len(guided.asked)}"):
         st.markdown(f"**{question.question}**")
         default = kb[question.code].default if question.code in kb else None
         values = _answer_widget(question, default, lang, f"guided_value_{len(guided.asked)}_{question.code}")
@@ -191,9 +192,10 @@ def page(consultation: Consultation, settings: Settings) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         render.differential(guided.result, lang, expand_first=True)
-        with st.expander(t(lang, "case_read")):
+        with st.expander(t(lang, "case_read"), expanded=True):
             st.text(guided.result.case)
     with right:
         _next_question(guided, settings, {q.code: q for q in questions})
         st.divider()
-        render.asked_history(guided.asked, lang)
+        with st.container(key="guided_history"):  # the browser test finds it by this key
+            render.asked_history(guided.asked, lang)

@@ -101,7 +101,7 @@ STRINGS: dict[str, dict[str, str]] = {
                         "turn and the condition re-scored): a few more forward passes per answer.",
         "next_questions": "Suggested next question",
         "question_pick": "Ask",
-        "separates": "If yes / if no",
+        "separates": "Would separate",
         "answer": "Answer",
         "answer_yes": "yes",
         "answer_no": "no",
@@ -127,8 +127,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "raises": "raises",
         "lowers": "lowers",
         "finding": "Finding",
-        "weight_axis": "effect on the condition (log-score, nats)",
+        "weight_axis": "effect on the score (nats)",
         "no_findings_moved": "No single finding moves this condition.",
+        "explain_unavailable": "This server's engine cannot score conditions (e.g. vLLM with a LoRA adapter): "
+                               "the differential is shown without the findings for and against.",
         "err_unreachable": "Cannot reach the medassist API at {url}. Start it with `medassist serve`, or "
                            "ask the operator to check `medassist ui --api`.",
         "err_unauthorized": "The API at {url} refused the request (401): the operator must set a valid "
@@ -226,7 +228,7 @@ STRINGS: dict[str, dict[str, str]] = {
                         "每次回答需多几次前向计算。",
         "next_questions": "建议的下一个问题",
         "question_pick": "提问",
-        "separates": "回答是 / 否时",
+        "separates": "可区分",
         "answer": "回答",
         "answer_yes": "是",
         "answer_no": "否",
@@ -250,8 +252,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "raises": "提高",
         "lowers": "降低",
         "finding": "表现",
-        "weight_axis": "对该疾病的影响（对数得分，nats）",
+        "weight_axis": "对得分的影响（nats）",
         "no_findings_moved": "没有单个表现改变此疾病的得分。",
+        "explain_unavailable": "此服务器的引擎无法为疾病评分（例如带 LoRA 适配器的 vLLM）："
+                               "鉴别诊断不附支持和反对的表现。",
         "err_unreachable": "无法连接 medassist API：{url}。请用 `medassist serve` 启动，"
                            "或请管理员检查 `medassist ui --api`。",
         "err_unauthorized": "API {url} 拒绝了请求（401）：请管理员在运行 `medassist ui` 的环境中"

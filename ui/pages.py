@@ -3,11 +3,13 @@ consultation is ``guided.py``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from medassist.errors import MedassistError
 from medassist.ui import history, render
-from medassist.ui.client import ApiError
+from medassist.ui.client import ATTRIBUTION_UNAVAILABLE, ApiError, DiagnoseResult
 from medassist.ui.export import consultation_markdown, consultation_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore
 from medassist.ui.i18n import t
@@ -85,6 +87,27 @@ def chat(consultation: Consultation, settings: Settings, store: FeedbackStore) -
         _ask(prompt.strip(), consultation, settings, store)
 
 
+def diagnose(settings: Settings, case: str | None = None, **params: Any) -> DiagnoseResult | None:
+    """``/v1/diagnose`` with the sidebar's settings, under a spinner; a failure is explained in the page
+    (None returned). An engine that cannot score (vLLM with a LoRA adapter, an upstream without
+    /completions: the gateway's 501 ``attribution_unavailable``) gets the request again without
+    attribution, and the page says the differential is unexplained."""
+    lang = settings.lang
+    common = {"model": settings.model or "", "rag": settings.rag, "k": settings.k, "max_tokens": settings.max_tokens}
+    try:
+        with st.spinner(t(lang, "thinking")):
+            try:
+                return settings.client.diagnose(case, **common, **params)
+            except ApiError as err:
+                if err.code != ATTRIBUTION_UNAVAILABLE:
+                    raise
+                st.info(t(lang, "explain_unavailable"), icon=":material/info:")
+                return settings.client.diagnose(case, **common, **{**params, "attribution": False})
+    except ApiError as err:
+        render.api_error(err, lang, settings.client.timeout)
+        return None
+
+
 def case(consultation: Consultation, settings: Settings) -> None:
     lang = settings.lang
     with st.form("case"):
@@ -113,14 +136,9 @@ def case(consultation: Consultation, settings: Settings) -> None:
             st.warning(t(lang, "case_missing"))
         else:
             text = Case(complaint, age, sex, symptoms, history, temp, hr, bp, rr, spo2).text
-            try:
-                with st.spinner(t(lang, "thinking")):
-                    consultation.diagnosis = settings.client.diagnose(
-                        text, model=settings.model or "", rag=settings.rag, k=settings.k,
-                        max_conditions=max_conditions, max_tokens=settings.max_tokens, attribution=explain)
-                consultation.case_text = text
-            except ApiError as err:
-                render.api_error(err, lang, settings.client.timeout)
+            diagnosis = diagnose(settings, text, max_conditions=max_conditions, attribution=explain)
+            if diagnosis is not None:
+                consultation.diagnosis, consultation.case_text = diagnosis, text
     if consultation.diagnosis is not None:
         render.differential(consultation.diagnosis, lang, expand_first=True)
 

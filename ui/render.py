@@ -102,10 +102,10 @@ def answer_body(turn: Turn, lang: str) -> None:
 
 def must_not_miss_mark(cand: Candidate, lang: str) -> str:
     """The table's alert cell: empty unless the knowledge base rates the condition severity 1-2."""
-    return f"⚠ {t(lang, 'must_not_miss')} ({cand.severity}/5)" if cand.must_not_miss else ""
+    return f"⚠ {t(lang, 'must_not_miss')}" if cand.must_not_miss else ""
 
 
-def explanation(expl: Explanation, condition: str, lang: str) -> None:
+def explanation(expl: Explanation, lang: str) -> None:
     """A small horizontal bar chart of the findings for (positive) and against (negative) a condition,
     strongest at the top, and the sentence that says it in words under it."""
     rows = [{"finding": f.label, "weight": f.weight, "effect": t(lang, "raises")} for f in expl.supporting]
@@ -120,7 +120,7 @@ def explanation(expl: Explanation, condition: str, lang: str) -> None:
             color=alt.Color("effect:N", title=None, legend=alt.Legend(orient="top"),
                             scale=alt.Scale(domain=[t(lang, "raises"), t(lang, "lowers")], range=list(BAR_COLOURS))),
             tooltip=["finding:N", alt.Tooltip("weight:Q", format="+.3f"), "effect:N"],
-        ).properties(height=24 * len(rows) + 50, title=inert(condition))
+        ).properties(height=alt.Step(24))  # 24 px a bar: every finding's label fits beside its bar
         st.altair_chart(chart, width="stretch")
     if expl.sentence:
         st.markdown(inert(f"_{expl.sentence}_"))
@@ -136,12 +136,13 @@ def differential(diagnosis: DiagnoseResult, lang: str, expand_first: bool = Fals
     st.dataframe(
         rows, hide_index=True, width="stretch",
         column_config={
-            "rank": st.column_config.NumberColumn(t(lang, "rank"), width="small"),
-            "condition": st.column_config.TextColumn(t(lang, "condition")),
+            # widths in pixels, scaled together to the table's width: the condition's name gets the most
+            "rank": st.column_config.NumberColumn(t(lang, "rank"), width=30),
+            "condition": st.column_config.TextColumn(t(lang, "condition"), width=205),
             "probability": st.column_config.ProgressColumn(
-                t(lang, "probability"), min_value=0.0, max_value=1.0, format="percent"),
-            "alert": st.column_config.TextColumn(t(lang, "alert")),
-            "sources": st.column_config.NumberColumn(t(lang, "n_sources"), width="small"),
+                t(lang, "probability"), min_value=0.0, max_value=1.0, format="percent", width=105),
+            "alert": st.column_config.TextColumn(t(lang, "alert"), width=115),
+            "sources": st.column_config.NumberColumn(t(lang, "n_sources"), width=60),
         },
     )
     for rank, cand in enumerate(diagnosis.differential, 1):
@@ -153,7 +154,7 @@ def differential(diagnosis: DiagnoseResult, lang: str, expand_first: bool = Fals
             if cand.must_not_miss:
                 st.caption(t(lang, "must_not_miss_help", severity=cand.severity))
             if cand.explanation is not None:
-                explanation(cand.explanation, cand.condition, lang)
+                explanation(cand.explanation, lang)
             st.markdown(f"**{t(lang, 'rationale')}:** {inert(cand.rationale) or t(lang, 'no_rationale')}")
             if not cand.citations:
                 st.caption(t(lang, "no_source"))
