@@ -145,8 +145,15 @@ def test_case_form_calls_diagnose(live_server, ui_app):
     assert diagnosis is not None, [e.value for e in at.error]
     table = at.dataframe[0].value
     assert len(table) == 1 and list(table["condition"]) == [c.condition for c in diagnosis.differential]
-    assert [e.label for e in at.expander][: len(table)] == [
-        f"{i}. {c.condition} ({c.probability:.0%})" for i, c in enumerate(diagnosis.differential, 1)]
+    for expander, (i, c) in zip(at.expander, enumerate(diagnosis.differential, 1), strict=False):
+        assert expander.label.startswith(f"{i}. {c.condition} ({c.probability:.0%})")
+    # "Explain each condition" is on by default: the findings of the typed case, as bars and in words
+    explained = diagnosis.differential[0].explanation
+    assert explained is not None
+    labels = {f.label for f in explained.supporting + explained.opposing}
+    assert labels <= {"age 70", "female sex", "fever and hypotension", "temperature 39.2 °C",
+                      "blood pressure 85/50 mmHg"}, labels
+    assert len(at.get("vega_lite_chart")) == (1 if labels else 0)
 
 
 def test_api_down_shows_the_url(ui_app):

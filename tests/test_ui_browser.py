@@ -1,7 +1,7 @@
 """The real page in a real browser: ``medassist ui`` (Streamlit) against a live gateway over
-SmolLM2-135M-Instruct (the embedded default, untuned) and the sample index, driven by Playwright in
-Debian's chromium (installed with apt-get when missing; skipped when that fails). Its screenshot is
-the README's."""
+SmolLM2-135M-Instruct (the embedded default, untuned), the sample index and the sample DDXPlus
+knowledge base, driven by Playwright in Debian's chromium (installed with apt-get when missing;
+skipped when that fails). Its screenshots (the chat, the guided consultation) are the README's."""
 
 from __future__ import annotations
 
@@ -94,5 +94,81 @@ def test_ask_in_the_browser(chromium, ui_url, test_output):
             assert question in messages.nth(0).inner_text()
             text = answer.inner_text().split("medassist is decision support")[0]  # the answer, not the notice
             assert len(re.findall(r"\b[a-z]{3,}\b", text.lower())) >= 8, text  # a sentence from a real model
+        finally:
+            browser.close()
+
+
+def _answer_suggested(page, form) -> None:
+    """Answer the suggested question whatever its type: yes (binary), the last value (categorical),
+    the first choice (multi-choice); then record it."""
+    answer = form.get_by_test_id("stRadio")
+    if answer.count():
+        answer.get_by_text("yes", exact=True).click()
+    elif (select := form.get_by_test_id("stSelectbox")).count():
+        select.click()
+        page.get_by_role("option").last.click()
+    else:
+        form.get_by_test_id("stMultiSelect").click()
+        page.get_by_role("option").first.click()
+        page.keyboard.press("Escape")
+    form.get_by_role("button", name="Record answer").click()
+
+
+def _pick(page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_guided_consultation_in_the_browser(chromium, ui_url, test_output):
+    """Age, sex and chief complaint; three suggested questions answered; after each the case the
+    model read grows and the history lists one more answer; the leading condition explained by bars."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1750})
+            page.goto(ui_url)
+            sidebar = page.get_by_test_id("stSidebar")
+            max_tokens = sidebar.get_by_label("Max answer tokens")
+            max_tokens.fill("400")
+            max_tokens.press("Enter")
+            sidebar.get_by_text("Guided", exact=True).click()
+            start = page.get_by_role("button", name="Start consultation")
+            expect(start).to_be_enabled(timeout=60_000)
+            age = page.get_by_label("Age (years)")
+            age.fill("59")
+            age.press("Tab")  # a number input commits its value on leaving it
+            _pick(page, "Sex", "male")
+            _pick(page, "Chief complaint", "Experiencing shortness of breath or difficulty breathing")
+            conditions = page.get_by_label("Conditions to list")
+            conditions.fill("3")
+            conditions.press("Tab")
+            start.click()
+            case = page.get_by_test_id("stExpander").filter(has_text="Case as the model read it")
+            expect(case).to_contain_text("A 59-year-old man.", timeout=240_000)
+            history = page.get_by_text(re.compile(r"^Questions asked: \d+ answered"))
+            expect(history).to_have_text("Questions asked: 0 answered, 0 skipped")
+            read = [case.inner_text()]
+            for number in range(1, 4):
+                _answer_suggested(page, page.locator(f".st-key-guided_question_{number - 1}"))
+                expect(history).to_have_text(f"Questions asked: {number} answered, 0 skipped", timeout=240_000)
+                expect(case).to_have_count(1)  # the last run's elements, drawn where the new differential is longer,
+                read.append(case.inner_text())  # are gone once the script has finished
+                assert read[-1] != read[-2], "the differential was not asked again with the new answer"
+            asked = page.locator(".st-key-guided_history li")
+            expect(asked).to_have_count(3)
+            for item in asked.all():
+                expect(item).to_contain_text("leading:")
+            # the first condition's findings as bars, with the sentence under them
+            first = page.get_by_test_id("stMain").get_by_test_id("stExpander").first  # the leading condition
+            chart = first.get_by_test_id("stVegaLiteChart")
+            expect(chart.locator("canvas, svg").first).to_be_visible(timeout=30_000)
+            box = chart.bounding_box()
+            assert box and box["height"] > 60 and box["width"] > 200, box
+            expect(first.locator("em").filter(has_text=re.compile(r"\b(raises?|lowers?)\b")).first).to_be_visible()
+            page.get_by_test_id("stMain").evaluate("main => main.scrollTo(0, 0)")  # Streamlit scrolls inside it
+            page.wait_for_timeout(500)  # the chart's enter transition
+            page.screenshot(path=str(test_output / "ui-guided.png"), full_page=True)
         finally:
             browser.close()

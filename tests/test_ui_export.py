@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from medassist.ui.client import Candidate, DiagnoseResult, Reference
+from medassist.ui.client import (
+    Candidate,
+    ConsultationState,
+    DiagnoseResult,
+    Explanation,
+    FindingWeight,
+    Reference,
+)
 from medassist.ui.export import consultation_markdown, consultation_whatsapp, markdown_to_whatsapp
-from medassist.ui.session import Case, Consultation, Turn
+from medassist.ui.session import Asked, Case, Consultation, Guided, Turn
 
 
 def test_inline_markup_becomes_whatsapp_markers():
@@ -90,3 +97,41 @@ def test_exports_are_scrubbed_unless_raw_is_asked_for():
     raw = consultation_markdown(c, "en", scrub_phi=False)
     assert "Mrs Jane Roe, DOB 03/04/1961" in raw and "13812345678" in raw
     assert "555-123-4567" in consultation_whatsapp(c, "en", scrub_phi=False)
+
+
+def _guided(age: int = 59) -> Consultation:
+    why = Explanation([FindingWeight("swollen calf", 1.234)], [FindingWeight("fever", -0.4)],
+                      "swollen calf raises Pulmonary embolism; fever lowers Pulmonary embolism")
+    result = DiagnoseResult(
+        [Candidate("Pulmonary embolism", 0.7, "", [], 2, True, why), Candidate("Pneumonia", 0.3, severity=3)],
+        ["dyspnoea"], [], f"A {age}-year-old man.\nChief complaint: a swollen or painful calf.\n"
+                         "Symptoms: shortness of breath.")
+    guided = Guided(ConsultationState("E_22", age, "M", {"E_4": [True], "E_1": [False]}),
+                    "Swollen or painful calf", result=result)
+    guided.asked = [Asked("E_4", "Are you short of breath?", [True], "yes", "Pneumonia", "Pulmonary embolism"),
+                    Asked("E_30", "Do you smoke cigarettes?", None),
+                    Asked("E_1", "Do you have a fever?", [False], "no", "Pulmonary embolism", "Pulmonary embolism")]
+    return Consultation(guided=guided)
+
+
+def test_guided_consultation_export_keeps_the_questions_and_the_explanations():
+    md = consultation_markdown(_guided(), "en")
+    assert "## Guided consultation" in md
+    assert "age 59 · male, chief complaint: Swollen or painful calf" in md
+    assert ("**Questions asked: 2 answered, 1 skipped**\n\n1. Are you short of breath? **yes**\n"
+            "2. Do you smoke cigarettes? _skipped_\n3. Do you have a fever? **no**") in md
+    assert "> A 59-year-old man.\n> Chief complaint: a swollen or painful calf." in md
+    assert "**Red flags: possible emergency**: dyspnoea" in md
+    assert ("1. **Pulmonary embolism** (70%) \u26a0 must not miss (2/5)\n   - For: swollen calf +1.23\n"
+            "   - Against: fever \u22120.40\n   - _swollen calf raises Pulmonary embolism; fever lowers "
+            "Pulmonary embolism_\n2. **Pneumonia** (30%)\n") in md
+    wa = consultation_whatsapp(_guided(), "en")
+    assert "*Questions asked: 2 answered, 1 skipped*" in wa and "2. Do you smoke cigarettes? _skipped_" in wa
+    assert "• For: swollen calf +1.23" in wa
+    assert "*引导问诊*" in consultation_whatsapp(_guided(), "zh")
+
+
+def test_guided_export_scrubs_an_age_over_89():
+    md = consultation_markdown(_guided(age=93), "en")
+    assert "93" not in md
+    assert "93" in consultation_markdown(_guided(age=93), "en", scrub_phi=False)

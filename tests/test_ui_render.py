@@ -15,12 +15,16 @@ def _page(lang: str) -> None:
     import streamlit as st
 
     from medassist.ui import render
-    from medassist.ui.client import Candidate, DiagnoseResult, Reference
+    from medassist.ui.client import Candidate, DiagnoseResult, Explanation, FindingWeight, Reference
 
     cite = Reference("98000001", "Early antibiotics in pneumonia", "Fever and crackles...", 0.7, 2014)
+    why = Explanation([FindingWeight("swollen calf", 1.2), FindingWeight("age 59", 0.3)],
+                      [FindingWeight("fever", -0.4)], "swollen calf and age 59 raise Pulmonary embolism; "
+                      "fever lowers Pulmonary embolism")
     diagnosis = DiagnoseResult(
-        [Candidate("Community-acquired pneumonia", 0.62, "fever, cough, crackles [98000001]", [cite]),
-         Candidate("Pulmonary embolism", 0.25), Candidate("Acute bronchitis", 0.13, "cough only")],
+        [Candidate("Community-acquired pneumonia", 0.62, "fever, cough, crackles [98000001]", [cite], 3),
+         Candidate("Pulmonary embolism", 0.25, severity=2, must_not_miss=True, explanation=why),
+         Candidate("Acute bronchitis", 0.13, "cough only", explanation=Explanation())],
         ["sepsis_signs"], [cite])
     render.differential(diagnosis, st.session_state.get("lang", lang))
 
@@ -34,20 +38,38 @@ def test_differential_table_bars_and_expanders():
     columns = json.loads(at.dataframe[0].proto.columns)
     assert columns["probability"]["type_config"] == {"type": "progress", "format": "percent", "min_value": 0.0,
                                                      "max_value": 1.0}
-    assert [e.label for e in at.expander] == ["1. Community-acquired pneumonia (62%)", "2. Pulmonary embolism (25%)",
-                                              "3. Acute bronchitis (13%)"]
-    first, second = at.expander[0], at.expander[1]
+    assert [e.label for e in at.expander] == [
+        "1. Community-acquired pneumonia (62%)", "2. Pulmonary embolism (25%) · :red[**must not miss**]",
+        "3. Acute bronchitis (13%)"]
+    assert list(table["alert"]) == ["", "⚠ must not miss", ""]  # severity 1-2 only
+    assert [e.icon for e in at.expander] == ["", ":material/emergency:", ""]
+    first, second, third = at.expander
     assert first.markdown[0].value == "**Rationale:** fever, cough, crackles [98000001]"
     assert "[PMID 98000001](https://pubmed.ncbi.nlm.nih.gov/98000001/)" in first.markdown[1].value
-    assert second.markdown[0].value == "**Rationale:** No rationale given."
-    assert second.caption[0].value == "No supporting source found."
+    assert second.caption[0].value.startswith("Severity 2 of 5 in the knowledge base")
+    # the findings as bars (for positive, against negative), then the sentence under them
+    chart, = second.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["y"]["sort"] == ["swollen calf", "age 59", "fever"]  # strongest for at the top
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["raises", "lowers"]
+    sent = chart.proto.SerializeToString()
+    assert all(label in sent for label in (b"swollen calf", b"age 59", b"fever"))
+    assert second.markdown[0].value == "_swollen calf and age 59 raise Pulmonary embolism; fever lowers Pulmonary " \
+                                       "embolism_"
+    assert second.markdown[1].value == "**Rationale:** No rationale given."
+    assert second.caption[1].value == "No supporting source found."
+    assert not third.get("vega_lite_chart") and third.caption[0].value == "No single finding moves this condition."
     assert at.error[0].value.endswith("(sepsis signs). Consider urgent or emergency care before anything else.")
 
 
 def test_differential_in_chinese():
     at = AppTest.from_function(_page, kwargs={"lang": "zh"}, default_timeout=60).run()
     assert at.subheader[0].value == "鉴别诊断"
-    assert at.expander[1].caption[0].value == "未找到支持性文献。"
+    assert "未找到支持性文献。" in [c.value for c in at.expander[1].caption]
+    assert at.expander[1].label.endswith(":red[**不可漏诊**]")
+    assert json.loads(at.expander[1].get("vega_lite_chart")[0].proto.spec)["encoding"]["color"]["scale"][
+        "domain"] == ["提高", "降低"]
     assert at.error[0].value.startswith("**危险信号：可能为急症**")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from medassist.logs import configure_logging
-from medassist.ui import pages, render, sidebar
+from medassist.ui import guided, pages, render, sidebar
 from medassist.ui.feedback import FeedbackStore, default_path
 from medassist.ui.i18n import t
 from medassist.ui.session import Consultation
@@ -33,6 +33,8 @@ if settings.error is not None:
 
 if settings.mode == "chat":
     pages.chat(consultation, settings, FeedbackStore(default_path()))
+elif settings.mode == "guided":
+    guided.page(consultation, settings)
 else:
     pages.case(consultation, settings)
 

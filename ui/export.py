@@ -6,20 +6,23 @@ and writes WhatsApp markup from the syntax tree: ``*bold*``, ``_italic_``, ``~st
 ``text (url)``, since WhatsApp shows bare URLs as links.
 
 Exports leave the clinic (messaging apps, e-mail), so by default every free text in them (the
-turns, the case, the differential, the consultation's date) goes through the PHI scrubber; the
+turns, the case, the differential and its explanations, the guided consultation's answers, the
+consultation's date) goes through the PHI scrubber; the
 page offers the raw text only on an explicit choice, with a warning.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from medassist.data.phi import scrub
+from medassist.ui.client import DiagnoseResult
 from medassist.ui.i18n import t
-from medassist.ui.session import Consultation
+from medassist.ui.session import Consultation, Guided
 
 _PARSER = MarkdownIt("commonmark").enable(["strikethrough", "table"])
 _INLINE_MARKS = {"strong": "*", "em": "_", "s": "~"}
@@ -122,9 +125,59 @@ def _sources_md(citations, lang: str) -> list[str]:  # type: ignore[no-untyped-d
     return lines
 
 
+def _signed(weight: float) -> str:
+    return f"{weight:+.2f}".replace("-", "−")
+
+
+def _differential_md(diagnosis: DiagnoseResult, case_text: str, lang: str, clean: Callable[[str], str]) -> list[str]:
+    """The case as the model read it, the red flags, then each condition with its must-not-miss mark,
+    rationale, findings for and against (signed weights) and explanation sentence, and its sources."""
+    lines = []
+    if case_text:
+        lines += [*(f"> {line}" for line in clean(case_text).splitlines()), ""]
+    if diagnosis.red_flags:
+        lines += [f"**{t(lang, 'red_flag_title')}**: {', '.join(diagnosis.red_flags)}", ""]
+    for rank, cand in enumerate(diagnosis.differential, 1):
+        alert = f" ⚠ {t(lang, 'must_not_miss')} ({cand.severity}/5)" if cand.must_not_miss else ""
+        lines.append(f"{rank}. **{clean(cand.condition)}** ({cand.probability:.0%}){alert}"
+                     + (f": {clean(cand.rationale)}" if cand.rationale else ""))
+        if (expl := cand.explanation) is not None:
+            for side, rows in (("findings_for", expl.supporting), ("findings_against", expl.opposing)):
+                if rows:
+                    weights = ", ".join(f"{clean(f.label)} {_signed(f.weight)}" for f in rows)
+                    lines.append(f"   - {t(lang, side)}: {weights}")
+            if expl.sentence:
+                lines.append(f"   - _{clean(expl.sentence)}_")
+        lines += [f"   - [PMID {c.pmid}]({c.url}) {c.title}".rstrip() for c in cand.citations]
+    return [*lines, ""]
+
+
+def guided_start_line(guided: Guided, lang: str) -> str:
+    """"age 59 · male, chief complaint: Fever": how the guided consultation began (the age written
+    as the PHI scrubber recognises it, so an age over 89 is replaced in a scrubbed export)."""
+    state = guided.state
+    who = [t(lang, "age_value", age=state.age) if state.age is not None else "",
+           t(lang, {"F": "sex_female", "M": "sex_male"}[state.sex]) if state.sex else ""]
+    return t(lang, "started_with", who=" · ".join(w for w in who if w) or "-", complaint=guided.complaint)
+
+
+def _guided_md(guided: Guided, lang: str, clean: Callable[[str], str]) -> list[str]:
+    """The guided consultation: who and the chief complaint, the questions in order with their answers
+    (or "skipped"), then the differential after the last answer."""
+    lines = [f"## {t(lang, 'guided_form')}", "", clean(guided_start_line(guided, lang)), "",
+             f"**{t(lang, 'asked_title', answered=len(guided.answered), skipped=len(guided.skipped))}**", ""]
+    for number, item in enumerate(guided.asked, 1):
+        answer = f"_{t(lang, 'skipped')}_" if item.skipped else f"**{clean(item.answer)}**"
+        lines.append(f"{number}. {item.question} {answer}")
+    if guided.result is not None:
+        lines += ["", f"### {t(lang, 'differential')}", ""]
+        lines += _differential_md(guided.result, guided.result.case, lang, clean)
+    return lines
+
+
 def consultation_markdown(consultation: Consultation, lang: str = "en", scrub_phi: bool = True) -> str:
-    """The whole consultation (chat turns and differential) as a Markdown document, identifiers
-    replaced by placeholders unless ``scrub_phi`` is False."""
+    """The whole consultation (chat turns, guided consultation, differential) as a Markdown document,
+    identifiers replaced by placeholders unless ``scrub_phi`` is False."""
     clean = scrub if scrub_phi else str
     lines = [f"# {t(lang, 'title')}: {t(lang, 'consultation')} {consultation.id}", "",
              f"_{clean(consultation.started)}_", "", f"> {t(lang, 'notice')}", ""]
@@ -136,18 +189,11 @@ def consultation_markdown(consultation: Consultation, lang: str = "en", scrub_ph
         lines += [clean(turn.content.strip()), ""]
         if turn.role == "assistant" and turn.rag:
             lines += [*_sources_md(turn.citations, lang), ""]
+    if consultation.guided is not None:
+        lines += [*_guided_md(consultation.guided, lang, clean), ""]
     if consultation.diagnosis is not None:
-        diagnosis = consultation.diagnosis
         lines += [f"## {t(lang, 'differential')}", ""]
-        if consultation.case_text:
-            lines += [*(f"> {line}" for line in clean(consultation.case_text).splitlines()), ""]
-        if diagnosis.red_flags:
-            lines += [f"**{t(lang, 'red_flag_title')}**: {', '.join(diagnosis.red_flags)}", ""]
-        for rank, cand in enumerate(diagnosis.differential, 1):
-            lines.append(f"{rank}. **{clean(cand.condition)}** ({cand.probability:.0%})"
-                         + (f": {clean(cand.rationale)}" if cand.rationale else ""))
-            lines += [f"   - [PMID {c.pmid}]({c.url}) {c.title}".rstrip() for c in cand.citations]
-        lines.append("")
+        lines += _differential_md(consultation.diagnosis, consultation.case_text, lang, clean)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,12 +1,15 @@
-"""The two working views (chat, structured case) plus the per-answer feedback and the export panel."""
+"""The chat and free-text case views plus the per-answer feedback and the export panel (the guided
+consultation is ``guided.py``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import streamlit as st
 
 from medassist.errors import MedassistError
 from medassist.ui import history, render
-from medassist.ui.client import ApiError
+from medassist.ui.client import ATTRIBUTION_UNAVAILABLE, ApiError, DiagnoseResult
 from medassist.ui.export import consultation_markdown, consultation_whatsapp
 from medassist.ui.feedback import FeedbackRow, FeedbackStore
 from medassist.ui.i18n import t
@@ -84,6 +87,27 @@ def chat(consultation: Consultation, settings: Settings, store: FeedbackStore) -
         _ask(prompt.strip(), consultation, settings, store)
 
 
+def diagnose(settings: Settings, case: str | None = None, **params: Any) -> DiagnoseResult | None:
+    """``/v1/diagnose`` with the sidebar's settings, under a spinner; a failure is explained in the page
+    (None returned). An engine that cannot score (vLLM with a LoRA adapter, an upstream without
+    /completions: the gateway's 501 ``attribution_unavailable``) gets the request again without
+    attribution, and the page says the differential is unexplained."""
+    lang = settings.lang
+    common = {"model": settings.model or "", "rag": settings.rag, "k": settings.k, "max_tokens": settings.max_tokens}
+    try:
+        with st.spinner(t(lang, "thinking")):
+            try:
+                return settings.client.diagnose(case, **common, **params)
+            except ApiError as err:
+                if err.code != ATTRIBUTION_UNAVAILABLE:
+                    raise
+                st.info(t(lang, "explain_unavailable"), icon=":material/info:")
+                return settings.client.diagnose(case, **common, **{**params, "attribution": False})
+    except ApiError as err:
+        render.api_error(err, lang, settings.client.timeout)
+        return None
+
+
 def case(consultation: Consultation, settings: Settings) -> None:
     lang = settings.lang
     with st.form("case"):
@@ -103,23 +127,20 @@ def case(consultation: Consultation, settings: Settings) -> None:
         rr = cols[3].number_input(t(lang, "resp_rate"), 0, 80, value=None, key="case_rr")
         spo2 = cols[4].number_input(t(lang, "spo2"), 0, 100, value=None, key="case_spo2")
         # fewer conditions, shorter answer: each may take up to 260 characters (condition + rationale)
-        max_conditions = st.number_input(t(lang, "max_conditions"), 1, 10, value=5, key="case_max_conditions")
+        count_col, explain_col = st.columns([1, 4])
+        max_conditions = count_col.number_input(t(lang, "max_conditions"), 1, 10, value=5, key="case_max_conditions")
+        explain = explain_col.checkbox(t(lang, "explain"), value=True, key="case_explain", help=t(lang, "explain_help"))
         submitted = st.form_submit_button(t(lang, "diagnose"), disabled=settings.model is None)
     if submitted:
         if not complaint.strip():
             st.warning(t(lang, "case_missing"))
         else:
             text = Case(complaint, age, sex, symptoms, history, temp, hr, bp, rr, spo2).text
-            try:
-                with st.spinner(t(lang, "thinking")):
-                    consultation.diagnosis = settings.client.diagnose(
-                        text, model=settings.model or "", rag=settings.rag, k=settings.k,
-                        max_conditions=max_conditions, max_tokens=settings.max_tokens)
-                consultation.case_text = text
-            except ApiError as err:
-                render.api_error(err, lang, settings.client.timeout)
+            diagnosis = diagnose(settings, text, max_conditions=max_conditions, attribution=explain)
+            if diagnosis is not None:
+                consultation.diagnosis, consultation.case_text = diagnosis, text
     if consultation.diagnosis is not None:
-        render.differential(consultation.diagnosis, lang)
+        render.differential(consultation.diagnosis, lang, expand_first=True)
 
 
 def export_panel(consultation: Consultation, lang: str) -> None:

@@ -1,4 +1,5 @@
-"""What one consultation holds: the chat turns and the last structured-case differential.
+"""What one consultation holds: the chat turns, the last structured-case differential and the
+guided consultation (questions asked, answers, the differential after each).
 
 Kept in Streamlit's session state (one per browser session); exports and feedback read it.
 """
@@ -8,9 +9,10 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from medassist.data.prompts import case_vignette
-from medassist.ui.client import DiagnoseResult, Reference
+from medassist.ui.client import ConsultationState, DiagnoseResult, NextQuestion, Reference
 
 
 def _new_id() -> str:
@@ -31,10 +33,54 @@ class Turn:
 
 
 @dataclass
+class Asked:
+    """One suggested question and what became of it: answered (``values`` in the KB's codes, ``answer``
+    in words) or skipped (``values`` None)."""
+
+    code: str
+    question: str
+    values: list[Any] | None
+    answer: str = ""
+    top_before: str = ""  # the leading condition when it was asked, and after the answer
+    top_after: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        return self.values is None
+
+
+@dataclass
+class Guided:
+    """A guided consultation: the partial case sent to ``/v1/diagnose``, the questions asked in order,
+    and the latest answer (its differential, red flags and next suggestions)."""
+
+    state: ConsultationState
+    complaint: str  # the chief complaint in words, as the clinician chose it
+    asked: list[Asked] = field(default_factory=list)
+    result: DiagnoseResult | None = None
+
+    @property
+    def skipped(self) -> set[str]:
+        return {a.code for a in self.asked if a.skipped}
+
+    @property
+    def answered(self) -> list[Asked]:
+        return [a for a in self.asked if not a.skipped]
+
+    def suggestions(self) -> list[NextQuestion]:
+        """The server's suggestions less those the clinician skipped (the API has no "skipped" field:
+        a skipped question is still unknown to it, so it may suggest it again)."""
+        if self.result is None:
+            return []
+        return [q for q in self.result.next_questions if q.code not in self.skipped]
+
+
+@dataclass
 class Consultation:
     turns: list[Turn] = field(default_factory=list)
     diagnosis: DiagnoseResult | None = None
     case_text: str = ""
+    guided: Guided | None = None
     id: str = field(default_factory=_new_id)
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M %Z"))
 
@@ -54,7 +100,7 @@ class Consultation:
 
     @property
     def empty(self) -> bool:
-        return not self.turns and self.diagnosis is None
+        return not self.turns and self.diagnosis is None and self.guided is None
 
 
 @dataclass

@@ -15,7 +15,7 @@ from medassist.ui.i18n import LANGUAGES, t
 @dataclass
 class Settings:
     lang: str
-    mode: str  # "chat" | "case"
+    mode: str  # "chat" | "guided" | "case"
     client: ApiClient
     model: str | None
     rag: bool
@@ -53,7 +53,7 @@ def render() -> Settings:
     sb = st.sidebar
     lang = sb.radio("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.__getitem__,
                     horizontal=True, key="lang")
-    mode = sb.radio(t(lang, "mode"), ["chat", "case"], format_func=lambda m: t(lang, f"mode_{m}"),
+    mode = sb.radio(t(lang, "mode"), ["chat", "guided", "case"], format_func=lambda m: t(lang, f"mode_{m}"),
                     horizontal=True, key="mode")
     sb.header(t(lang, "settings"))
     client = _client(*settings_from_env())
