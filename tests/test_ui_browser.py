@@ -98,9 +98,19 @@ def test_ask_in_the_browser(chromium, ui_url, test_output):
             browser.close()
 
 
+def _settled(page) -> None:
+    """Wait until the script run has ended: while Streamlit reruns, the last run's elements stay drawn
+    (marked stale) beside the new ones, so a locator can match both (seen in CI: two "yes" radios)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=240_000)
+    expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(0, timeout=60_000)
+
+
 def _answer_suggested(page, form) -> None:
     """Answer the suggested question whatever its type: yes (binary), the last value (categorical),
     the first choice (multi-choice); then record it."""
+    _settled(page)
     answer = form.get_by_test_id("stRadio")
     if answer.count():
         answer.get_by_text("yes", exact=True).click()
