@@ -21,7 +21,7 @@ condition's probability reaches ``stop_threshold`` or the question budget is spe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,9 +119,10 @@ class QuestionPolicy:
         return asked >= self.config.max_questions or float(p.max()) >= self.config.stop_threshold
 
     def rank(self, known: Mapping[str, list[Any]], p: np.ndarray, k: int = 3, language: str = "en",
-             ) -> list[Suggestion]:
-        """The ``k`` best questions for differential ``p``, best first (ties: knowledge-base order)."""
-        candidates = askable(self.model.kb, known)
+             exclude: Collection[str] = ()) -> list[Suggestion]:
+        """The ``k`` best questions for differential ``p``, best first (ties: knowledge-base order),
+        leaving out the ``exclude``d codes (questions skipped: still unknown, not to be asked again)."""
+        candidates = [code for code in askable(self.model.kb, known) if code not in exclude]
         if not candidates:
             return []
         prior = _weighted_entropy(p, self.weights)

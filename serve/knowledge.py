@@ -14,7 +14,7 @@ Memory: the knowledge base and conditions x evidences likelihoods (49 x 223 floa
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from medassist.data.ddx_likelihood import EvidenceModel
@@ -73,6 +73,14 @@ class DiagnosticKB:
             if problem:
                 raise _bad(f"{param}: {problem}", param)
             known[code] = list(values)
+        for i, code in enumerate(consultation.skipped):
+            param = f"consultation.skipped[{i}]"
+            if code not in self.kb.evidences:
+                raise _bad(f"{param}: unknown evidence code {code!r} (GET /v1/diagnose/evidences lists the server's)",
+                           param)
+            if code in known:
+                raise _bad(f"{param}: {code} is answered (or is the chief complaint); a question is either "
+                           "answered or skipped", param)
         return known
 
     def vignette(self, consultation: Consultation, known: dict[str, list[Any]]) -> str:
@@ -88,12 +96,14 @@ class DiagnosticKB:
         return severity is not None and severity <= self.severe_max
 
     def next_questions(self, known: dict[str, list[Any]], differential: Sequence[tuple[str, float]], k: int,
-                       language: str) -> list[NextQuestion]:
-        """The ``k`` most informative questions not yet answered: the knowledge base's posterior given
-        ``known``, mixed with the model's ``differential`` (the names it shares with the knowledge base)."""
+                       language: str, skipped: Collection[str] = ()) -> list[NextQuestion]:
+        """The ``k`` most informative questions neither answered nor ``skipped``: the knowledge base's
+        posterior given ``known``, mixed with the model's ``differential`` (the names it shares with the
+        knowledge base)."""
         stated = [(name, p) for cond, p in differential if (name := self.kb.normalise_condition(cond))]
         p = self.policy.differential(known, stated or None)
-        return [NextQuestion.model_validate(s.to_dict()) for s in self.policy.rank(known, p, k=k, language=language)]
+        ranked = self.policy.rank(known, p, k=k, language=language, exclude=skipped)
+        return [NextQuestion.model_validate(s.to_dict()) for s in ranked]
 
     # ---- the form a client builds --------------------------------------------------------
     def evidences(self) -> EvidenceList:

@@ -347,6 +347,10 @@ class Consultation(_Strict):
         default_factory=dict,
         description="{code: values}: binary [true]/[false]; categorical or numeric [value]; multi-choice "
                     "[v1, v2, ...]. An answer equal to the evidence's default means 'no'.")
+    skipped: list[str] = Field(
+        default_factory=list, max_length=500,
+        description="Evidence codes the clinician skipped or the patient could not answer: they stay unknown "
+                    "(not 'no') and are not suggested again.")
 
 
 class DiagnoseRequest(_Strict):

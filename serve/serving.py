@@ -523,7 +523,8 @@ class ChatService:
             for row, attribution in zip(differential, explained, strict=True):
                 row.attribution = attribution
         questions = self.ddx.next_questions(known, [(r.condition, r.probability) for r in differential],
-                                            req.next_questions, req.language) if req.next_questions else []
+                                            req.next_questions, req.language, req.consultation.skipped,
+                                            ) if req.next_questions else []
         usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
         self._count(usage, 0)
         response = DiagnoseResponse(model=chat.model, case=case, differential=differential, next_questions=questions,

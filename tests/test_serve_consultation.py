@@ -82,6 +82,21 @@ def test_three_question_consultation(http, sample_ddxplus) -> None:
     assert len(set(asked)) == 3
 
 
+def test_skipped_questions_stay_unknown_and_are_not_suggested_again(http, sample_ddxplus) -> None:
+    """Skipping the two best questions: the case the model reads is unchanged (a skipped question is
+    not a "no"), and the next suggestions are the ones that followed them."""
+    patients, kb = sample_ddxplus
+    sim = SimulatedPatient(max(patients, key=lambda p: len(p.evidences)), kb)
+    first = diagnose(http, consultation=consultation(sim), next_questions=5, max_conditions=2)
+    codes = [q["code"] for q in first["next_questions"]]
+    skipped = diagnose(http, consultation={**consultation(sim), "skipped": codes[:2]}, next_questions=3,
+                       max_conditions=2)
+    assert skipped["case"] == first["case"]
+    later = [q["code"] for q in skipped["next_questions"]]
+    assert not set(later) & set(codes[:2])
+    assert later == codes[2:5]  # the same differential, so the same ranking without the skipped two
+
+
 def test_french_questions_and_red_flags_in_separates(http, sample_ddxplus) -> None:
     """A chief complaint of anaphylaxis (severity 1): the suggestions say which conditions they separate,
     and the dangerous ones are marked."""
@@ -174,6 +189,10 @@ def test_attribution_for_every_condition_equals_the_in_process_scorer(http, samp
     ("too many questions", {"consultation": {"chief_complaint": "E_1"}, "next_questions": 11}, "next_questions",
      "10"),
     ("language", {"consultation": {"chief_complaint": "E_1"}, "language": "de"}, "language", "en"),
+    ("unknown skipped code", {"consultation": {"chief_complaint": "E_1", "skipped": ["E_2", "E_999"]}},
+     "consultation.skipped[1]", "unknown evidence code"),
+    ("answered and skipped", {"consultation": {"chief_complaint": "E_1", "answers": {"E_2": [True]},
+                                               "skipped": ["E_2"]}}, "consultation.skipped[0]", "answered or skipped"),
     ("attribution on free text", {"case": "fever and cough", "attribution": True}, "case", "case_vignette"),
 ])
 def test_bad_consultations_are_400s_naming_the_field(http, name, body, param, needle) -> None:
@@ -206,6 +225,7 @@ def test_openapi_documents_the_consultation_api(http) -> None:
     assert "/v1/diagnose/evidences" in schema["paths"]
     models = schema["components"]["schemas"]
     assert {"consultation", "next_questions", "language", "attribution"} <= set(models["DiagnoseRequest"]["properties"])
+    assert {"answers", "skipped"} <= set(models["Consultation"]["properties"])
     assert {"severity", "must_not_miss", "attribution"} <= set(models["RankedCondition"]["properties"])
     assert {"case", "next_questions"} <= set(models["DiagnoseResponse"]["properties"])
     assert "for" in models["FindingsAttribution"]["properties"]

@@ -164,6 +164,14 @@ def test_skip_is_not_suggested_again(live_server, ui_app):
     assert skipped not in guided.state.answers and skipped not in [q.code for q in guided.suggestions()]
     assert at.radio(key="guided_pick_1").value != skipped
     assert any(m.value.startswith("**Questions asked: 0 answered, 1 skipped**") for m in at.markdown)
+    for _ in range(2):  # every suggestion skipped: the server is asked again, with what was skipped
+        next(b for b in at.button if b.label == "Skip").click().run()
+        assert not at.exception, at.exception
+    guided = at.session_state["consultation"].guided
+    assert guided.state.skipped == sorted(a.code for a in guided.asked)
+    fresh = [q.code for q in guided.suggestions()]
+    assert len(fresh) == 3 and not set(fresh) & guided.skipped  # the server left the skipped ones out
+    assert any(m.value.startswith("**Questions asked: 0 answered, 3 skipped**") for m in at.markdown)
 
 
 def test_explain_off_asks_for_no_attribution(live_server):

@@ -181,10 +181,11 @@ class ConsultationState:
     age: int | None = None
     sex: str | None = None  # "M" | "F"
     answers: dict[str, list[Any]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # asked but not answered: unknown, not "no"
 
     def to_wire(self) -> dict[str, Any]:
         return {"age": self.age, "sex": self.sex, "chief_complaint": self.chief_complaint,
-                "answers": self.answers}
+                "answers": self.answers, "skipped": self.skipped}
 
 
 @dataclass

@@ -58,10 +58,9 @@ def _leading(guided: Guided) -> str:
 
 def _consult(guided: Guided, settings: Settings, answers: dict[str, list[Any]]) -> bool:
     """Ask ``/v1/diagnose`` about the partial case with ``answers``; on success keep both in ``guided``."""
-    state = ConsultationState(guided.state.chief_complaint, guided.state.age, guided.state.sex, answers)
-    # a skipped question is still unknown to the server: ask for enough to offer SHOWN others
-    wanted = min(10, SHOWN + len(guided.skipped))
-    result = pages.diagnose(settings, consultation=state, next_questions=wanted, language="en",
+    state = ConsultationState(guided.state.chief_complaint, guided.state.age, guided.state.sex, answers,
+                              sorted(guided.skipped - answers.keys()))
+    result = pages.diagnose(settings, consultation=state, next_questions=SHOWN, language="en",
                             attribution=bool(st.session_state.get("guided_explain", True)),
                             max_conditions=int(st.session_state.get("guided_max_conditions", 5)))
     if result is None:

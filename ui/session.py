@@ -68,8 +68,8 @@ class Guided:
         return [a for a in self.asked if not a.skipped]
 
     def suggestions(self) -> list[NextQuestion]:
-        """The server's suggestions less those the clinician skipped (the API has no "skipped" field:
-        a skipped question is still unknown to it, so it may suggest it again)."""
+        """The server's suggestions less those skipped since it was asked (it leaves out the ones
+        skipped before: ``ConsultationState.skipped``)."""
         if self.result is None:
             return []
         return [q for q in self.result.next_questions if q.code not in self.skipped]
