@@ -13,7 +13,7 @@ import ast
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,19 +111,27 @@ class Evidence:
     values: dict[str, str]  # value code -> English meaning
     possible: list[Any]
     question_fr: str | None = None
+    values_fr: dict[str, str] = field(default_factory=dict)  # value code -> French meaning (the original)
     # ``code_question``: the question this one follows up (E_55 "where is the pain" follows E_53
     # "do you have pain"); None for a question of its own
     parent: str | None = None
 
     @property
     def options(self) -> list[dict[str, Any]]:
-        """The answers a form offers, ``[{"value", "label"}]`` in the knowledge base's order: a
-        categorical or multi-choice question's value codes with their English meaning, a numeric
-        scale's numbers; none for a binary question (answered true/false)."""
+        """The answers a form offers, ``[{"value", "label", "label_fr"}]`` in the knowledge base's order:
+        a categorical or multi-choice question's value codes with their English and French meanings, a
+        numeric scale's numbers (``label_fr`` None); none for a binary question (answered true/false)."""
         if self.data_type == "B":
             return []
         values = self.possible or list(self.values)
-        return [{"value": v, "label": str(self.values.get(v, v) if isinstance(v, str) else v)} for v in values]
+        return [{"value": v, "label": str(self.values.get(v, v) if isinstance(v, str) else v),
+                 "label_fr": self.values_fr.get(v) if isinstance(v, str) else None} for v in values]
+
+    def options_in(self, language: str) -> list[dict[str, Any]]:
+        """``options`` labelled in ``language`` ("en" or "fr"; English where French is missing)."""
+        if language != "fr":
+            return self.options
+        return [{**o, "label": o["label_fr"] or o["label"]} for o in self.options]
 
 
 class DDXPlusKB:
@@ -284,10 +292,12 @@ def _load_evidences(path: str | Path, check: Checker) -> dict[str, Evidence]:
             continue
         if question is None or dtype is None:
             continue
-        values = {}
+        values, values_fr = {}, {}
         for v, m in meaning.items():
             if isinstance(m, dict) and isinstance(m.get("en"), str):
                 values[v] = m["en"]
+                if isinstance(m.get("fr"), str):
+                    values_fr[v] = m["fr"]
             else:
                 check.fail(where, f"value_meaning.{v}", "expected {'fr': ..., 'en': ...}", "wrong type")
         parent = obj.get("code_question")
@@ -295,7 +305,7 @@ def _load_evidences(path: str | Path, check: Checker) -> dict[str, Evidence]:
                                    is_antecedent=bool(obj.get("is_antecedent", False)),
                                    default=obj.get("default_value"), values=values,
                                    possible=list(obj.get("possible-values") or []),
-                                   question_fr=obj.get("question_fr"),
+                                   question_fr=obj.get("question_fr"), values_fr=values_fr,
                                    parent=parent if isinstance(parent, str) and parent != code else None)
     return evidences
 

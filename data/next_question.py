@@ -146,4 +146,4 @@ class QuestionPolicy:
         question = evidence.question_fr if language == "fr" and evidence.question_fr else evidence.question
         return Suggestion(code, question, max(0.0, score), p_yes, [
             Separation(self.model.conditions[i], float(if_yes[i]), float(if_no[i]), bool(self.red_flag[i]))
-            for i in moved], evidence.data_type, evidence.options)
+            for i in moved], evidence.data_type, evidence.options_in(language))

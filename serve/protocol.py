@@ -422,7 +422,8 @@ class RankedCondition(BaseModel):
 
 class QuestionOption(BaseModel):
     value: bool | int | float | str
-    label: str
+    label: str  # a suggested question's: in the request's language; a card's: English
+    label_fr: str | None = None  # the knowledge base's French meaning (None for a number on a scale)
 
 
 class SeparatedCondition(BaseModel):

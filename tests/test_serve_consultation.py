@@ -110,6 +110,21 @@ def test_french_questions_and_red_flags_in_separates(http, sample_ddxplus) -> No
         assert 0 <= s["if_yes"] <= 1 and 0 <= s["if_no"] <= 1
     for q in body["next_questions"]:
         assert q["question"] == kb.evidences[q["code"]].question_fr
+        assert q["options"] == kb.evidences[q["code"]].options_in("fr")
+
+
+def test_french_answer_labels(http, sample_ddxplus) -> None:
+    """Pain as the chief complaint: its follow-ups (where, what kind) are offered with French answers."""
+    _, kb = sample_ddxplus
+    body = diagnose(http, consultation={"age": 50, "sex": "M", "chief_complaint": "E_5"}, next_questions=10,
+                    language="fr", max_conditions=2)
+    follow_ups = [q for q in body["next_questions"] if kb.evidences[q["code"]].parent == "E_5"]
+    assert follow_ups, [q["code"] for q in body["next_questions"]]
+    for q in follow_ups:
+        french = kb.evidences[q["code"]].values_fr
+        assert q["options"] and all(o["label"] == french[o["value"]] == o["label_fr"] for o in q["options"])
+    english = {o["value"]: o["label"] for q in follow_ups for o in kb.evidences[q["code"]].options}
+    assert any(o["label"] != english[o["value"]] for q in follow_ups for o in q["options"])
 
 
 def test_consultation_differential_is_over_the_knowledge_base(http, sample_ddxplus) -> None:
@@ -214,7 +229,8 @@ def test_evidences_route_lists_the_knowledge_base(http, ddx_server, sample_ddxpl
     assert {c for c, e in by_code.items() if e["chief_complaint"]} == {p.initial_evidence for p in patients}
     pain_where = by_code["E_6"]
     assert pain_where["type"] == "M" and pain_where["parent"] == "E_5" and pain_where["default"] == "V_8"
-    assert {"value": "V_1", "label": "center of the chest"} in pain_where["options"]
+    centre = {"value": "V_1", "label": "center of the chest", "label_fr": "centre de la poitrine"}
+    assert centre in pain_where["options"]
     assert by_code["E_1"]["options"] == [] and by_code["E_1"]["default"] is False
     assert by_code["E_30"]["is_antecedent"] and by_code["E_1"]["question_fr"]
     assert httpx.get(ddx_server.url + "/v1/diagnose/evidences", timeout=30).status_code == 401
