@@ -136,10 +136,11 @@ def test_grounded_examples_cite_the_source_that_answers(samples_dir):
 
 def test_grounded_pubmedqa_answers_with_the_conclusion(samples_dir):
     from medassist.data import build_examples, load_pubmedqa
+    from medassist.data.answers.citations import SOURCES_HEADER
 
     items = load_pubmedqa(samples_dir / "pubmedqa_sample.json")
     examples = build_examples("pubmedqa", items, grounded=True, seed=1)
     first = next(e for e in examples if e["id"] == "98000001" and e["target"] != "not-in-sources")
     user, answer = first["messages"][1]["content"], first["messages"][2]["content"]
-    assert user.startswith("Sources:\n") and user.endswith("Question: " + items[0].question)
+    assert user.startswith(SOURCES_HEADER + "\n") and user.endswith("Question: " + items[0].question)
     assert answer == f"{items[0].long_answer[:-1]} [98000001]."
