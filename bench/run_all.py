@@ -1,5 +1,6 @@
 """``make bench`` (``python bench/run_all.py [--quick] [--only NAME ...]``): run every
-``bench/bench_*.py`` and collect one dated JSON + Markdown table.
+``bench/bench_*.py`` and collect one dated JSON + Markdown table. ``--compare BEFORE.json AFTER.json``
+puts two such runs side by side (a refactoring's before and after: what changed, what vanished).
 
 Each benchmark is a script that writes its own JSON (``--out FILE``); running them as separate
 processes keeps one benchmark's memory and threads from skewing the next. The aggregate names
@@ -54,6 +55,26 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rows(results: dict[str, Any]) -> dict[tuple[str, str], str]:
+    rows: dict[tuple[str, str], str] = {}
+    for name, entry in results["benchmarks"].items():
+        flat: list[tuple[str, str]] = []
+        _flatten("", entry.get("results", {"error": entry.get("error")}), flat)
+        flat.append(("seconds", str(entry.get("seconds"))))
+        rows.update(((name, metric), value) for metric, value in flat)
+    return rows
+
+
+def compare_table(before: dict[str, Any], after: dict[str, Any], labels: tuple[str, str]) -> str:
+    """Every metric of either run, before and after; ``=`` where equal, blank where a run lacks it."""
+    old, new = _rows(before), _rows(after)
+    lines = [f"| benchmark | metric | {labels[0]} | {labels[1]} | same |", "|---|---|---|---|---|"]
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key, ""), new.get(key, "")
+        lines.append(f"| {key[0]} | {key[1]} | {a} | {b} | {'=' if a == b else ''} |")
+    return "\n".join(lines) + "\n"
+
+
 def run_all(quick: bool, only: list[str] | None, out_dir: Path) -> Path:
     scripts = sorted(BENCH_DIR.glob("bench_*.py"))
     if only:
@@ -93,7 +114,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="Each benchmark's short mode (about a minute).")
     parser.add_argument("--only", nargs="*", help="Run only benchmarks whose name contains one of these.")
     parser.add_argument("--out-dir", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
+                        help="Print a Markdown table of two results files side by side instead of running.")
     args = parser.parse_args(argv)
+    if args.compare:
+        before, after = (json.loads(p.read_text()) for p in args.compare)
+        print(compare_table(before, after, (args.compare[0].stem, args.compare[1].stem)), end="")
+        return
     path = run_all(args.quick, args.only, args.out_dir)
     print(f"[bench] results: {path} and {path.with_suffix('.md')}")
     failed = [n for n, e in json.loads(path.read_text())["benchmarks"].items() if "error" in e]
