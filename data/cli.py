@@ -97,8 +97,8 @@ def build(
     typer.echo(f"examples written to {out}")
 
 
-ENGINE_HELP = ("PHI engine: auto (the best installed: philter+presidio, presidio, philter, rules), rules, presidio, "
-               "philter, philter+presidio [default: $MEDASSIST_PHI_ENGINE or auto].")
+ENGINE_HELP = ("PHI engine: auto (the first installed of presidio, philter, rules), rules, presidio, philter, "
+               "philter+presidio [default: $MEDASSIST_PHI_ENGINE or auto].")
 
 
 @app.command("scrub")

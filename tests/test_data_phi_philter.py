@@ -26,8 +26,10 @@ def report(name: str, engine: str) -> dict:
     return score(load_labelled(FIXTURES / name), engine)
 
 
-def test_auto_takes_philter_with_presidio_when_installed():
-    assert resolve_engine("auto") == "philter+presidio"
+def test_auto_keeps_presidio_and_philter_is_opt_in():
+    """The choice the README explains: on the blind set Presidio made the fewest errors, counted alike."""
+    assert resolve_engine("auto") == "presidio"
+    assert resolve_engine("philter+presidio") == "philter+presidio"
 
 
 @pytest.mark.parametrize("engine", ["philter", "philter+presidio"])
@@ -79,6 +81,19 @@ def test_development_sets(name):
     philter = report(name, "philter")
     assert philter["overall"]["precision"] >= 0.95, philter["false_alarms"]
     assert philter["overall"]["recall"] >= report(name, "rules")["overall"]["recall"], philter["misses"]
+
+
+@pytest.mark.parametrize("name", ["phi_heldout3.txt"])
+def test_blind_set(name):
+    """Held-out 3, scored once per engine when this engine was done (first scores in the README):
+    the philter engines find more than Presidio in the same run and no less than each other, and do
+    not fall far below their precision there (0.903, 0.884) or change many more clinical values
+    (25, 35 of 443). The misses are not printed: the set stays blind to whoever runs this."""
+    presidio, philter, both = (report(name, engine) for engine in ("presidio", "philter", "philter+presidio"))
+    assert both["overall"]["recall"] >= philter["overall"]["recall"] >= presidio["overall"]["recall"]
+    assert philter["overall"]["precision"] >= 0.88 and both["overall"]["precision"] >= 0.86
+    assert both["keep"]["changed"] <= 0.10 * both["keep"]["values"]
+    assert philter["keep"]["changed"] <= both["keep"]["changed"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
