@@ -13,7 +13,7 @@ from medassist.clitools import sub_app
 from medassist.data.build import BuildConfig
 from medassist.data.build import build as build_dataset
 from medassist.data.formats import label_of, load
-from medassist.data.phi import default_engine, find_with_rules, finder, scrub_with_counts
+from medassist.data.phi import default_engine, resolve_engine, scrub_with_counts
 from medassist.data.phi_eval import load_labelled, markdown_table, score
 from medassist.data.validation import open_text
 from medassist.io import atomic_write_json, atomic_write_text, check_replaceable
@@ -97,7 +97,8 @@ def build(
     typer.echo(f"examples written to {out}")
 
 
-ENGINE_HELP = "PHI engine: auto (presidio when installed), rules, presidio [default: $MEDASSIST_PHI_ENGINE or auto]."
+ENGINE_HELP = ("PHI engine: auto (the first installed of presidio, philter, rules), rules, presidio, philter, "
+               "philter+presidio [default: $MEDASSIST_PHI_ENGINE or auto].")
 
 
 @app.command("scrub")
@@ -130,7 +131,7 @@ def phi_eval(
 ) -> None:
     """Recall and precision of the PHI scrubber per identifier kind, and clinical values it changed."""
     engine = engine or default_engine()
-    used = "rules" if finder(engine) is find_with_rules else "presidio"
+    used = resolve_engine(engine)
     report = score(load_labelled(path), engine) | {"engine": used, "path": str(path)}
     typer.echo(f"engine: {used}\n{markdown_table(report)}")
     for key, label in (("misses", "missed"), ("false_alarms", "false alarm"), ("changed", "clinical value changed")):

@@ -103,7 +103,10 @@ EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour",
                 "procedure", "operation", "manoeuvre", "maneuver", "triad", "node", "nodes", "cells", "cell",
                 "oesophagus", "esophagus", "thyroiditis", "diverticulum", "cyst", "contracture", "virus", "angina",
                 "aneurysm", "anomaly", "encephalopathy", "hernia", "neuralgia", "neuroma", "arthritis", "ulcers",
-                "point", "points", "law", "rule", "rules", "method", "stage", "staging", "grade", "grading"}
+                "point", "points", "law", "rule", "rules", "method", "stage", "staging", "grade", "grading",
+                # eponymous structures and devices: Lewy body, Kayser-Fleischer ring, Zimmer frame, Foley catheter
+                "ring", "body", "frame", "splint", "catheter", "tube", "needle", "spots", "nodule", "duct", "gland",
+                "block"}
 
 CN_SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
