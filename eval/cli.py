@@ -72,6 +72,8 @@ def run_command(
     max_questions: int = typer.Option(20, help="ddx --interactive: question budget (curves over N = 0..this)."),
     policy_mode: str = typer.Option("model", help="ddx --interactive: model (the backend's differential + KB "
                                     "likelihoods) or kb (KB likelihoods only, no model calls)."),
+    random_baseline: bool = typer.Option(True, help="ddx --interactive: also interview with random questions "
+                                         "(--no-random-baseline halves a model run's calls)."),
 ) -> None:
     """Answer every item into OUT/predictions.jsonl, then score it into OUT/report.{json,md} + plots.
 
@@ -89,7 +91,7 @@ def run_command(
     if concurrency is not None:
         cfg.concurrency = concurrency
     if interactive:
-        _interactive(suite, data, out, limit, max_questions, policy_mode, cfg,
+        _interactive(suite, data, out, limit, max_questions, policy_mode, random_baseline, cfg,
                      dict(model=model, adapter=adapter, endpoint=endpoint, api_key=api_key, model_name=model_name))
         return
     use_rag = _on_off(rag, "--rag")
@@ -103,7 +105,7 @@ def run_command(
 
 
 def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_questions: int, policy_mode: str,
-                 cfg: EvalConfig, model_options: dict) -> None:
+                 random_baseline: bool, cfg: EvalConfig, model_options: dict) -> None:
     """The simulated consultation (eval/interactive.py): the first ``limit`` patients are
     interviewed, the others fit the knowledge base's likelihoods."""
 
@@ -122,7 +124,7 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
     loaded = formats.load("ddxplus", data)
     patients = loaded.records[:limit] if limit else loaded.records
     fit = loaded.records[len(patients):]
-    spec = InteractiveSpec(max_questions=max_questions, policy_mode=policy_mode)
+    spec = InteractiveSpec(max_questions=max_questions, policy_mode=policy_mode, random_baseline=random_baseline)
     policy = PolicyConfig(red_flag_weight=cfg.red_flag_weight, severe_max=cfg.severe_max,
                           model_weight=cfg.model_weight, stop_threshold=cfg.stop_threshold,
                           max_questions=max_questions)
@@ -132,9 +134,10 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
                    data_files=loaded.files)
     curve = report["arms"]["policy"]["curves"]
     typer.echo(f"ddx --interactive ({policy_mode}): {len(patients)} patients -> {out}/report.md")
+    baseline = report["arms"].get("random")
     for n in sorted({min(n, max_questions) for n in (0, 5, 10, 15, max_questions)}):
-        typer.echo(f"  N={n}: GTPA@1 {curve['gtpa@1'][n]:.3f} (random "
-                   f"{report['arms']['random']['curves']['gtpa@1'][n]:.3f}), DDF1 {curve['ddf1'][n]:.3f}, "
+        versus = f" (random {baseline['curves']['gtpa@1'][n]:.3f})" if baseline else ""
+        typer.echo(f"  N={n}: GTPA@1 {curve['gtpa@1'][n]:.3f}{versus}, DDF1 {curve['ddf1'][n]:.3f}, "
                    f"PER {curve['per'][n]:.3f}, questions {curve['questions'][n]:.2f}")
 
 

@@ -47,6 +47,7 @@ class InteractiveSpec:
     max_questions: int = 20
     policy_mode: str = "model"  # model: the backend's differential (+ KB); kb: the KB likelihoods only
     seed: int = 0  # the random baseline's questions
+    random_baseline: bool = True  # off: the policy arm and the full case only (a model run costs half)
 
 
 def kb_differential(policy: QuestionPolicy, known: dict[str, list[Any]]) -> list[tuple[str, float | None]]:
@@ -96,7 +97,7 @@ def _timing(trajectories: list[Trajectory]) -> dict[str, float]:
 def run_interactive(patients: Sequence[DDXPatient], kb: DDXPlusKB, fit_patients: Sequence[DDXPatient],
                     spec: InteractiveSpec, policy_config: PolicyConfig, out: Path, backend: Backend | None = None,
                     threshold: float = 0.01) -> dict[str, Any]:
-    """Run the three arms on ``patients``; write and return the report."""
+    """Run the three arms (two without ``spec.random_baseline``) on ``patients``; write and return the report."""
     if spec.policy_mode not in ("model", "kb"):
         raise ValueError(f"policy_mode {spec.policy_mode!r}: expected model or kb")
     if spec.policy_mode == "model" and backend is None:
@@ -125,7 +126,8 @@ def run_interactive(patients: Sequence[DDXPatient], kb: DDXPlusKB, fit_patients:
 
     out.mkdir(parents=True, exist_ok=True)
     arms = {}
-    for name, chooser in (("policy", choose_best), ("random", choose_random)):
+    choosers = {"policy": choose_best} | ({"random": choose_random} if spec.random_baseline else {})
+    for name, chooser in choosers.items():
         trajectories = run_consultations(patients, kb, source, chooser, spec.max_questions, progress=f"ddx {name}")
         arms[name] = {"curves": _curves(trajectories, spec.max_questions, threshold), "timing": _timing(trajectories)}
         _write_consultations(out / f"consultations_{name}.jsonl", trajectories)
@@ -158,7 +160,7 @@ def _write_consultations(path: Path, trajectories: list[Trajectory]) -> None:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    policy, rand = report["arms"]["policy"], report["arms"]["random"]
+    policy, rand = report["arms"]["policy"], report["arms"].get("random")
     mode = "KB likelihoods only (no model)" if report["spec"]["policy_mode"] == "kb" else "backend model + KB"
     full = report["full_evidence"]
     lines = [f"# medassist eval: ddx --interactive ({mode})", "",
@@ -167,10 +169,16 @@ def render_markdown(report: dict[str, Any]) -> str:
              f"- seconds per question (policy arm): {policy['timing']['seconds_per_question']:.4f}", "",
              "| N | GTPA@1 policy | GTPA@1 random | DDF1 policy | DDF1 random | PER policy | PER random | IL policy |",
              "|---|---|---|---|---|---|---|---|"]
-    pc, rc = policy["curves"], rand["curves"]
+    pc = policy["curves"]
+    rc = rand["curves"] if rand else None
+
+    def random_cell(key: str, i: int) -> str:
+        return f"{rc[key][i]:.3f}" if rc else "not run"
+
     for i, n in enumerate(pc["n"]):
-        lines.append(f"| {n} | {pc['gtpa@1'][i]:.3f} | {rc['gtpa@1'][i]:.3f} | {pc['ddf1'][i]:.3f} | "
-                     f"{rc['ddf1'][i]:.3f} | {pc['per'][i]:.3f} | {rc['per'][i]:.3f} | {pc['questions'][i]:.2f} |")
+        lines.append(f"| {n} | {pc['gtpa@1'][i]:.3f} | {random_cell('gtpa@1', i)} | {pc['ddf1'][i]:.3f} | "
+                     f"{random_cell('ddf1', i)} | {pc['per'][i]:.3f} | {random_cell('per', i)} | "
+                     f"{pc['questions'][i]:.2f} |")
     lines += ["", "![curves](curves.png)", "",
               "Decision support only: these figures describe a model, not clinical performance."]
     return "\n".join(lines) + "\n"
@@ -186,6 +194,8 @@ def _plot(path: Path, report: dict[str, Any]) -> str:
     for ax, key, label in zip(axes, ("gtpa@1", "ddf1", "per"), ("GTPA@1", "DDF1", "positive-evidence recall"),
                               strict=True):
         for arm, style in (("policy", "-o"), ("random", "--s")):
+            if arm not in report["arms"]:
+                continue
             curve = report["arms"][arm]["curves"]
             ax.plot(curve["n"], curve[key], style, markersize=3, label=arm)
         if key in report["full_evidence"]:

@@ -168,3 +168,15 @@ def test_kb_only_interactive_eval_beats_random(tmp_path):
     assert report["likelihoods_fitted_on"] == 80
     assert policy["gtpa@1"][0] == rand["gtpa@1"][0]  # the same chief complaint, nothing asked yet
     assert sum(policy["gtpa@1"][1:]) >= sum(rand["gtpa@1"][1:]) and policy["per"][-1] > rand["per"][-1]
+
+
+def test_no_random_baseline_runs_the_policy_arm_only(tmp_path, capsys):
+    """A model run without the random arm (half the calls): its report, table and plot say so."""
+    out = tmp_path / "kb-policy-only"
+    main(["eval", "ddx", "--interactive", "--policy-mode", "kb", "--max-questions", "4", "--limit", "10",
+          "--no-random-baseline", "--data", str(PATIENTS_CSV), "--out", str(out)])
+    report = _report(out)
+    assert list(report["arms"]) == ["policy"] and not report["spec"]["random_baseline"]
+    assert not (out / "consultations_random.jsonl").exists() and (out / "curves.png").is_file()
+    assert "| 4 |" in (out / "report.md").read_text() and "not run" in (out / "report.md").read_text()
+    assert "(random " not in capsys.readouterr().out  # no baseline figure beside the policy's
