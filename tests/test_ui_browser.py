@@ -5,6 +5,7 @@ skipped when that fails). Its screenshots (the chat, the guided consultation) ar
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,36 +68,46 @@ def ui_url(smollm2_server: LiveServer, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def test_ask_in_the_browser(chromium, ui_url, test_output):
-    from playwright.sync_api import expect, sync_playwright
+@contextlib.contextmanager
+def _opened(chromium: str, url: str, height: int, max_tokens: int) -> Iterator[Any]:
+    """The UI in headless Chromium, its answer-token limit set (sidebar), the browser closed after."""
+    from playwright.sync_api import sync_playwright
 
-    question = "Fever, cough and pleuritic chest pain in a 60-year-old smoker: what is likely?"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
-            page.goto(ui_url)
-            max_tokens = page.get_by_label("Max answer tokens")
-            max_tokens.fill("48")
-            max_tokens.press("Enter")
-            box = page.get_by_placeholder("Describe the patient or ask a clinical question")
-            expect(box).to_be_enabled(timeout=60_000)
-            box.fill(question)
-            box.press("Enter")
-            # the feedback form is drawn once the streamed answer is complete
-            expect(page.get_by_role("button", name="Send feedback")).to_be_visible(timeout=240_000)
-            messages = page.get_by_test_id("stChatMessage")
-            expect(messages).to_have_count(2)
-            answer = messages.nth(1)
-            expect(answer).to_contain_text("decision support")
-            links = answer.locator('a[href^="https://pubmed.ncbi.nlm.nih.gov/"]')
-            expect(links.first).to_be_visible()
-            page.screenshot(path=str(test_output / "ui.png"), full_page=True)
-            assert question in messages.nth(0).inner_text()
-            text = answer.inner_text().split("medassist is decision support")[0]  # the answer, not the notice
-            assert len(re.findall(r"\b[a-z]{3,}\b", text.lower())) >= 8, text  # a sentence from a real model
+            page = browser.new_page(viewport={"width": 1400, "height": height})
+            page.goto(url)
+            field = page.get_by_test_id("stSidebar").get_by_label("Max answer tokens")
+            field.fill(str(max_tokens))
+            field.press("Enter")
+            yield page
         finally:
             browser.close()
+
+
+def test_ask_in_the_browser(chromium, ui_url, test_output):
+    from playwright.sync_api import expect
+
+    question = "Fever, cough and pleuritic chest pain in a 60-year-old smoker: what is likely?"
+    with _opened(chromium, ui_url, height=1500, max_tokens=48) as page:
+        box = page.get_by_placeholder("Describe the patient or ask a clinical question")
+        expect(box).to_be_enabled(timeout=60_000)
+        box.fill(question)
+        box.press("Enter")
+        # the feedback form is drawn once the streamed answer is complete
+        expect(page.get_by_role("button", name="Send feedback")).to_be_visible(timeout=240_000)
+        messages = page.get_by_test_id("stChatMessage")
+        expect(messages).to_have_count(2)
+        answer = messages.nth(1)
+        expect(answer).to_contain_text("decision support")
+        links = answer.locator('a[href^="https://pubmed.ncbi.nlm.nih.gov/"]')
+        expect(links.first).to_be_visible()
+        page.screenshot(path=str(test_output / "ui.png"), full_page=True)
+        assert question in messages.nth(0).inner_text()
+        text = answer.inner_text().split("medassist is decision support")[0]  # the answer, not the notice
+        assert len(re.findall(r"\b[a-z]{3,}\b", text.lower())) >= 8, text  # a sentence from a real model
+
 
 
 def _settled(page) -> None:
@@ -132,53 +144,44 @@ def _pick(page, label: str, option: str) -> None:
 def test_guided_consultation_in_the_browser(chromium, ui_url, test_output):
     """Age, sex and chief complaint; three suggested questions answered; after each the case the
     model read grows and the history lists one more answer; the leading condition explained by bars."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1750})
-            page.goto(ui_url)
-            sidebar = page.get_by_test_id("stSidebar")
-            max_tokens = sidebar.get_by_label("Max answer tokens")
-            max_tokens.fill("400")
-            max_tokens.press("Enter")
-            sidebar.get_by_text("Guided", exact=True).click()
-            start = page.get_by_role("button", name="Start consultation")
-            expect(start).to_be_enabled(timeout=60_000)
-            age = page.get_by_label("Age (years)")
-            age.fill("59")
-            age.press("Tab")  # a number input commits its value on leaving it
-            _pick(page, "Sex", "male")
-            _pick(page, "Chief complaint", "Experiencing shortness of breath or difficulty breathing")
-            conditions = page.get_by_label("Conditions to list")
-            conditions.fill("3")
-            conditions.press("Tab")
-            start.click()
-            case = page.get_by_test_id("stExpander").filter(has_text="Case as the model read it")
-            expect(case).to_contain_text("A 59-year-old man.", timeout=240_000)
-            history = page.get_by_text(re.compile(r"^Questions asked: \d+ answered"))
-            expect(history).to_have_text("Questions asked: 0 answered, 0 skipped")
-            read = [case.inner_text()]
-            for number in range(1, 4):
-                _answer_suggested(page, page.locator(f".st-key-guided_question_{number - 1}"))
-                expect(history).to_have_text(f"Questions asked: {number} answered, 0 skipped", timeout=240_000)
-                expect(case).to_have_count(1)  # the last run's elements, drawn where the new differential is longer,
-                read.append(case.inner_text())  # are gone once the script has finished
-                assert read[-1] != read[-2], "the differential was not asked again with the new answer"
-            asked = page.locator(".st-key-guided_history li")
-            expect(asked).to_have_count(3)
-            for item in asked.all():
-                expect(item).to_contain_text("leading:")
-            # the first condition's findings as bars, with the sentence under them
-            first = page.get_by_test_id("stMain").get_by_test_id("stExpander").first  # the leading condition
-            chart = first.get_by_test_id("stVegaLiteChart")
-            expect(chart.locator("canvas, svg").first).to_be_visible(timeout=30_000)
-            box = chart.bounding_box()
-            assert box and box["height"] > 60 and box["width"] > 200, box
-            expect(first.locator("em").filter(has_text=re.compile(r"\b(raises?|lowers?)\b")).first).to_be_visible()
-            page.get_by_test_id("stMain").evaluate("main => main.scrollTo(0, 0)")  # Streamlit scrolls inside it
-            page.wait_for_timeout(500)  # the chart's enter transition
-            page.screenshot(path=str(test_output / "ui-guided.png"), full_page=True)
-        finally:
-            browser.close()
+    with _opened(chromium, ui_url, height=1750, max_tokens=400) as page:
+        page.get_by_test_id("stSidebar").get_by_text("Guided", exact=True).click()
+        start = page.get_by_role("button", name="Start consultation")
+        expect(start).to_be_enabled(timeout=60_000)
+        age = page.get_by_label("Age (years)")
+        age.fill("59")
+        age.press("Tab")  # a number input commits its value on leaving it
+        _pick(page, "Sex", "male")
+        _pick(page, "Chief complaint", "Experiencing shortness of breath or difficulty breathing")
+        conditions = page.get_by_label("Conditions to list")
+        conditions.fill("3")
+        conditions.press("Tab")
+        start.click()
+        case = page.get_by_test_id("stExpander").filter(has_text="Case as the model read it")
+        expect(case).to_contain_text("A 59-year-old man.", timeout=240_000)
+        history = page.get_by_text(re.compile(r"^Questions asked: \d+ answered"))
+        expect(history).to_have_text("Questions asked: 0 answered, 0 skipped")
+        read = [case.inner_text()]
+        for number in range(1, 4):
+            _answer_suggested(page, page.locator(f".st-key-guided_question_{number - 1}"))
+            expect(history).to_have_text(f"Questions asked: {number} answered, 0 skipped", timeout=240_000)
+            expect(case).to_have_count(1)  # the last run's elements, drawn where the new differential is longer,
+            read.append(case.inner_text())  # are gone once the script has finished
+            assert read[-1] != read[-2], "the differential was not asked again with the new answer"
+        asked = page.locator(".st-key-guided_history li")
+        expect(asked).to_have_count(3)
+        for item in asked.all():
+            expect(item).to_contain_text("leading:")
+        # the first condition's findings as bars, with the sentence under them
+        first = page.get_by_test_id("stMain").get_by_test_id("stExpander").first  # the leading condition
+        chart = first.get_by_test_id("stVegaLiteChart")
+        expect(chart.locator("canvas, svg").first).to_be_visible(timeout=30_000)
+        box = chart.bounding_box()
+        assert box and box["height"] > 60 and box["width"] > 200, box
+        expect(first.locator("em").filter(has_text=re.compile(r"\b(raises?|lowers?)\b")).first).to_be_visible()
+        page.get_by_test_id("stMain").evaluate("main => main.scrollTo(0, 0)")  # Streamlit scrolls inside it
+        page.wait_for_timeout(500)  # the chart's enter transition
+        page.screenshot(path=str(test_output / "ui-guided.png"), full_page=True)
+
