@@ -1,7 +1,8 @@
 """The real page in a real browser: ``medassist ui`` (Streamlit) against a live gateway over
-SmolLM2-135M-Instruct (the embedded default, untuned), the sample index and the sample DDXPlus
-knowledge base, driven by Playwright in Debian's chromium (installed with apt-get when missing;
-skipped when that fails). Its screenshots (the chat, the guided consultation) are the README's."""
+SmolLM2-135M-Instruct (the embedded default, untuned unless ``MEDASSIST_UI_TEST_MODEL``), the sample
+index and the sample DDXPlus knowledge base, driven by Playwright in Debian's chromium (installed with
+apt-get when missing; skipped when that fails). Its screenshots (the chat, the guided consultation)
+are the README's."""
 
 from __future__ import annotations
 
@@ -48,8 +49,11 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def smollm2_server(smollm2_dir: Path, sample_index_dir: Path, tmp_path_factory) -> Iterator[LiveServer]:
-    """The gateway as a clinician meets it: a real pretrained model (local engine) and retrieval."""
-    args = ["--engine", "local", "--model", str(smollm2_dir), "--index", str(sample_index_dir)]
+    """The gateway as a clinician meets it: a real pretrained model (local engine) and retrieval. The
+    untuned SmolLM2, or the model folder in ``MEDASSIST_UI_TEST_MODEL``: the README's screenshots are
+    taken against ``make demo``'s tuned one (artifacts/merged-smollm2)."""
+    model = os.environ.get("MEDASSIST_UI_TEST_MODEL") or str(smollm2_dir)
+    args = ["--engine", "local", "--model", model, "--index", str(sample_index_dir)]
     with gateway(args, tmp_path_factory.mktemp("serve-smollm2") / "gateway.log") as server:
         yield server
 
