@@ -1,7 +1,8 @@
 """``medassist sft --search N``: an Optuna study over learning rate, LoRA r/alpha and max_steps.
 
 Each trial is a normal ``medassist sft`` run (``sft/train.py``'s ``train``) with the sampled values
-in the recipe; a ``TrainerCallback`` reports the metric at every evaluation and the median pruner
+in the recipe (the first trial: the recipe's own values, the baseline the sampled ones must beat); a
+``TrainerCallback`` reports the metric at every evaluation and the median pruner
 stops the trials that trail the others. The output folder (``output_dir``)::
 
     study.db            Optuna's SQLite storage: re-running the command resumes the study
@@ -83,6 +84,21 @@ def suggest(trial: optuna.Trial, cfg: SFTRunConfig) -> dict[str, Any]:
     if space.max_steps is not None:
         params["max_steps"] = trial.suggest_int("max_steps", *space.max_steps)
     return params
+
+
+def recipe_values(cfg: SFTRunConfig) -> dict[str, Any] | None:
+    """The recipe's own values of the searched keys, when the search space holds them (else None): the
+    search runs them first, so its report says whether any sampled trial beat the recipe as given."""
+    space = cfg.search
+    values: dict[str, Any] = {"learning_rate": cfg.learning_rate}
+    inside = space.learning_rate[0] <= cfg.learning_rate <= space.learning_rate[1]
+    if cfg.method == "lora":
+        values |= {"lora_r": cfg.lora_r, "lora_alpha": cfg.lora_alpha}
+        inside = inside and cfg.lora_r in space.lora_r and cfg.lora_alpha in space.lora_alpha
+    if space.max_steps is not None:
+        values["max_steps"] = cfg.max_steps
+        inside = inside and space.max_steps[0] <= cfg.max_steps <= space.max_steps[1]
+    return values if inside else None
 
 
 def trial_config(cfg: SFTRunConfig, params: dict[str, Any], output_dir: Path) -> SFTRunConfig:
@@ -189,6 +205,11 @@ def search(cfg: SFTRunConfig, n_trials: int) -> Path:
     optuna.logging.set_verbosity(optuna.logging.INFO)
     study = open_study(cfg)
     out = Path(cfg.output_dir)
+    baseline = recipe_values(cfg)
+    if baseline is None:
+        log.info("the recipe's own values lie outside the search space: no baseline trial")
+    else:  # runs next unless a trial with these values exists (a resumed study enqueues it once)
+        study.enqueue_trial(baseline, user_attrs={"baseline": True}, skip_if_exists=True)
     done = len(study.get_trials(deepcopy=False, states=FINISHED))
     if done:
         log.info("resuming the study in %s: %d of %d trials finished", out / "study.db", done, n_trials)

@@ -35,6 +35,7 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
             "last_step": t.last_step,
             "intermediate": {str(step): value for step, value in sorted(t.intermediate_values.items())},
             "output_dir": t.user_attrs.get("output_dir"),
+            "baseline": bool(t.user_attrs.get("baseline")),
         })
     return rows
 
@@ -42,7 +43,7 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def markdown(cfg: SFTRunConfig, rows: list[dict[str, Any]], best: dict[str, Any] | None,
@@ -65,7 +66,8 @@ def markdown(cfg: SFTRunConfig, rows: list[dict[str, Any]], best: dict[str, Any]
     lines += ["| trial | state | " + " | ".join(shown) + f" | {metric} | last step | duration (s) | folder |",
               "|---" * (len(shown) + 6) + "|"]
     for r in rows:
-        state = r["state"] + (f" (retry of {r['retry_of']})" if r["retry_of"] is not None else "")
+        state = r["state"] + (f" (retry of {r['retry_of']})" if r["retry_of"] is not None else "") + (
+            " (the recipe's values)" if r["baseline"] else "")
         cells = [str(r["number"]), state, *(_fmt(r["params"].get(p)) for p in shown), _fmt(r["value"]),
                  _fmt(r["last_step"]), _fmt(r["duration_s"]), r["output_dir"] or "-"]
         lines.append("| " + " | ".join(cells) + " |")

@@ -75,6 +75,29 @@ def test_search_resumes_reports_and_its_best_recipe_trains(tiny_model_dir: Path,
     assert err.startswith("error: ") and "study.db" in err and "search" in err
 
 
+def test_the_recipes_own_values_are_the_first_trial(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """When the space holds the recipe's values, trial 0 trains them (the baseline the sampled trials must
+    beat, marked in the report); a resumed study does not run them again. SmolLM2's first search
+    (2026-12-06) sampled four trials that all trailed the recipe: without this it could not have said so."""
+    import optuna
+
+    out = tmp_path / "search"
+    recipe = {"learning_rate": 2e-3, "lora_r": 8, "lora_alpha": 16, "max_steps": 2}
+    common = ["--model-name-or-path", str(tiny_model_dir), "--output-dir", str(out), *LEAN,
+              "--learning-rate", "2e-3", "--lora-r", "8", "--lora-alpha", "16", "--max-steps", "2",
+              "--search.learning-rate", "5e-4,5e-3", "--search.lora-r", "4,8", "--search.lora-alpha", "8,16",
+              "--search.max-steps", "1,2"]
+    _sft("--search", "1", *common)
+    _sft("--search", "2", *common)  # resumed: one sampled trial, the baseline not queued again
+    study = optuna.load_study(study_name="medassist-sft", storage=f"sqlite:///{out / 'study.db'}")
+    assert [t.user_attrs.get("baseline", False) for t in study.trials] == [True, False]
+    assert study.trials[0].params == recipe and study.trials[1].params != recipe
+    trained = json.loads((out / "trial-000" / "manifest.json").read_text())["config"]
+    assert {k: trained[k] for k in recipe} == recipe
+    table = (out / "search-report.md").read_text()
+    assert "| 0 | complete (the recipe's values) |" in table and "| 1 | complete |" in table
+
+
 def test_a_trial_behind_the_median_is_pruned_and_kept(tiny_model_dir: Path, tmp_path: Path) -> None:
     """A real training run reports its eval loss at step 1; a finished trial with loss 0 at every step
     makes the median pruner stop it there. Its folder keeps the adapter and the manifest."""
