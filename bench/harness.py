@@ -12,13 +12,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from medassist.cli import unwind_on_sigterm
 from medassist.io import atomic_write_json
 from medassist.manifest import machine, package_versions
 
 
 def bench_parser(doc: str, quick_help: str) -> argparse.ArgumentParser:
     """The arguments every benchmark script takes (``--out FILE.json``, ``--quick``, as ``run_all``
-    calls it); a script adds its own."""
+    calls it); a script adds its own. Scripts call it first, so here SIGTERM is made to unwind
+    like Ctrl-C: a killed benchmark stops the gateway and vLLM it started instead of orphaning them."""
+    unwind_on_sigterm()
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="Where the benchmark's JSON goes.")
     parser.add_argument("--quick", action="store_true", help=quick_help)

@@ -68,12 +68,16 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def unwind_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C: ``finally`` blocks and context managers run, so atomic writers
+    remove their temporary files and the servers a command started are stopped with it."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
     # Our progress at INFO; libraries (torch, httpx, ...) only when they warn; PHI scrubbed from all of it.
     configure_logging(logging.WARNING)
-    # SIGTERM unwinds like Ctrl-C, so atomic writers remove their temporary files and the
-    # previous outputs stay as they were (servers install their own handlers on top).
-    signal.signal(signal.SIGTERM, _interrupt)
+    unwind_on_sigterm()  # the previous outputs stay as they were (servers install their own handlers on top)
     try:
         _register()
         code = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here

@@ -109,3 +109,39 @@ def test_interrupted_sft_resumes_to_the_planned_steps(tiny_model_dir, tmp_path):
     train(parse_config(SFTRunConfig, RECIPE, [*args, *resume]))
     report = json.loads((out / "training_report.json").read_text())
     assert report["global_steps"] == 6, (sig.name, delay)
+
+
+BENCH_SCRIPT = """
+import sys, time
+sys.path.insert(0, {bench!r})
+from harness import bench_parser
+from medassist.ports import free_port
+from medassist.serve.launch import running
+from pathlib import Path
+
+bench_parser("a benchmark", "quick").parse_args(["--out", "unused.json"])
+port = free_port()
+with running([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+             f"http://127.0.0.1:{{port}}/", Path("server.log"), name="server") as server:
+    print(server.pid, flush=True)
+    time.sleep(300)
+"""
+
+
+def test_a_killed_benchmark_stops_the_server_it_started(tmp_path):
+    """A benchmark killed with SIGTERM (a timeout, a scheduler) must not orphan its gateway and vLLM:
+    2026-12-06, a killed bench_sft.py left vLLM holding both cores. Here a real HTTP server stands in."""
+    script = BENCH_SCRIPT.format(bench=str(Path(__file__).resolve().parents[1] / "bench"))
+    bench = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    server_pid = int(bench.stdout.readline())  # printed once the server answers
+    bench.send_signal(signal.SIGTERM)
+    assert bench.wait(timeout=90) != 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(server_pid, signal.SIGKILL)
+    pytest.fail(f"the server (pid {server_pid}) outlived the benchmark that started it")
