@@ -285,7 +285,7 @@ def ddxplus_interactive(model: Path, work: Path, steps: int, interviewed: int, q
     plot is copied to ``plot``."""
     from medassist.data import load
     from medassist.data.next_question import PolicyConfig
-    from medassist.eval.interactive import InteractiveSpec, run_interactive
+    from medassist.eval.interactive import InteractiveSpec, curve_value, run_interactive
 
     loaded = load("ddxplus", shared_ddx_csv())
     asked, fit = loaded.records[:interviewed], loaded.records[interviewed:]
@@ -306,13 +306,15 @@ def ddxplus_interactive(model: Path, work: Path, steps: int, interviewed: int, q
     budgets = sorted({min(n, questions) for n in (0, 5, 10, 15, questions)})
 
     def summary(run: dict[str, Any]) -> dict[str, Any]:
-        arms = {name: {key: {n: round(arm["curves"][key][n], 4) for n in budgets}
+        arms = {name: {key: {n: round(value, 4) for n in budgets
+                             if (value := curve_value(arm["curves"], key, n)) is not None}
                        for key in ("gtpa@1", "ddf1", "per", "questions")} | {"timing": arm["timing"]}
                 for name, arm in run["arms"].items()}
         return {"arms": arms, "full_evidence": run["full_evidence"], "seconds": run["seconds"]}
 
     with eval_backend(merged, work / "gateway.log", DDX_MAX_TOKENS) as (backend, how, _):
-        run = run_interactive(asked, loaded.kb, fit, InteractiveSpec(questions, random_baseline=random_baseline),
+        run = run_interactive(asked, loaded.kb, fit, InteractiveSpec(questions, random_baseline=random_baseline,
+                                                                      random_every=5),
                               policy, work / "eval-model", backend)
     results["model"] = {"path": how, **summary(run)}
     shutil.copyfile(work / "eval-model" / "curves.png", plot)

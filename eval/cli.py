@@ -18,7 +18,7 @@ from medassist.data.next_question import PolicyConfig
 from medassist.errors import MedassistError
 from medassist.eval.backends import make_backend
 from medassist.eval.config import EvalConfig
-from medassist.eval.interactive import InteractiveSpec, run_interactive
+from medassist.eval.interactive import InteractiveSpec, curve_value, run_interactive
 from medassist.eval.loglik import run_loglik
 from medassist.eval.report import compare as compare_runs
 from medassist.eval.report import format_metric, render_comparison
@@ -74,6 +74,8 @@ def run_command(
                                     "likelihoods) or kb (KB likelihoods only, no model calls)."),
     random_baseline: bool = typer.Option(True, help="ddx --interactive: also interview with random questions "
                                          "(--no-random-baseline halves a model run's calls)."),
+    random_every: int = typer.Option(1, help="ddx --interactive: score the random arm every K questions only "
+                                     "(its questions ignore the differential; 5 cuts its model calls ~5x)."),
 ) -> None:
     """Answer every item into OUT/predictions.jsonl, then score it into OUT/report.{json,md} + plots.
 
@@ -91,7 +93,7 @@ def run_command(
     if concurrency is not None:
         cfg.concurrency = concurrency
     if interactive:
-        _interactive(suite, data, out, limit, max_questions, policy_mode, random_baseline, cfg,
+        _interactive(suite, data, out, limit, max_questions, policy_mode, random_baseline, random_every, cfg,
                      dict(model=model, adapter=adapter, endpoint=endpoint, api_key=api_key, model_name=model_name))
         return
     use_rag = _on_off(rag, "--rag")
@@ -105,7 +107,7 @@ def run_command(
 
 
 def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_questions: int, policy_mode: str,
-                 random_baseline: bool, cfg: EvalConfig, model_options: dict) -> None:
+                 random_baseline: bool, random_every: int, cfg: EvalConfig, model_options: dict) -> None:
     """The simulated consultation (eval/interactive.py): the first ``limit`` patients are
     interviewed, the others fit the knowledge base's likelihoods."""
 
@@ -115,6 +117,8 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
         raise MedassistError(f"--policy-mode {policy_mode!r}: expected model or kb")
     if max_questions < 0:
         raise MedassistError(f"--max-questions {max_questions}: expected a number >= 0")
+    if random_every < 1:
+        raise MedassistError(f"--random-every {random_every}: expected a number >= 1")
     backend = None
     if policy_mode == "model":
         backend = make_backend(**model_options, concurrency=cfg.concurrency, max_tokens=cfg.max_tokens, rag=None,
@@ -124,7 +128,8 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
     loaded = formats.load("ddxplus", data)
     patients = loaded.records[:limit] if limit else loaded.records
     fit = loaded.records[len(patients):]
-    spec = InteractiveSpec(max_questions=max_questions, policy_mode=policy_mode, random_baseline=random_baseline)
+    spec = InteractiveSpec(max_questions=max_questions, policy_mode=policy_mode, random_baseline=random_baseline,
+                           random_every=random_every)
     policy = PolicyConfig(red_flag_weight=cfg.red_flag_weight, severe_max=cfg.severe_max,
                           model_weight=cfg.model_weight, stop_threshold=cfg.stop_threshold,
                           max_questions=max_questions)
@@ -136,7 +141,8 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
     typer.echo(f"ddx --interactive ({policy_mode}): {len(patients)} patients -> {out}/report.md")
     baseline = report["arms"].get("random")
     for n in sorted({min(n, max_questions) for n in (0, 5, 10, 15, max_questions)}):
-        versus = f" (random {baseline['curves']['gtpa@1'][n]:.3f})" if baseline else ""
+        random_gtpa = curve_value(baseline["curves"], "gtpa@1", n) if baseline else None
+        versus = f" (random {random_gtpa:.3f})" if random_gtpa is not None else ""
         typer.echo(f"  N={n}: GTPA@1 {curve['gtpa@1'][n]:.3f}{versus}, DDF1 {curve['ddf1'][n]:.3f}, "
                    f"PER {curve['per'][n]:.3f}, questions {curve['questions'][n]:.2f}")
 

@@ -1,7 +1,8 @@
 """``medassist eval ddx --interactive``: simulated consultations, scored as curves over the budget.
 
 Three arms on the same patients: the information-gain policy (``medassist.data.next_question``), a
-random-question baseline (a random askable evidence each step, same loop, no early stop) and the
+random-question baseline (a random askable evidence each step, same loop, no early stop; its
+questions ignore the differential, so ``random_every=k`` scores it every k questions only) and the
 full-evidence result. The differential at each step comes from the eval's backend (the partial
 vignette, asked as in training) or, with ``policy_mode="kb"``, from the knowledge base's
 likelihood model alone (no model calls: fast, and a baseline of its own).
@@ -33,7 +34,13 @@ from medassist.data.next_question import PolicyConfig, QuestionPolicy, askable
 from medassist.data.prompts import chat_messages
 from medassist.data.records import DDXPatient
 from medassist.eval.backends import Backend
-from medassist.eval.consultation_runs import Differential, Trajectory, run_consultations
+from medassist.eval.consultation_runs import (
+    Differential,
+    Trajectory,
+    no_differential,
+    run_consultations,
+    score_replayed,
+)
 from medassist.eval.ddx_metrics import DDXCase, case_scores
 from medassist.eval.report import save_figure
 from medassist.eval.suites import EvalItem
@@ -48,6 +55,10 @@ class InteractiveSpec:
     policy_mode: str = "model"  # model: the backend's differential (+ KB); kb: the KB likelihoods only
     seed: int = 0  # the random baseline's questions
     random_baseline: bool = True  # off: the policy arm and the full case only (a model run costs half)
+    random_every: int = 1  # the random arm's differential every k questions (and at the budget): k=5 costs ~1/5
+
+    def random_budgets(self) -> list[int]:
+        return sorted(set(range(0, self.max_questions + 1, self.random_every)) | {self.max_questions})
 
 
 def kb_differential(policy: QuestionPolicy, known: dict[str, list[Any]]) -> list[tuple[str, float | None]]:
@@ -70,9 +81,14 @@ def backend_source(backend: Backend, kb: DDXPlusKB):
     return ask
 
 
-def _curves(trajectories: list[Trajectory], max_questions: int, threshold: float) -> dict[str, list[float]]:
+def curve_value(curves: dict[str, list[float]], key: str, n: int) -> float | None:
+    """``key`` at budget n, None where the arm was not scored (the random arm with ``random_every`` > 1)."""
+    return curves[key][curves["n"].index(n)] if n in curves["n"] else None
+
+
+def _curves(trajectories: list[Trajectory], budgets: Sequence[int], threshold: float) -> dict[str, list[float]]:
     curves: dict[str, list[float]] = {"n": [], "gtpa@1": [], "ddf1": [], "per": [], "questions": []}
-    for n in range(max_questions + 1):
+    for n in budgets:
         rows = []
         for t in trajectories:
             step = t.steps[n]
@@ -100,6 +116,8 @@ def run_interactive(patients: Sequence[DDXPatient], kb: DDXPlusKB, fit_patients:
     """Run the three arms (two without ``spec.random_baseline``) on ``patients``; write and return the report."""
     if spec.policy_mode not in ("model", "kb"):
         raise ValueError(f"policy_mode {spec.policy_mode!r}: expected model or kb")
+    if spec.random_every < 1:
+        raise ValueError(f"random_every {spec.random_every}: expected a number >= 1")
     if spec.policy_mode == "model" and backend is None:
         raise ValueError("policy_mode model needs a backend (--model or --endpoint)")
     started = time.perf_counter()
@@ -128,8 +146,14 @@ def run_interactive(patients: Sequence[DDXPatient], kb: DDXPlusKB, fit_patients:
     arms = {}
     choosers = {"policy": choose_best} | ({"random": choose_random} if spec.random_baseline else {})
     for name, chooser in choosers.items():
-        trajectories = run_consultations(patients, kb, source, chooser, spec.max_questions, progress=f"ddx {name}")
-        arms[name] = {"curves": _curves(trajectories, spec.max_questions, threshold), "timing": _timing(trajectories)}
+        if name == "random":  # its questions ignore the differential: ask them all, then score the budgets read
+            trajectories = run_consultations(patients, kb, no_differential, chooser, spec.max_questions)
+            budgets = spec.random_budgets()
+            score_replayed(trajectories, kb, source, budgets, progress="ddx random")
+        else:
+            trajectories = run_consultations(patients, kb, source, chooser, spec.max_questions, progress=f"ddx {name}")
+            budgets = list(range(spec.max_questions + 1))
+        arms[name] = {"curves": _curves(trajectories, budgets, threshold), "timing": _timing(trajectories)}
         _write_consultations(out / f"consultations_{name}.jsonl", trajectories)
     full = [SimulatedPatient(p, kb) for p in patients]
     for sim in full:
@@ -172,12 +196,15 @@ def render_markdown(report: dict[str, Any]) -> str:
     pc = policy["curves"]
     rc = rand["curves"] if rand else None
 
-    def random_cell(key: str, i: int) -> str:
-        return f"{rc[key][i]:.3f}" if rc else "not run"
+    def random_cell(key: str, n: int) -> str:
+        if not rc:
+            return "not run"
+        value = curve_value(rc, key, n)
+        return "not scored" if value is None else f"{value:.3f}"
 
     for i, n in enumerate(pc["n"]):
-        lines.append(f"| {n} | {pc['gtpa@1'][i]:.3f} | {random_cell('gtpa@1', i)} | {pc['ddf1'][i]:.3f} | "
-                     f"{random_cell('ddf1', i)} | {pc['per'][i]:.3f} | {random_cell('per', i)} | "
+        lines.append(f"| {n} | {pc['gtpa@1'][i]:.3f} | {random_cell('gtpa@1', n)} | {pc['ddf1'][i]:.3f} | "
+                     f"{random_cell('ddf1', n)} | {pc['per'][i]:.3f} | {random_cell('per', n)} | "
                      f"{pc['questions'][i]:.2f} |")
     lines += ["", "![curves](curves.png)", "",
               "Decision support only: these figures describe a model, not clinical performance."]

@@ -180,3 +180,22 @@ def test_no_random_baseline_runs_the_policy_arm_only(tmp_path, capsys):
     assert not (out / "consultations_random.jsonl").exists() and (out / "curves.png").is_file()
     assert "| 4 |" in (out / "report.md").read_text() and "not run" in (out / "report.md").read_text()
     assert "(random " not in capsys.readouterr().out  # no baseline figure beside the policy's
+
+
+def test_random_arm_scored_every_k_questions_matches_the_full_curve(tmp_path, capsys):
+    """--random-every 2 asks the same random questions and scores them only at 0, 2, 4 and the budget:
+    the same figures there as scoring every step (KB mode, deterministic), without the steps between."""
+    runs = {}
+    for every in (1, 2):
+        out = tmp_path / f"every-{every}"
+        main(["eval", "ddx", "--interactive", "--policy-mode", "kb", "--max-questions", "5", "--limit", "12",
+              "--random-every", str(every), "--data", str(PATIENTS_CSV), "--out", str(out)])
+        runs[every] = _report(out)["arms"]
+    sparse, dense = runs[2]["random"]["curves"], runs[1]["random"]["curves"]
+    assert sparse["n"] == [0, 2, 4, 5] and dense["n"] == [0, 1, 2, 3, 4, 5]
+    for key in ("gtpa@1", "ddf1", "per", "questions"):
+        assert sparse[key] == [dense[key][n] for n in sparse["n"]], key
+    assert runs[2]["policy"]["curves"] == runs[1]["policy"]["curves"]
+    table = (tmp_path / "every-2" / "report.md").read_text()
+    assert "| 1 |" in table and "not scored" in table
+    assert "N=5: GTPA@1" in capsys.readouterr().out
