@@ -13,7 +13,7 @@ evaluated (the first ``limit`` are evaluated), so no evaluated patient is counte
 Per budget N = 0..max: GTPA@1 and DDF1 (``ddx_metrics``), positive-evidence recall (PER: share of
 the record's positive evidences, chief complaint excluded, uncovered by then), questions asked
 (IL, fewer than N once the policy stopped). Writes report.json, report.md, curves.png and
-consultations.jsonl (questions asked and top condition per step); not resumable.
+consultations_<arm>.jsonl (questions asked, differential per step); not resumable.
 """
 
 from __future__ import annotations
@@ -175,11 +175,14 @@ def run_interactive(patients: Sequence[DDXPatient], kb: DDXPlusKB, fit_patients:
 
 
 def _write_consultations(path: Path, trajectories: list[Trajectory]) -> None:
+    """One line a patient: the questions asked and the differential at every budget (null where the
+    answer did not parse or the arm was not scored), so thresholds and fusions can be studied later
+    without asking the model again."""
     lines = []
     for t in trajectories:
-        top = [(s.differential or [("", None)])[0][0] or None for s in t.steps]
         lines.append(json.dumps({"id": t.patient.id, "pathology": t.patient.pathology,
-                                 "questions": [s.question for s in t.steps if s.question], "top1": top}))
+                                 "questions": [s.question for s in t.steps if s.question],
+                                 "differentials": [s.differential for s in t.steps]}))
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 

@@ -157,6 +157,7 @@ def test_interactive_eval_on_the_tiny_model(tiny_model_dir, tmp_path):
         assert report["arms"][arm]["timing"]["seconds_per_question"] > 0
     rows = [json.loads(line) for line in (out / "consultations_random.jsonl").read_text().splitlines()]
     assert [len(r["questions"]) for r in rows] == [3, 3, 3] and all(len(set(r["questions"])) == 3 for r in rows)
+    assert all(len(r["differentials"]) == 4 for r in rows)  # budgets 0..3, each as the model answered it
 
 
 def test_kb_only_interactive_eval_beats_random(tmp_path):
@@ -196,6 +197,8 @@ def test_random_arm_scored_every_k_questions_matches_the_full_curve(tmp_path, ca
     for key in ("gtpa@1", "ddf1", "per", "questions"):
         assert sparse[key] == [dense[key][n] for n in sparse["n"]], key
     assert runs[2]["policy"]["curves"] == runs[1]["policy"]["curves"]
+    rows = [json.loads(line) for line in (tmp_path / "every-2" / "consultations_random.jsonl").read_text().splitlines()]
+    assert all(r["differentials"][1] is None and r["differentials"][2] for r in rows)  # read at 0, 2, 4, 5 only
     table = (tmp_path / "every-2" / "report.md").read_text()
     assert "| 1 |" in table and "not scored" in table
     assert "N=5: GTPA@1" in capsys.readouterr().out
