@@ -258,7 +258,11 @@ def test_killed_vllm_is_restarted_and_answers_again(vllm_gateway) -> None:
             killed_at = time.monotonic()
             rest = list(lines)
         assert rest[-1] == "data: [DONE]"
-        assert json.loads(rest[-2].removeprefix("data: "))["error"]["code"] == "engine_error"
+        last = json.loads(rest[-2].removeprefix("data: "))
+        if "error" in last:
+            assert last["error"]["code"] == "engine_error"
+        else:  # lost the race (seen once in a clean-clone run): vLLM had sent all 500 tokens before the kill
+            assert any('"finish_reason":"length"' in line.replace(" ", "") for line in rest), rest[-3:]
         deadline = time.monotonic() + 5
         while (health := http.get("/health")).status_code == 200:
             assert time.monotonic() < deadline, "the gateway did not notice vLLM's death"
