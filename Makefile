@@ -13,8 +13,8 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: setup setup-core demo test test-fast bench serve ui lint clean
 
-# pip byte-compiles at install on purpose: where PYTHONDONTWRITEBYTECODE is set (as on these machines and
-# CI), a venv installed with --no-compile recompiles every module in every process (measured: set-up 100 s
+# pip byte-compiles at install on purpose: where PYTHONDONTWRITEBYTECODE is set (as on this project's
+# machines), a venv installed with --no-compile recompiles every module in every process (measured: set-up 100 s
 # faster, the suite 240 s slower, the vLLM starts twice as slow).
 $(VENV)/.stamp: pyproject.toml requirements/constraints.txt requirements/embedded-model.txt
 	$(PY) -m venv $(VENV)

@@ -75,7 +75,8 @@ def run_command(
     random_baseline: bool = typer.Option(True, help="ddx --interactive: also interview with random questions "
                                          "(--no-random-baseline halves a model run's calls)."),
     random_every: int = typer.Option(1, help="ddx --interactive: score the random arm every K questions only "
-                                     "(its questions ignore the differential; 5 cuts its model calls ~5x)."),
+                                     "(its questions ignore the differential; 5 at a budget of 15 makes 4 budgets "
+                                     "of model calls, not 16)."),
 ) -> None:
     """Answer every item into OUT/predictions.jsonl, then score it into OUT/report.{json,md} + plots.
 

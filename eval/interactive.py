@@ -55,7 +55,8 @@ class InteractiveSpec:
     policy_mode: str = "model"  # model: the backend's differential (+ KB); kb: the KB likelihoods only
     seed: int = 0  # the random baseline's questions
     random_baseline: bool = True  # off: the policy arm and the full case only (a model run costs half)
-    random_every: int = 1  # the random arm's differential every k questions (and at the budget): k=5 costs ~1/5
+    # the random arm's differential every k questions and at the budget (k=5, budget 15: 4 budgets of calls, not 16)
+    random_every: int = 1
 
     def random_budgets(self) -> list[int]:
         return sorted(set(range(0, self.max_questions + 1, self.random_every)) | {self.max_questions})
