@@ -14,6 +14,11 @@ condition in or out is worth ``red_flag_weight`` times the same certainty about 
 raising a red-flag condition's probability raises the priority of the questions that separate
 it. Weighted entropy is concave, so every score is >= 0.
 
+The same mixture is what a consultation shows as its *combined* differential (``combined``): each
+condition with the model's and the knowledge base's share, so a clinician sees where a probability
+comes from. On 500 held-out DDXPlus patients after 15 questions it scores DDF1 0.787 where the
+model alone scores 0.754 and the knowledge base alone 0.732 (bench/results/2026-12-06-interactive-15q-combined.json).
+
 Askable: evidences not yet known, and a follow-up question (``code_question``: "where is the
 pain") only once its parent was answered positively ("do you have pain"). Stop when the top
 condition's probability reaches ``stop_threshold`` or the question budget is spent.
@@ -32,6 +37,7 @@ from medassist.data.ddx_likelihood import EvidenceModel
 from medassist.data.ddxplus import DDXPlusKB
 
 SEPARATES_SHOWN = 3
+COMBINED_FLOOR = 0.01  # a combined differential lists the conditions above it (DDXPlus' differential threshold)
 
 
 @dataclass
@@ -50,6 +56,17 @@ class Separation:
     condition: str
     if_yes: float
     if_no: float
+    red_flag: bool
+
+
+@dataclass
+class CombinedCondition:
+    """A row of the combined differential: the mixture and the two distributions it mixes."""
+
+    condition: str
+    probability: float
+    model: float  # the model's stated probability, normalised over the knowledge base's conditions
+    knowledge_base: float  # the naive-Bayes posterior given the answers so far
     red_flag: bool
 
 
@@ -95,16 +112,29 @@ class QuestionPolicy:
     def differential(self, known: Mapping[str, list[Any]],
                      model_differential: Sequence[tuple[str, float | None]] | None = None) -> np.ndarray:
         """The distribution questions are scored on: KB posterior, mixed with the model's when given."""
-        p = self.model.posterior(dict(known))
-        stated = self._model_distribution(model_differential) if model_differential else None
-        if stated is None:
-            return p
-        return self.config.model_weight * stated + (1 - self.config.model_weight) * p
+        return self._mix(self.model.posterior(dict(known)), self._model_distribution(model_differential))
 
-    def _model_distribution(self, differential: Sequence[tuple[str, float | None]]) -> np.ndarray | None:
+    def _mix(self, kb: np.ndarray, stated: np.ndarray | None) -> np.ndarray:
+        if stated is None:
+            return kb
+        return self.config.model_weight * stated + (1 - self.config.model_weight) * kb
+
+    def combined(self, known: Mapping[str, list[Any]],
+                 model_differential: Sequence[tuple[str, float | None]] | None = None,
+                 floor: float = COMBINED_FLOOR) -> list[CombinedCondition]:
+        """``differential`` as ranked rows above ``floor``, each with its two sources (the model's
+        share is 0 where it did not name the condition or its answer did not parse)."""
+        kb = self.model.posterior(dict(known))
+        stated = self._model_distribution(model_differential)
+        p = self._mix(kb, stated)
+        stated = np.zeros_like(kb) if stated is None else stated
+        return [CombinedCondition(self.model.conditions[i], float(p[i]), float(stated[i]), float(kb[i]),
+                                  bool(self.red_flag[i])) for i in np.argsort(-p, kind="stable") if p[i] > floor]
+
+    def _model_distribution(self, differential: Sequence[tuple[str, float | None]] | None) -> np.ndarray | None:
         """A model's (normalised-name) differential as a distribution over the KB's conditions; a name
         without a probability gets an equal share of what the stated ones leave; None if none is known."""
-        rows = [(self.model.row[name], prob) for name, prob in differential if name in self.model.row]
+        rows = [(self.model.row[name], prob) for name, prob in differential or () if name in self.model.row]
         if not rows:
             return None
         q = np.zeros(len(self.model.conditions))

@@ -7,6 +7,7 @@ OpenAI-compatible server (medassist's gateway, vLLM, ...).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -18,14 +19,14 @@ from medassist.data.next_question import PolicyConfig
 from medassist.errors import MedassistError
 from medassist.eval.backends import make_backend
 from medassist.eval.config import EvalConfig
-from medassist.eval.interactive import InteractiveSpec, curve_value, run_interactive
+from medassist.eval.interactive import InteractiveSpec, curve_value, rescore_interactive, run_interactive
 from medassist.eval.loglik import run_loglik
 from medassist.eval.report import compare as compare_runs
 from medassist.eval.report import format_metric, render_comparison
 from medassist.eval.runner import run_suite, score_run
 from medassist.eval.suites import SUITES, RunSpec
-from medassist.io import atomic_write_json, atomic_write_text
-from medassist.manifest import write_manifest
+from medassist.io import atomic_write_json, atomic_write_text, sha256_file
+from medassist.manifest import build_manifest, write_manifest
 from medassist.models.hub import require_model
 from medassist.resources import CONFIGS
 
@@ -126,9 +127,7 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
                                engine=cfg.engine, batch_size=cfg.batch_size)
     elif model_options["model"] or model_options["endpoint"]:
         raise MedassistError("--policy-mode kb asks no model: drop --model/--endpoint (or use --policy-mode model)")
-    loaded = formats.load("ddxplus", data)
-    patients = loaded.records[:limit] if limit else loaded.records
-    fit = loaded.records[len(patients):]
+    loaded, patients, fit = _interviewed_and_fit(data, limit)
     spec = InteractiveSpec(max_questions=max_questions, policy_mode=policy_mode, random_baseline=random_baseline,
                            random_every=random_every)
     policy = PolicyConfig(red_flag_weight=cfg.red_flag_weight, severe_max=cfg.severe_max,
@@ -138,14 +137,50 @@ def _interactive(suite: str, data: Path, out: Path, limit: int | None, max_quest
     write_manifest(out, "eval-ddx-interactive", {"data": str(data), "limit": limit, "spec": spec.__dict__,
                                                  "policy": policy.__dict__, "backend": backend and backend.name},
                    data_files=loaded.files)
+    _print_interactive(report, out)
+
+
+def _interviewed_and_fit(data: Path, limit: int | None) -> tuple[formats.Loaded, list, list]:
+    """The first ``limit`` patients are interviewed; the others fit the knowledge base's likelihoods."""
+    loaded = formats.load("ddxplus", data)
+    patients = loaded.records[:limit] if limit else loaded.records
+    return loaded, patients, loaded.records[len(patients):]
+
+
+def _print_interactive(report: dict, out: Path) -> None:
     curve = report["arms"]["policy"]["curves"]
-    typer.echo(f"ddx --interactive ({policy_mode}): {len(patients)} patients -> {out}/report.md")
+    max_questions = report["spec"]["max_questions"]
+    typer.echo(f"ddx --interactive ({report['spec']['policy_mode']}): {report['n_patients']} patients -> "
+               f"{out}/report.md")
     baseline = report["arms"].get("random")
     for n in sorted({min(n, max_questions) for n in (0, 5, 10, 15, max_questions)}):
         random_gtpa = curve_value(baseline["curves"], "gtpa@1", n) if baseline else None
         versus = f" (random {random_gtpa:.3f})" if random_gtpa is not None else ""
+        combined = (f"; model + KB: GTPA@1 {curve['combined_gtpa@1'][n]:.3f}, DDF1 {curve['combined_ddf1'][n]:.3f}"
+                    if "combined_ddf1" in curve else "")
         typer.echo(f"  N={n}: GTPA@1 {curve['gtpa@1'][n]:.3f}{versus}, DDF1 {curve['ddf1'][n]:.3f}, "
-                   f"PER {curve['per'][n]:.3f}, questions {curve['questions'][n]:.2f}")
+                   f"PER {curve['per'][n]:.3f}, questions {curve['questions'][n]:.2f}{combined}")
+
+
+def _rescore_interactive(run_dir: Path, cfg: EvalConfig) -> None:
+    """``eval score`` of a ``--interactive`` run: from its consultations files and its manifest's
+    data, refused when the data file's hash is no longer the one the run read."""
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    config = manifest["config"]
+    data = Path(config["data"])
+    loaded, patients, fit = _interviewed_and_fit(data, config["limit"])
+    for file in loaded.files:
+        recorded = manifest["data_sha256"].get(str(file))
+        if recorded and recorded != sha256_file(file):
+            raise MedassistError(f"{file}: changed since the run (sha256 in {run_dir}/manifest.json differs); "
+                                 "cannot score the same patients again")
+    spec, policy = InteractiveSpec(**config["spec"]), PolicyConfig(**config["policy"])
+    report = rescore_interactive(run_dir, patients, loaded.kb, fit, spec, policy, threshold=cfg.ddx_threshold)
+    atomic_write_json(run_dir / "rescore-manifest.json",
+                      build_manifest("eval-ddx-interactive-rescore", {"run": str(run_dir),
+                                                                      "ddx_threshold": cfg.ddx_threshold},
+                                     data_files=loaded.files))
+    _print_interactive(report, run_dir)
 
 
 def _loglik(data: Path, out: Path, model: str, adapter: str | None, fmt: str, limit: int | None,
@@ -177,9 +212,14 @@ for _suite in SUITES:
 @app.command("score", context_settings=OVERRIDES)
 def score(ctx: typer.Context, run_dir: Path = typer.Argument(..., help="A run directory."),
           config: Path = typer.Option(None, help="EvalConfig YAML.")) -> None:
-    """Re-score a run from its predictions.jsonl (no model needed)."""
+    """Re-score a run from its predictions.jsonl, or an ``--interactive`` run from its
+    consultations_*.jsonl (no model needed)."""
 
-    _print_headline(score_run(run_dir, _config(config, list(ctx.args))), run_dir)
+    cfg = _config(config, list(ctx.args))
+    if (run_dir / "consultations_policy.jsonl").is_file():
+        _rescore_interactive(run_dir, cfg)
+        return
+    _print_headline(score_run(run_dir, cfg), run_dir)
 
 
 @app.command("compare")

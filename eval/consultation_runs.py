@@ -7,18 +7,24 @@ lists (KB names; None when a model's answer does not parse). A chooser picks the
 of one patient, or None to stop; a stopped patient keeps its last differential for the later
 steps, so every curve is defined up to the budget. A chooser that never looks at the differential
 (the random baseline) can be run without a source and scored afterwards at a few budgets only
-(``score_replayed``).
+(``score_replayed``). ``write_consultations``/``read_consultations`` keep a run's trajectories in
+a JSONL file, so a finished run can be scored again (a new metric, a new fusion) without asking
+the model again.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from medassist.data.consultation import SimulatedPatient, is_positive
 from medassist.data.ddxplus import DDXPlusKB
 from medassist.data.records import DDXPatient
+from medassist.errors import MedassistError
+from medassist.io import atomic_write_text
 
 Differential = list[tuple[str, float | None]] | None
 DifferentialSource = Callable[[list[SimulatedPatient]], list[Differential]]
@@ -34,6 +40,7 @@ class Step:
     differential: Differential
     uncovered: int  # the record's positive evidences known so far, chief complaint excluded
     question: str | None = None  # the question asked after this step
+    combined: Differential = None  # the differential mixed with the KB posterior (``QuestionPolicy.combined``)
 
 
 @dataclass
@@ -114,3 +121,41 @@ def score_replayed(trajectories: list[Trajectory], kb: DDXPlusKB, source: Differ
         for traj, differential in zip(trajectories, differentials, strict=True):
             traj.steps[n].differential = differential
             traj.differential_seconds += share
+
+
+def write_consultations(path: Path, trajectories: list[Trajectory]) -> None:
+    """One line a patient: the questions asked and the differential at every budget (null where the
+    answer did not parse or the arm was not scored)."""
+    lines = [json.dumps({"id": t.patient.id, "pathology": t.patient.pathology,
+                         "questions": [s.question for s in t.steps if s.question],
+                         "differentials": [s.differential for s in t.steps]}) for t in trajectories]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_consultations(path: Path, patients: Sequence[DDXPatient], kb: DDXPlusKB) -> list[Trajectory]:
+    """The trajectories ``write_consultations`` wrote, rebuilt by replaying each patient's questions
+    against its record (questions asked and evidences uncovered at every step)."""
+    by_id = {p.id: p for p in patients}
+    trajectories = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        where = f"{path}:{line_no}"
+        try:
+            row = json.loads(line)
+            patient_id, questions, differentials = row["id"], row["questions"], row["differentials"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise MedassistError(f"{where}: expected a JSON object with id, questions and differentials ({exc})"
+                                 ) from exc
+        patient = by_id.get(patient_id)
+        if patient is None:
+            raise MedassistError(f"{where}: patient {patient_id!r} is not among the run's patients (was the data "
+                                 "file changed since the run?)")
+        sim = SimulatedPatient(patient, kb)
+        traj = Trajectory(patient, len(sim.positives() - {patient.initial_evidence}))
+        for n, differential in enumerate(differentials):
+            question = questions[n] if n < len(questions) else None
+            pairs = None if differential is None else [(name, prob) for name, prob in differential]
+            traj.steps.append(Step(min(n, len(questions)), pairs, _uncovered(sim), question))
+            if question:
+                sim.answer(question)
+        trajectories.append(traj)
+    return trajectories

@@ -22,7 +22,7 @@ from medassist.data.ddxplus import DDXPlusKB, Evidence, iter_patients, load_kb
 from medassist.data.next_question import PolicyConfig, QuestionPolicy
 from medassist.resources import bundled
 from medassist.serve.openai_errors import GatewayError
-from medassist.serve.protocol import Consultation, EvidenceCard, EvidenceList, NextQuestion
+from medassist.serve.protocol import CombinedCondition, Consultation, EvidenceCard, EvidenceList, NextQuestion
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,26 @@ class DiagnosticKB:
     def must_not_miss(self, severity: int | None) -> bool:
         return severity is not None and severity <= self.severe_max
 
+    def _stated(self, differential: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+        """The model's rows under the knowledge base's names (the ones it knows)."""
+        return [(name, p) for cond, p in differential if (name := self.kb.normalise_condition(cond))]
+
+    def combined(self, known: dict[str, list[Any]], differential: Sequence[tuple[str, float]],
+                 ) -> list[CombinedCondition]:
+        """The knowledge base's posterior given ``known`` mixed with the model's ``differential``, with
+        both shares (``QuestionPolicy.combined``): what the next questions are chosen on."""
+        return [CombinedCondition(condition=row.condition, probability=round(row.probability, 4),
+                                  model=round(row.model, 4), knowledge_base=round(row.knowledge_base, 4),
+                                  severity=(severity := self.kb.severity(row.condition)),
+                                  must_not_miss=self.must_not_miss(severity))
+                for row in self.policy.combined(known, self._stated(differential))]
+
     def next_questions(self, known: dict[str, list[Any]], differential: Sequence[tuple[str, float]], k: int,
                        language: str, skipped: Collection[str] = ()) -> list[NextQuestion]:
         """The ``k`` most informative questions neither answered nor ``skipped``: the knowledge base's
         posterior given ``known``, mixed with the model's ``differential`` (the names it shares with the
         knowledge base)."""
-        stated = [(name, p) for cond, p in differential if (name := self.kb.normalise_condition(cond))]
-        p = self.policy.differential(known, stated or None)
+        p = self.policy.differential(known, self._stated(differential) or None)
         ranked = self.policy.rank(known, p, k=k, language=language, exclude=skipped)
         return [NextQuestion.model_validate(s.to_dict()) for s in ranked]
 

