@@ -147,7 +147,8 @@ def _pick(page, label: str, option: str) -> None:
 
 def test_guided_consultation_in_the_browser(chromium, ui_url, test_output):
     """Age, sex and chief complaint; three suggested questions answered; after each the case the
-    model read grows and the history lists one more answer; the leading condition explained by bars."""
+    model read grows and the history lists one more answer; the leading condition explained by bars;
+    the combined differential (model + knowledge base) shown under it."""
     from playwright.sync_api import expect
 
     with _opened(chromium, ui_url, height=1750, max_tokens=400) as page:
@@ -185,6 +186,9 @@ def test_guided_consultation_in_the_browser(chromium, ui_url, test_output):
         box = chart.bounding_box()
         assert box and box["height"] > 60 and box["width"] > 200, box
         expect(first.locator("em").filter(has_text=re.compile(r"\b(raises?|lowers?)\b")).first).to_be_visible()
+        combined = page.locator(".st-key-guided_combined")  # the model + knowledge base table beside it
+        expect(combined).to_contain_text("Model + knowledge base")
+        expect(combined.get_by_test_id("stDataFrame")).to_be_visible()
         page.get_by_test_id("stMain").evaluate("main => main.scrollTo(0, 0)")  # Streamlit scrolls inside it
         page.wait_for_timeout(500)  # the chart's enter transition
         page.screenshot(path=str(test_output / "ui-guided.png"), full_page=True)

@@ -6,6 +6,7 @@ import re
 
 from medassist.ui.client import (
     Candidate,
+    CombinedRow,
     ConsultationState,
     DiagnoseResult,
     Explanation,
@@ -107,7 +108,8 @@ def _guided(age: int = 59) -> Consultation:
     result = DiagnoseResult(
         [Candidate("Pulmonary embolism", 0.7, "", [], 2, True, why), Candidate("Pneumonia", 0.3, severity=3)],
         ["dyspnoea"], [], f"A {age}-year-old man.\nChief complaint: a swollen or painful calf.\n"
-                         "Symptoms: shortness of breath.")
+                         "Symptoms: shortness of breath.",
+        combined=[CombinedRow("Pulmonary embolism", 0.62, 0.7, 0.54, True), CombinedRow("Pneumonia", 0.31, 0.3, 0.32)])
     guided = Guided(ConsultationState("E_22", age, "M", {"E_4": [True], "E_1": [False]}),
                     "Swollen or painful calf", result=result)
     guided.asked = [Asked("E_4", "Are you short of breath?", [True], "yes", "Pneumonia", "Pulmonary embolism"),
@@ -127,6 +129,9 @@ def test_guided_consultation_export_keeps_the_questions_and_the_explanations():
     assert ("1. **Pulmonary embolism** (70%) \u26a0 must not miss (2/5)\n   - For: swollen calf +1.23\n"
             "   - Against: fever \u22120.40\n   - _swollen calf raises Pulmonary embolism; fever lowers "
             "Pulmonary embolism_\n2. **Pneumonia** (30%)\n") in md
+    assert ("### Model + knowledge base\n\nThe model's differential mixed with" in md
+            and "1. **Pulmonary embolism** 62% (Model 70%, Knowledge base 54%) \u26a0 must not miss\n"
+            "2. **Pneumonia** 31% (Model 30%, Knowledge base 32%)" in md)
     wa = consultation_whatsapp(_guided(), "en")
     assert "*Questions asked: 2 answered, 1 skipped*" in wa and "2. Do you smoke cigarettes? _skipped_" in wa
     assert "• For: swollen calf +1.23" in wa

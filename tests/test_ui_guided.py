@@ -120,6 +120,13 @@ def test_a_three_question_consultation_updates_the_differential(live_server, ui_
     assert list(table["condition"]) == [c.condition for c in guided.result.differential]
     for cand, alert in zip(guided.result.differential, table["alert"], strict=True):
         assert bool(alert) == cand.must_not_miss == (cand.severity is not None and cand.severity <= 2)
+    # beside it the combined differential (model + knowledge base), with both shares, as the server sent it
+    combined = guided.result.combined
+    assert combined and all(row.probability > 0.01 for row in combined)
+    mixed = at.dataframe[1].value
+    assert list(mixed["condition"]) == [row.condition for row in combined]
+    assert list(mixed["knowledge_base"]) == [f"{row.knowledge_base:.0%}" for row in combined]
+    assert any(m.value == "Model + knowledge base" for m in at.subheader)
 
     # the exports carry the questions and answers, in order
     markdown = consultation_markdown(at.session_state["consultation"])

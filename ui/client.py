@@ -189,15 +189,33 @@ class ConsultationState:
 
 
 @dataclass
+class CombinedRow:
+    """A row of a consultation's combined differential: the mixture and the two shares it mixes."""
+
+    condition: str
+    probability: float
+    model: float
+    knowledge_base: float
+    must_not_miss: bool = False
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> CombinedRow:
+        return cls(str(raw["condition"]), float(raw.get("probability") or 0.0), float(raw.get("model") or 0.0),
+                   float(raw.get("knowledge_base") or 0.0), bool(raw.get("must_not_miss")))
+
+
+@dataclass
 class DiagnoseResult:
     """What ``/v1/diagnose`` answered: the ranked differential, red flags, the sources, the vignette
-    the model read and (for a consultation) the suggested next questions."""
+    the model read and, for a consultation, the differential combined with the knowledge base's
+    posterior and the suggested next questions."""
 
     differential: list[Candidate]
     red_flags: list[str] = field(default_factory=list)
     citations: list[Reference] = field(default_factory=list)
     case: str = ""
     next_questions: list[NextQuestion] = field(default_factory=list)
+    combined: list[CombinedRow] = field(default_factory=list)
 
 
 @dataclass
@@ -356,5 +374,7 @@ class ApiClient:
         ]
         suggestions = [NextQuestion.parse(q) for q in raw.get("next_questions") or [] if isinstance(q, dict)
                        and q.get("code")]
+        combined = [CombinedRow.parse(row) for row in raw.get("combined_differential") or []
+                    if isinstance(row, dict) and row.get("condition")]
         return DiagnoseResult(differential, list(raw.get("red_flags") or []), list(sources.values()),
-                              str(raw.get("case") or case or ""), suggestions)
+                              str(raw.get("case") or case or ""), suggestions, combined)

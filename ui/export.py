@@ -172,6 +172,12 @@ def _guided_md(guided: Guided, lang: str, clean: Callable[[str], str]) -> list[s
     if guided.result is not None:
         lines += ["", f"### {t(lang, 'differential')}", ""]
         lines += _differential_md(guided.result, guided.result.case, lang, clean)
+    if guided.result is not None and guided.result.combined:
+        lines += ["", f"### {t(lang, 'combined_title')}", "", t(lang, "combined_help"), ""]
+        lines += [f"{rank}. **{clean(row.condition)}** {row.probability:.0%} ({t(lang, 'combined_model')} "
+                  f"{row.model:.0%}, {t(lang, 'combined_kb')} {row.knowledge_base:.0%})"
+                  + (f" ⚠ {t(lang, 'must_not_miss')}" if row.must_not_miss else "")
+                  for rank, row in enumerate(guided.result.combined, 1)]
     return lines
 
 

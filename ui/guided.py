@@ -191,6 +191,9 @@ def page(consultation: Consultation, settings: Settings) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         render.differential(guided.result, lang, expand_first=True)
+        if guided.result.combined:
+            with st.container(key="guided_combined"):  # the browser test finds it by this key
+                render.combined_differential(guided.result.combined, lang)
         with st.expander(t(lang, "case_read"), expanded=True):
             st.text(guided.result.case)
     with right:

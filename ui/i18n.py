@@ -77,6 +77,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "condition": "Condition",
         "probability": "Probability",
         "n_sources": "Sources",
+        "combined_title": "Model + knowledge base",
+        "combined_help": "The model's differential mixed with the knowledge base's probabilities given the answers "
+                         "so far: what the suggested questions are chosen on. On simulated DDXPlus "
+                         "patients it matches the reference differential better than the model alone; it is not a "
+                         "diagnosis.",
+        "combined_probability": "Combined",
+        "combined_model": "Model",
+        "combined_kb": "Knowledge base",
+        "combined_kb_short": "KB",
         "rationale": "Rationale",
         "no_rationale": "No rationale given.",
         "thinking": "Consulting the assistant…",
@@ -205,6 +214,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "condition": "疾病",
         "probability": "概率",
         "n_sources": "文献",
+        "combined_title": "模型 + 知识库",
+        "combined_help": "模型的鉴别诊断与知识库根据目前回答算出的概率相结合：建议问题即据此选择。在模拟的 DDXPlus "
+                         "病例上，它比单独的模型更接近参考鉴别诊断；它不是诊断。",
+        "combined_probability": "合并",
+        "combined_model": "模型",
+        "combined_kb": "知识库",
+        "combined_kb_short": "知识库",
         "rationale": "依据",
         "no_rationale": "未给出依据。",
         "thinking": "正在咨询助手…",

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import altair as alt
 import streamlit as st
 
-from medassist.ui.client import ApiError, Candidate, DiagnoseResult, Explanation, Reference
+from medassist.ui.client import ApiError, Candidate, CombinedRow, DiagnoseResult, Explanation, Reference
 from medassist.ui.i18n import t
 from medassist.ui.inert import inert
 from medassist.ui.session import Asked, Turn
@@ -160,6 +160,27 @@ def differential(diagnosis: DiagnoseResult, lang: str, expand_first: bool = Fals
                 st.caption(t(lang, "no_source"))
             for citation in cand.citations:
                 citation_detail(citation)
+
+
+def combined_differential(rows: list[CombinedRow], lang: str) -> None:
+    """A consultation's combined differential: each condition's mixed probability and the model's and
+    the knowledge base's shares beside it, so the clinician sees where a probability comes from."""
+    st.subheader(t(lang, "combined_title"))
+    st.caption(t(lang, "combined_help"))
+    st.dataframe(
+        [{"condition": r.condition, "probability": r.probability, "model": f"{r.model:.0%}",
+          "knowledge_base": f"{r.knowledge_base:.0%}", "alert": "⚠" if r.must_not_miss else ""} for r in rows],
+        hide_index=True, width="stretch",
+        column_config={  # narrow share columns (headers explained on hover): the condition's name gets the room
+            "condition": st.column_config.TextColumn(t(lang, "condition"), width=230),
+            "probability": st.column_config.ProgressColumn(
+                t(lang, "combined_probability"), min_value=0.0, max_value=1.0, format="percent", width=100),
+            "model": st.column_config.TextColumn(t(lang, "combined_model"), width=50),
+            "knowledge_base": st.column_config.TextColumn(t(lang, "combined_kb_short"), width=40,
+                                                          help=t(lang, "combined_kb")),
+            "alert": st.column_config.TextColumn("⚠", width=30, help=t(lang, "must_not_miss")),
+        },
+    )
 
 
 def asked_history(asked: list[Asked], lang: str) -> None:
