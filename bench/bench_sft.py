@@ -20,7 +20,8 @@
 6. DDXPlus interactive (``--only interactive``, not in the default run): issue 18's consultation with
    the tuned model. QLoRA on the subset minus its first 500 patients (full cases and 2 partial-evidence
    variants each, decontaminated against the 500), merged and served, then the 500 interviewed up to
-   15 questions (``eval/interactive.py``): GTPA@1, DDF1, PER and questions asked at N = 0/5/10/15, the
+   15 questions (``eval/interactive.py``): GTPA@1, DDF1, PER and questions asked at N = 0/5/10/15 (GTPA@1
+   and DDF1 of the model's differential and of the combined one a consultation shows), the
    full case, the knowledge base alone on the same patients, and ``--random-baseline`` on request;
    the curves' PNG beside ``--out``.
 
@@ -308,7 +309,8 @@ def ddxplus_interactive(model: Path, work: Path, steps: int, interviewed: int, q
     def summary(run: dict[str, Any]) -> dict[str, Any]:
         arms = {name: {key: {n: round(value, 4) for n in budgets
                              if (value := curve_value(arm["curves"], key, n)) is not None}
-                       for key in ("gtpa@1", "ddf1", "per", "questions")} | {"timing": arm["timing"]}
+                       for key in ("gtpa@1", "ddf1", "per", "questions", "combined_gtpa@1", "combined_ddf1")
+                       if key in arm["curves"]} | {"timing": arm["timing"]}
                 for name, arm in run["arms"].items()}
         return {"arms": arms, "full_evidence": run["full_evidence"], "seconds": run["seconds"]}
 
