@@ -222,8 +222,11 @@ def random_vector_shards(files: list[Path], index_dir: Path) -> dict[str, Any]:
     from medassist.rag.config import RagConfig
     from medassist.rag.embed import load_encoder
     from medassist.rag.shards import SHARDS_DIR, ShardWriter, file_blocks, source_files
+    from medassist.rag.stream import BUILD_STATE
 
     config = RagConfig(index="auto", embedding_cache="")  # the settings the build child checks shards against
+    index_dir.mkdir(parents=True)
+    (index_dir / BUILD_STATE).write_text("{}")  # an unfinished build of ours: the build child resumes it
     encoder = load_encoder(config.embedding_model, config.device, config.pooling)
     splitter = make_splitter(encoder.tokenizer, config.chunk_tokens, config.chunk_overlap_tokens)
     dim = int(encoder.get_embedding_dimension())
