@@ -17,7 +17,7 @@ it. Weighted entropy is concave, so every score is >= 0.
 The same mixture is what a consultation shows as its *combined* differential (``combined``): each
 condition with the model's and the knowledge base's share, so a clinician sees where a probability
 comes from. On 500 held-out DDXPlus patients after 15 questions it scores DDF1 0.787 where the
-model alone scores 0.754 and the knowledge base alone 0.732 (bench/results/2026-12-06-interactive-15q-combined.json).
+model alone scores 0.754 (bench/results/2026-12-06-interactive-15q-combined.json).
 
 Askable: evidences not yet known, and a follow-up question (``code_question``: "where is the
 pain") only once its parent was answered positively ("do you have pain"). Stop when the top
@@ -60,7 +60,7 @@ class Separation:
 
 
 @dataclass
-class CombinedCondition:
+class CombinedRow:
     """A row of the combined differential: the mixture and the two distributions it mixes."""
 
     condition: str
@@ -121,14 +121,14 @@ class QuestionPolicy:
 
     def combined(self, known: Mapping[str, list[Any]],
                  model_differential: Sequence[tuple[str, float | None]] | None = None,
-                 floor: float = COMBINED_FLOOR) -> list[CombinedCondition]:
+                 floor: float = COMBINED_FLOOR) -> list[CombinedRow]:
         """``differential`` as ranked rows above ``floor``, each with its two sources (the model's
         share is 0 where it did not name the condition or its answer did not parse)."""
         kb = self.model.posterior(dict(known))
         stated = self._model_distribution(model_differential)
         p = self._mix(kb, stated)
         stated = np.zeros_like(kb) if stated is None else stated
-        return [CombinedCondition(self.model.conditions[i], float(p[i]), float(stated[i]), float(kb[i]),
+        return [CombinedRow(self.model.conditions[i], float(p[i]), float(stated[i]), float(kb[i]),
                                   bool(self.red_flag[i])) for i in np.argsort(-p, kind="stable") if p[i] > floor]
 
     def _model_distribution(self, differential: Sequence[tuple[str, float | None]] | None) -> np.ndarray | None:

@@ -6,7 +6,7 @@ import re
 
 from medassist.ui.client import (
     Candidate,
-    CombinedRow,
+    CombinedCondition,
     ConsultationState,
     DiagnoseResult,
     Explanation,
@@ -109,7 +109,8 @@ def _guided(age: int = 59) -> Consultation:
         [Candidate("Pulmonary embolism", 0.7, "", [], 2, True, why), Candidate("Pneumonia", 0.3, severity=3)],
         ["dyspnoea"], [], f"A {age}-year-old man.\nChief complaint: a swollen or painful calf.\n"
                          "Symptoms: shortness of breath.",
-        combined=[CombinedRow("Pulmonary embolism", 0.62, 0.7, 0.54, True), CombinedRow("Pneumonia", 0.31, 0.3, 0.32)])
+        combined=[CombinedCondition("Pulmonary embolism", 0.62, 0.7, 0.54, True),
+                  CombinedCondition("Pneumonia", 0.31, 0.3, 0.32)])
     guided = Guided(ConsultationState("E_22", age, "M", {"E_4": [True], "E_1": [False]}),
                     "Swollen or painful calf", result=result)
     guided.asked = [Asked("E_4", "Are you short of breath?", [True], "yes", "Pneumonia", "Pulmonary embolism"),

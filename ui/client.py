@@ -189,7 +189,7 @@ class ConsultationState:
 
 
 @dataclass
-class CombinedRow:
+class CombinedCondition:
     """A row of a consultation's combined differential: the mixture and the two shares it mixes."""
 
     condition: str
@@ -199,7 +199,7 @@ class CombinedRow:
     must_not_miss: bool = False
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> CombinedRow:
+    def parse(cls, raw: dict[str, Any]) -> CombinedCondition:
         return cls(str(raw["condition"]), float(raw.get("probability") or 0.0), float(raw.get("model") or 0.0),
                    float(raw.get("knowledge_base") or 0.0), bool(raw.get("must_not_miss")))
 
@@ -215,7 +215,7 @@ class DiagnoseResult:
     citations: list[Reference] = field(default_factory=list)
     case: str = ""
     next_questions: list[NextQuestion] = field(default_factory=list)
-    combined: list[CombinedRow] = field(default_factory=list)
+    combined: list[CombinedCondition] = field(default_factory=list)
 
 
 @dataclass
@@ -374,7 +374,7 @@ class ApiClient:
         ]
         suggestions = [NextQuestion.parse(q) for q in raw.get("next_questions") or [] if isinstance(q, dict)
                        and q.get("code")]
-        combined = [CombinedRow.parse(row) for row in raw.get("combined_differential") or []
+        combined = [CombinedCondition.parse(row) for row in raw.get("combined_differential") or []
                     if isinstance(row, dict) and row.get("condition")]
         return DiagnoseResult(differential, list(raw.get("red_flags") or []), list(sources.values()),
                               str(raw.get("case") or case or ""), suggestions, combined)

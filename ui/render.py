@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import altair as alt
 import streamlit as st
 
-from medassist.ui.client import ApiError, Candidate, CombinedRow, DiagnoseResult, Explanation, Reference
+from medassist.ui.client import ApiError, Candidate, CombinedCondition, DiagnoseResult, Explanation, Reference
 from medassist.ui.i18n import t
 from medassist.ui.inert import inert
 from medassist.ui.session import Asked, Turn
@@ -162,7 +162,7 @@ def differential(diagnosis: DiagnoseResult, lang: str, expand_first: bool = Fals
                 citation_detail(citation)
 
 
-def combined_differential(rows: list[CombinedRow], lang: str) -> None:
+def combined_differential(rows: list[CombinedCondition], lang: str) -> None:
     """A consultation's combined differential: each condition's mixed probability and the model's and
     the knowledge base's shares beside it, so the clinician sees where a probability comes from."""
     st.subheader(t(lang, "combined_title"))
