@@ -165,7 +165,10 @@ def _print_interactive(report: dict, out: Path) -> None:
 def _rescore_interactive(run_dir: Path, cfg: EvalConfig) -> None:
     """``eval score`` of a ``--interactive`` run: from its consultations files and its manifest's
     data, refused when the data file's hash is no longer the one the run read."""
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise MedassistError(f"{path}: missing; an --interactive run directory holds the manifest it was run with")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     config = manifest["config"]
     data = Path(config["data"])
     loaded, patients, fit = _interviewed_and_fit(data, config["limit"])
