@@ -80,8 +80,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "combined_title": "Model + knowledge base",
         "combined_help": "The model's differential mixed with the knowledge base's probabilities given the answers "
                          "so far: what the suggested questions are chosen on. On simulated DDXPlus "
-                         "patients it matches the reference differential better than the model alone; it is not a "
-                         "diagnosis.",
+                         "patients it matches the reference differential better than the model alone once a few "
+                         "questions are answered (not from the chief complaint alone); it is not a diagnosis.",
         "combined_probability": "Combined",
         "combined_model": "Model",
         "combined_kb": "Knowledge base",
@@ -216,7 +216,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "n_sources": "文献",
         "combined_title": "模型 + 知识库",
         "combined_help": "模型的鉴别诊断与知识库根据目前回答算出的概率相结合：建议问题即据此选择。在模拟的 DDXPlus "
-                         "病例上，它比单独的模型更接近参考鉴别诊断；它不是诊断。",
+                         "病例上，回答几个问题之后它比单独的模型更接近参考鉴别诊断（仅凭主诉时则不然）；它不是诊断。",
         "combined_probability": "合并",
         "combined_model": "模型",
         "combined_kb": "知识库",
