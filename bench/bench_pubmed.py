@@ -16,8 +16,10 @@ Sizes are arguments, so the same script measures 5k abstracts here and 1M on a b
 4. ``update``: one update file with R revisions and D deletions applied to an N-abstract index:
    seconds and bytes written (``/proc/self/io``), against re-assembling the index from its shards and
    against a full rebuild (embedding included, at the measured rate).
-5. ``haystack``: PubMedQA's gold abstracts (``../shared/data/pubmedqa``) hidden among synthetic
-   distractors, IVF-PQ forced: recall@1/@10 and p95 latency for dense, BM25 (FTS5) and hybrid.
+5. ``haystack``: PubMedQA's gold abstracts (``../shared/data/pubmedqa``) hidden among distractors,
+   IVF-PQ forced: recall@1/@10 and p95 latency for dense, BM25 (FTS5) and hybrid. Half the distractors
+   are templated abstracts, half recombine five real clinical sentences from MedQA/MedMCQA (when
+   present) so that a question's vocabulary also occurs outside its gold abstract.
 
 Synthetic abstracts are PubMed-shaped (title + labelled sections, ~90 words: one chunk each) and
 written as gzipped PubMed XML, combining diseases, interventions, outcomes and designs at random.
@@ -29,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -97,6 +100,39 @@ def write_corpus(folder: Path, count: int, per_file: int, seed: int, first_pmid:
         for pmid in range(first_pmid + start, first_pmid + min(count, start + per_file)):
             title, sections = synthetic_abstract(rng)
             articles.append(Article(pmid, title, sections, year=rng.randint(1990, 2025)))
+        paths.append(write_pubmed(folder / f"pubmed25n{len(paths) + 1:04d}.xml.gz", articles))
+    return paths
+
+
+def clinical_sentences() -> list[str]:
+    """Sentences of the MedQA and MedMCQA questions present in ``../shared/data`` (none when absent)."""
+    from medassist.data import load_medmcqa, load_medqa
+
+    texts: list[str] = []
+    for path, load in ((SHARED / "medqa" / "us_5options_dev.jsonl", load_medqa),
+                       (SHARED / "medqa" / "us_4options_train_subset_1030.json", load_medqa),
+                       (SHARED / "medmcqa" / "medmcqa_dev_subset_2816.jsonl", load_medmcqa)):
+        if path.is_file():
+            texts += [item.question for item in load(path)]
+    sentences = (s.strip() for text in texts for s in re.split(r"(?<=[.?!])\s+(?=[A-Z])", text))
+    return sorted({s for s in sentences if 6 <= len(s.split()) <= 60})
+
+
+def write_recombined_corpus(folder: Path, count: int, per_file: int, seed: int, first_pmid: int,
+                            sentences: list[str]) -> list[Path]:
+    """Hard distractors: five real clinical sentences each (MedQA/MedMCQA, never PubMedQA), drawn at random.
+
+    Templated abstracts share a small vocabulary; these cover all of medicine in real clinical English, so a
+    question's words also occur in its distractors, as they do in PubMed.
+    """
+    from tests.fixtures.pubmed_xml import Article, write_pubmed
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for start in range(0, count, per_file):
+        articles = [Article(pmid, "", [("", " ".join(rng.sample(sentences, 5)))], year=rng.randint(1990, 2025))
+                    for pmid in range(first_pmid + start, first_pmid + min(count, start + per_file))]
         paths.append(write_pubmed(folder / f"pubmed25n{len(paths) + 1:04d}.xml.gz", articles))
     return paths
 
@@ -300,13 +336,21 @@ def bench_haystack(tmp: Path, distractors: int, per_file: int, gold_limit: int |
         return {"skipped": f"{path} not present"}
     items = load_pubmedqa(path)[:gold_limit]
     gold = [Article(int(a.pmid), a.title, [("", a.abstract)]) for a in pubmedqa_abstracts(items)]
+    sentences = clinical_sentences()
+    recombined = distractors // 2 if sentences else 0
     files = [write_pubmed(tmp / "haystack-gold.xml.gz", gold),
-             *write_corpus(tmp / "haystack", distractors, per_file, seed=19, first_pmid=40_000_001)]
+             *write_corpus(tmp / "haystack", distractors - recombined, per_file, seed=19, first_pmid=40_000_001),
+             *write_recombined_corpus(tmp / "haystack-clinical", recombined, per_file, seed=23,
+                                      first_pmid=50_000_001, sentences=sentences)]
     index_dir = tmp / "haystack-idx"
     info = run_child("build", files, index_dir, index="ivfpq")
     r = Retriever.load(index_dir)
-    out: dict[str, Any] = {"gold": len(gold), "distractors": distractors, "chunks": info["count"],
-                           "index_kind": info["index_kind"], "build_seconds": info["seconds"]}
+    out: dict[str, Any] = {"gold": len(gold), "distractors": distractors,
+                           "distractor_kinds": {"templated": distractors - recombined,
+                                                "recombined_clinical_sentences": recombined,
+                                                "sentence_pool": len(sentences)},
+                           "chunks": info["count"], "index_kind": info["index_kind"],
+                           "build_seconds": info["seconds"], "build_peak_rss_mib": info["peak_rss_mib"]}
     for mode in ("dense", "bm25", "hybrid"):
         ranks, latencies = [], []
         for item in items:

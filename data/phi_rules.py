@@ -52,8 +52,10 @@ _DATE = re.compile(
         rf"{_DIG_L}(?:{_DAY}([-/.]){_DAY}\2(?:{_YEAR}|\d\d)){_DIG_R}",
         # 15-Mar-1961, 15 MAR 61
         rf"{_L}{_DAY}[-\s/.](?i:{_MONTH})[-\s/.](?:{_YEAR}|\d\d){_R}",
-        # Monday 6 January 2025, 3 March 1961, 4th of July, 14 August
-        rf"{_L}{_WEEKDAY}(?:the\s+)?{_DAY}{_ORD}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+{_YEAR})?{_R}",
+        # Monday 6 January 2025, 3 March 1961, 4th of July, 14 August, 2-6 January 2026
+        rf"{_L}{_WEEKDAY}(?:the\s+)?(?:{_DAY}\s?[-–]\s?)?{_DAY}{_ORD}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+{_YEAR})?{_R}",
+        # the 3rd of march, 12th feb: a lower-case month only after an ordinal ("12 may be" is no date)
+        rf"{_L}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\s+(?:of\s+)?(?i:{_MONTH}){_R}",
         # March 3rd, 2024; Feb 14; Jan 5
         rf"{_L}{_WEEKDAY}{_MONTH}\.?\s+{_DAY}{_ORD}(?:,?\s+{_YEAR})?{_R}",
         # March 2023, Sept 2021 (month and year: still a date under Safe Harbor)
@@ -74,15 +76,27 @@ _DATE = re.compile(
         # 1929年农历八月十五, 农历正月初三
         rf"(?:{_YEAR}年)?农历[正一二三四五六七八九十冬腊]{{1,2}}月[初十廿三]?[一二三四五六七八九十]",
         # 上月15日, 10号 after a time or a person (not 3号楼, 10号床)
-        rf"(?:上月|本月|下月|这个月)?{_NUM_L}(?<!月){_DAY}日|(?:(?<=[我在于])|上月|本月|下月){_DAY}号(?![床楼室线门])",
+        rf"(?:上个?月|本月|下个?月|这个月)?{_NUM_L}(?<!月){_DAY}日|(?:(?<=[我在于])|上个?月|本月|下个?月|这个月){_DAY}号(?![床楼室线门])",
         # 2024年3月15日, 2023年6月, 去年12月3日, 3月19日
         rf"(?:(?:去年|今年|前年|明年)?{_NUM_L}{_YEAR}年{_MON_NUM}月(?:{_DAY}[日号])?"
         rf"|(?:去年|今年|前年|明年)?{_NUM_L}{_MON_NUM}月{_DAY}[日号])",
     ]))
 
+# A clock time right after a date belongs to it: "14/03/2026 02:40", "2026年2月3日23:40".
+_TIME_TAIL = re.compile(r",?\s*(?:at\s+)?(?:[01]?\d|2[0-3])[:：][0-5]\d(?::[0-5]\d)?(?:\s?[ap]\.?m\.?)?"
+                        r"(?![\d:]|[.,]\d)")
+
 _AGE = re.compile(
     # 92-year-old, 94 years old, 90 y/o, 99 yo, 92岁 ...
-    rf"{_NUM_L}(9\d|1[01]\d)(?=\s*-?\s*(?:years?[-\s]old|year-old|yrs?[-\s]old|y/?o{_R}|yo{_R})|\s*周?岁)"
+    rf"{_NUM_L}(9\d|1[01]\d)(?=\s*-?\s*(?:years?[-\s]old|year-old|yrs?[-\s]old|y/?o{_R}|yo{_R})|\s*[周週]?[岁歲])"
+    # 九十三岁, 一百零二歲, 今年九十五了
+    rf"|(九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十?[一二三四五六七八九]?)?)(?=[周週]?[岁歲]|了)"
+    # "he is 100", "my mum was 97", "(Edna) is 98 next week": a person, then the age
+    rf"|(?i:{_L}(?:he|she|who|mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandpa|grandmother"
+    rf"|grandfather|patient|pt)\s+(?:is|was|turns|turned|will\s+be)\s+)(9\d|1[01]\d){_NUM_R}(?!\s*(?:%|/|[a-zA-Z]))"
+    rf"|(?<=\) is )(9\d|1[01]\d){_NUM_R}(?!\s*(?:%|/))"
+    # "Beryl Hutchins (95)": a capitalised name, then the age alone in brackets
+    rf"|[A-Z][a-z]+\s\((9\d|1[01]\d)\)"
     # aged 101, age: 96, 年龄：101
     rf"|(?i:{_L}aged?\s*[:：]?\s*)(9\d|1[01]\d){_NUM_R}|年龄\s*[:：]?\s*(9\d|1[01]\d){_NUM_R}"
     # "Winifred Ames, 103, died", "(97F)", 今年92了
@@ -112,14 +126,20 @@ _ID_CUE = (
     r"|registration(?:\s+(?:number|no\.?))?|(?:lab\s+)?accession(?:\s+(?:number|no\.?))?"
     r"|certificate\s+(?:number|no\.?)|ref(?:erence)?(?:\s+(?:number|no\.?))?|beneficiary\s+(?:number|id)"
     r"|group\s+(?:number|no\.?)|file\s+(?:number|no\.?)|(?-i:(?:[A-Z]{2,4}\s+)?PIN)"
-    r"|(?:pension|health|id|insurance|medical|bank)\s+card(?:\s+(?:number|no\.?))?|serial|transmitter"
+    r"|(?:pension|health|id|insurance|medical|bank|student|membership)\s+card(?:\s+(?:number|no\.?))?|serial|transmitter"
+    # a record's noun, with or without "number": staff no., specimen SP.., policy BCX-.., participant RX-..
+    r"|(?:staff|employee|student|lab|screening|unit|specimen|sample|biopsy|claim|membership|member|participant"
+    r"|subject|donor|respondent|policy|group|account|study|case|bed)\s+(?:(?:number|no\.?|id|code|#)s?)?"
+    r"|(?:prior\s+|pre-?)authori[sz]ation|vehicle(?:\s+(?:registration|reg\.?))?|DNI|PPSN|AMKA|SIN|TFN|CPF|NIE"
     r"|reg\.?(?:\s+no\.?)?|IP\s+no\.?|acc\.?|OHIP|NHI|CHI|IHI|UHID|NRIC|HKID|Aadhaar")
 # A value: letters, digits, hyphens and slashes with a digit in it (H25/11873), then space-separated
 # groups ("2953 41827 1", "308 417 522K", "WD19 KXP"); a number with a decimal after it is a lab range
 # ("ref 3.5-5.3"), not a reference.
-_ID_VALUE = r"(?![\d\-]*[.,]\d)[A-Za-z0-9\-/]*\d[A-Za-z0-9\-/]*(?:\s(?:\d+[A-Z]?|[A-Z]{2,4})(?![A-Za-z0-9]))*"
-_CN_ID_CUE = (r"病历号|住院号|门诊号|医保(?:卡)?号|就诊卡号|档案号|身份证(?:号码?)?|社保(?:卡)?号|护照号|工号"
-              r"|预约号|检查号|检验号|标本号|登记号|账号|微信号?|银行卡号?")
+_ID_VALUE = r"(?![\d\-]*[.,]\d)[A-Za-z0-9\-/]*\d[A-Za-z0-9\-/]*(?:\s(?:\d+[A-Z]?|[A-Z]{1,4})(?![A-Za-z0-9]))*"
+_CN_ID_CUE = (r"(?:病[历歷]|住院|门诊|門診|医保卡?|醫保卡?|就诊卡|就診卡|档案|檔案|社保卡?|护照|護照|工|预约|預約"
+              r"|检查|檢查|检验|檢驗|标本|標本|登记|登記|病理|体检|體檢|床|证|證|编|編|单|單|保单|保單|会员|會員|卡)"
+              r"[号號](?:码|碼)?"
+              r"|身份证(?:号码?)?|身份證(?:號碼?)?|账号|帳號|微信号?|银行卡号?")
 _IDS = [
     re.compile(rf"(?i:{_L}(?:{_ID_CUE}))\s*[:#：]?\s*(?P<v>{_ID_VALUE}){_R}"),
     re.compile(rf"(?:{_CN_ID_CUE})\s*[:：]?\s*(?P<v>[A-Za-z0-9\-_]{{4,}})"),
@@ -128,12 +148,20 @@ _IDS = [
     re.compile(rf"{_DIG_L}\d{{17}}[\dXx](?![\dXx])"),  # Chinese resident ID
     re.compile(rf"{_L}(?!NCT\d)[A-Z]{{1,3}}\d{{5,}}[A-Z0-9]*{_R}"),  # letter-prefixed record numbers
     re.compile(rf"{_L}(?!NCT-)[A-Z]{{2,4}}-[A-Z]?\d{{4,}}[A-Z0-9\-]*{_R}"),  # ACC-771093, HZ-U0098817
+    # HKID Y538071(4), K482719(3); and numbers with a letter check digit (DNI 48217396K, PPSN 7194528TA)
+    re.compile(rf"{_L}[A-Z]{{1,2}}\d{{6}}\([0-9A]\)"),
+    re.compile(rf"{_DIG_L}\d{{7,8}}[A-Z]{{1,2}}(?<!IU){_R}"),
+    # codes of letter and digit groups joined by hyphens or slashes with at least 5 digits in all:
+    # SP26-004173, H/26/2291, UPB-26-01937, BCX-448-20917-01 (not ICD-10, CURB-65, COVID-19)
+    re.compile(rf"{_L}(?!NCT)(?=(?:[A-Z0-9]*[-/]){{1,4}}[A-Z0-9]*{_R})(?=(?:[A-Z\-/]*\d){{5}})"
+               rf"[A-Z][A-Z0-9]*(?:[-/][A-Z0-9]+){{1,4}}{_R}"),
     # long bare numbers, but not PubMed ids cited as [12345678] or "PMID 12345678"
     re.compile(r"(?<![\[A-Za-z0-9.])(?<!PMID )(?<!PMID: )(?<!PMID:)(?<!PMID)\d{7,}(?![\]A-Za-z0-9]|[.,]\d)"),
 ]
 
 _STREET_SUFFIX = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Parkway|Pkwy|Way|Court|Ct|Place|Pl"
-                  r"|Close|Crescent|Terrace|Square|Row|Hill|Gardens|Grove|Walk|Mews|Highway|Hwy")
+                  r"|Close|Crescent|Terrace|Square|Row|Hill|Gardens|Grove|Walk|Mews|Highway|Hwy|Approach|Parade"
+                  r"|View|Quay|Rise|Wynd|Esplanade|Circle|Cir")
 _UNIT = r"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+\w+,?\s+)?"
 _UNIT_TAIL = r"(?:,?\s+(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[A-Za-z0-9]+)?"
 _US_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
@@ -141,6 +169,17 @@ _US_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
 _PLACE = r"[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?"
 _NOT_PLACE = r"(?i:post\s?code|postal|zip|address|home|lives|flat|apt|at|in|to|from)\b"  # cue words before a code
+# Beyond the US and the UK: Canadian, Irish (Eircode) and Australian codes, and continental
+# "10435 Berlin" after a comma. Place names take any Latin capital (Ōtorohanga, Çankaya).
+_CAP = r"[A-Z\u00C0-\u00DE\u0100-\u017F]"
+_PLACE_WORD = rf"(?:{_CAP}[a-z]{{1,2}}\.|{_CAP}[a-z\u00DF-\u00FF\u0100-\u017F]+(?:['’\-][^\W\d_]+)*|[NSEW])"  # St., Co.
+_LINK = r"(?:of|upon|on|the|de|des|du|la|le|del|da|do|dos|van|von|der|y|yr|rue|utca|al|el|bin|binti)"
+_LEAD_LINK = r"(?:rue|de|des|du|la|le|del|da|do|dos|van|von|der|al|el)"  # "rue des Tanneurs", not "of Dromore"
+_PLACE_NAME = rf"(?:{_LEAD_LINK}\s+)*{_PLACE_WORD}(?:\s+(?:{_LINK}\s+)*{_PLACE_WORD}){{0,4}}(?:\s+{_LINK}(?=\s+\d))?"
+_CA_POSTCODE = r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s\d[ABCEGHJ-NPRSTV-Z]\d"
+_EIRCODE = r"[AC-FHKNPRTV-Y]\d{2}\s(?=[0-9]*[A-Z])(?=[A-Z]*\d)[AC-FHKNPRTV-Y0-9]{4}"
+_AU_STATES = "NSW|VIC|QLD|WA|SA|TAS|NT|ACT"
+_CA_PROVINCES = "AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
 _ADDRESSES = [
     # 42 Elm Street, 221B Baker Street, Flat 3, 21 Queen's Avenue, 5500 Wilshire Blvd, Apt 12
     re.compile(rf"{_UNIT}{_NUM_L}\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Za-z'\-]+\s+){{1,3}}(?:{_STREET_SUFFIX}){_R}\.?"
@@ -155,17 +194,38 @@ _ADDRESSES = [
     # Springfield, IL 62704; New York, NY 10118
     re.compile(rf"{_L}{_PLACE},?\s+(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?{_R}"),
     # London NW1 6XE, SW1A 1AA
-    re.compile(rf"{_L}(?:(?!{_NOT_PLACE}){_PLACE},?\s+)?{_UK_POSTCODE}{_R}"),
+    re.compile(rf"{_L}(?:(?!{_NOT_PLACE}){_PLACE_NAME},?\s+)?{_UK_POSTCODE}{_R}"),
     # ZIP 90210, postcode M1 1AE, 邮编310013
     re.compile(rf"(?i:{_L}(?:zip(?:\s+code)?|post\s?code|postal\s+code))\s*[:#]?\s*(?P<v>\d{{5}}(?:-\d{{4}})?"
                rf"|(?-i:{_UK_POSTCODE})){_R}"),
     re.compile(rf"邮编\s*[:：]?\s*(?P<v>\d{{6}}){_NUM_R}"),
+    # Toronto, ON M5J 2L1; Co. Mayo F28 W9K3; Haymarket NSW 2000
+    re.compile(rf"{_L}(?:(?!{_NOT_PLACE}){_PLACE_NAME},?\s+)?(?:(?:{_CA_PROVINCES})\s+)?(?:{_CA_POSTCODE}|{_EIRCODE}){_R}"),
+    re.compile(rf"{_L}{_PLACE_NAME}\s+(?:{_AU_STATES})\s+\d{{4}}{_NUM_R}"),
+    # after a comma, a place and its code, or a code and its place: ", Nelson 7010", ", 69005 Lyon"
+    re.compile(rf"(?<=,\s)(?:{_PLACE_NAME}\s+(?:\d{{4,6}}(?:-\d{{4}})?|\d{{3}}-\d{{4}})|\d{{4,6}}\s+{_PLACE_NAME}(?:/{_PLACE_WORD})?)"
+               rf"{_NUM_R}"),
 ]
+# An address found in pieces is one address: pieces joined by a comma, the town between a street and
+# its code, and the named building or unit before the street ("Ashgrove Nursing Home, 112 Belmont Road").
+_ADDRESS_PART = (rf"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|RD|PO\s+Box)\s+[A-Za-z0-9]+\s*)?"
+                 rf"(?:\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?\s+)?{_PLACE_NAME}(?:\s+(?:No:?\s*)?\d{{1,5}}[A-Za-z]?)?"
+                 rf"|(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|RD|PO\s+Box)\s+[A-Za-z0-9]+")
+_ADDRESS_BEFORE = re.compile(rf"(?:(?<=[\s(:;\x00])|^)(?:{_ADDRESS_PART}),\s*\Z")
+_ADDRESS_AFTER = re.compile(rf",\s*(?:{_PLACE_NAME})(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES}))?"
+                            rf"(?:\s+(?:{_UK_POSTCODE}|{_CA_POSTCODE}|{_EIRCODE}|\d{{4,6}}(?:-\d{{4}})?))?"
+                            rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s)")
 # Chinese addresses: two or more administrative parts (province, city, district, road, number).
-_CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区)|[{_HAN}]{{1,6}}?市|[{_HAN}]{{1,6}}?(?:区|县|镇|乡)"
-            rf"|[{_HAN}]{{1,8}}?(?:大道|路|街|巷)|\d+(?:号|弄|栋|幢|单元|室|楼|层)"
-            # estates and landmarks that close an address: 阳光花园, 解放碑
-            rf"|[{_HAN}]{{1,6}}?(?:小区|花园|大厦|广场|公寓|新村|村|苑|碑)")
+_CN_NUMERAL = "一二三四五六七八九十"
+_CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区|自治區)|[{_HAN}]{{1,6}}?市|[{_HAN}]{{0,6}}?街道"
+            rf"|[{_HAN}]{{1,6}}?(?:区|區|县|縣|镇|鎮|乡|鄉)|香港|九[龍龙]|新界|澳[門门]|氹仔|路[環环]"
+            # roads, sections and lanes: 彌敦道612號 (道 only before its number), 人民南路四段, 219巷
+            rf"|[{_HAN}]{{1,8}}?\d*(?:大道|路|街|巷|道(?=\d))|[{_CN_NUMERAL}东西南北中東]+段"
+            rf"|(?:附|第)?\d+(?:号|號|弄|巷|栋|棟|幢|单元|單元|室|楼|樓|层|層|门|門|座|舍)(?:[A-Z](?!室))?(?:楼|樓|院)?"
+            rf"|第[{_CN_NUMERAL}]+座|[A-Z]室|[{_CN_NUMERAL}]+[组組]|(?<=[栋棟幢门門元舍])\d{{1,4}}(?:-\d{{1,4}})?(?![\d.])"
+            # estates and landmarks that close an address: 阳光花园, 解放碑, 留学生公寓, 社区卫生服务中心
+            rf"|[{_HAN}]{{1,6}}?(?:小区|小區|花园|花園|大厦|大廈|广场|廣場|公寓|新村|村|苑|碑|城|邨|宿舍|校区|校區|园|園)"
+            rf"|[{_HAN}]{{0,8}}?(?:卫生服务中心|衛生服務中心|养老院|養老院|颐养院|頤養院|敬老院|卫生院|衛生院)")
 _CN_ADDRESS = re.compile(rf"(?:{_CN_PART})(?:{_CN_PART})+")
 _CN_ADDRESS_LEAD = re.compile(r"^(?:住址|地址|家住|现住|居住于|居住在|户籍地|住在|住于|住|来自|位于)")
 
@@ -178,6 +238,12 @@ def _spans(pattern: re.Pattern[str], text: str, kind: str) -> Iterator[Finding]:
             yield Finding(match.start(groups[0]), match.end(groups[0]), kind)
         else:
             yield Finding(match.start(), match.end(), kind)
+
+
+def _dates(text: str) -> Iterator[Finding]:
+    for found in _spans(_DATE, text, "DATE"):
+        time_tail = _TIME_TAIL.match(text, found.end)
+        yield Finding(found.start, time_tail.end(), "DATE") if time_tail else found
 
 
 def _ages(text: str) -> Iterator[Finding]:
@@ -197,6 +263,28 @@ def _urls(text: str) -> Iterator[Finding]:
     for match in _URL.finditer(text):
         value = match.group(0).rstrip(".,;:!?)")
         yield Finding(match.start(), match.start() + len(value), "URL")
+
+
+def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
+    """``found`` with each address grown over its neighbouring parts (see ``_ADDRESS_PART``)."""
+    grown: list[Finding] = []
+    for f in sorted(found, key=lambda f: f.start):
+        start, end = f.start, f.end
+        for _ in range(4):
+            before = _ADDRESS_BEFORE.search(text, max(0, start - 80), start)
+            if not before:
+                break
+            start = before.start()
+        for _ in range(4):
+            after = _ADDRESS_AFTER.match(text, end)
+            if not after:
+                break
+            end = after.end()
+        if grown and (start <= grown[-1].end or text[grown[-1].end:start].strip(", ") == ""):
+            previous = grown.pop()  # two pieces of one address, overlapping or a comma apart
+            start, end = min(start, previous.start), max(end, previous.end)
+        grown.append(Finding(start, end, "ADDRESS"))
+    return grown
 
 
 def _cn_addresses(text: str) -> Iterator[Finding]:
@@ -221,12 +309,13 @@ def find_rules(text: str) -> Iterator[Finding]:
     yield from _urls(text)
     yield from _spans(_EMAIL, text, "EMAIL")
     yield from _spans(_IP, text, "IP")
-    for pattern in _IDS[:3]:
+    # a value after a cue word is three letters or digits at least: "group 3", "bed 12", "serial 7s" are no records
+    yield from (f for f in _spans(_IDS[0], text, "ID") if sum(c.isalnum() for c in text[f.start:f.end]) >= 3)
+    for pattern in _IDS[1:3]:
         yield from _spans(pattern, text, "ID")
-    yield from _spans(_DATE, text, "DATE")
+    yield from _dates(text)
     yield from _ages(text)
-    for pattern in _ADDRESSES:
-        yield from _spans(pattern, text, "ADDRESS")
+    yield from _joined_addresses(text, [f for pattern in _ADDRESSES for f in _spans(pattern, text, "ADDRESS")])
     yield from _cn_addresses(text)
     for pattern in _IDS[3:5]:
         yield from _spans(pattern, text, "ID")
