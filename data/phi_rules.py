@@ -144,17 +144,18 @@ _IDS = [
     re.compile(rf"(?i:{_L}(?:{_ID_CUE}))\s*[:#：]?\s*(?P<v>{_ID_VALUE}){_R}"),
     re.compile(rf"(?:{_CN_ID_CUE})\s*[:：]?\s*(?P<v>[A-Za-z0-9\-_]{{4,}})"),
     re.compile(rf"车牌号?(?:码)?\s*[:：]?\s*(?P<v>[{_HAN}][A-Z]·?[A-Z0-9]{{5,6}})"),
+    # HKID Y538071(4), K482719(3); and numbers with a letter check digit (DNI 48217396K, PPSN 7194528TA)
+    re.compile(rf"{_L}[A-Z]{{1,2}}\d{{6}}\([0-9A]\)"),
+    re.compile(rf"{_DIG_L}\d{{7,8}}[A-Z]{{1,2}}(?<!IU){_R}"),
+    # codes of letter and digit groups joined by hyphens or slashes, with at least 5 digits in all and
+    # a group of 3 digits or more on its own: SP26-004173, H/26/2291, UPB-26-01937, BCX-448-20917-01
+    # (not ICD-10, CURB-65, COVID-19, nor a product name such as AVX512-BF16)
+    re.compile(rf"{_L}(?!NCT)(?=(?:[A-Z0-9]*[-/]){{1,4}}[A-Z0-9]*{_R})(?=(?:[A-Z\-/]*\d){{5}})"
+               rf"(?=[A-Z0-9/\-]*[-/]\d{{3,}}(?![A-Z0-9]))[A-Z][A-Z0-9]*(?:[-/][A-Z0-9]+){{1,4}}{_R}"),
     re.compile(rf"{_DIG_L}\d{{3}}-\d{{2}}-\d{{4}}{_DIG_R}"),  # US SSN shape
     re.compile(rf"{_DIG_L}\d{{17}}[\dXx](?![\dXx])"),  # Chinese resident ID
     re.compile(rf"{_L}(?!NCT\d)[A-Z]{{1,3}}\d{{5,}}[A-Z0-9]*{_R}"),  # letter-prefixed record numbers
     re.compile(rf"{_L}(?!NCT-)[A-Z]{{2,4}}-[A-Z]?\d{{4,}}[A-Z0-9\-]*{_R}"),  # ACC-771093, HZ-U0098817
-    # HKID Y538071(4), K482719(3); and numbers with a letter check digit (DNI 48217396K, PPSN 7194528TA)
-    re.compile(rf"{_L}[A-Z]{{1,2}}\d{{6}}\([0-9A]\)"),
-    re.compile(rf"{_DIG_L}\d{{7,8}}[A-Z]{{1,2}}(?<!IU){_R}"),
-    # codes of letter and digit groups joined by hyphens or slashes with at least 5 digits in all:
-    # SP26-004173, H/26/2291, UPB-26-01937, BCX-448-20917-01 (not ICD-10, CURB-65, COVID-19)
-    re.compile(rf"{_L}(?!NCT)(?=(?:[A-Z0-9]*[-/]){{1,4}}[A-Z0-9]*{_R})(?=(?:[A-Z\-/]*\d){{5}})"
-               rf"[A-Z][A-Z0-9]*(?:[-/][A-Z0-9]+){{1,4}}{_R}"),
     # long bare numbers, but not PubMed ids cited as [12345678] or "PMID 12345678"
     re.compile(r"(?<![\[A-Za-z0-9.])(?<!PMID )(?<!PMID: )(?<!PMID:)(?<!PMID)\d{7,}(?![\]A-Za-z0-9]|[.,]\d)"),
 ]
@@ -317,8 +318,8 @@ def find_rules(text: str) -> Iterator[Finding]:
     yield from _ages(text)
     yield from _joined_addresses(text, [f for pattern in _ADDRESSES for f in _spans(pattern, text, "ADDRESS")])
     yield from _cn_addresses(text)
-    for pattern in _IDS[3:5]:
+    for pattern in _IDS[3:8]:  # before phones: "SP26-004173" is a record, not a number to call
         yield from _spans(pattern, text, "ID")
     yield from _phones(text)
-    for pattern in _IDS[5:]:
+    for pattern in _IDS[8:]:
         yield from _spans(pattern, text, "ID")
