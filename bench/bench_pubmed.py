@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,8 @@ def synthetic_abstract(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
     ]
 
 
-def write_corpus(folder: Path, count: int, per_file: int, seed: int, first_pmid: int = 30_000_001) -> list[Path]:
+def write_corpus(folder: Path, count: int, per_file: int, seed: int, first_pmid: int = 30_000_001,
+                 make: Callable[[random.Random], tuple[str, list[tuple[str, str]]]] = synthetic_abstract) -> list[Path]:
     from tests.fixtures.pubmed_xml import Article, write_pubmed
 
     rng = random.Random(seed)
@@ -98,7 +100,7 @@ def write_corpus(folder: Path, count: int, per_file: int, seed: int, first_pmid:
     for start in range(0, count, per_file):
         articles = []
         for pmid in range(first_pmid + start, first_pmid + min(count, start + per_file)):
-            title, sections = synthetic_abstract(rng)
+            title, sections = make(rng)
             articles.append(Article(pmid, title, sections, year=rng.randint(1990, 2025)))
         paths.append(write_pubmed(folder / f"pubmed25n{len(paths) + 1:04d}.xml.gz", articles))
     return paths
@@ -118,23 +120,13 @@ def clinical_sentences() -> list[str]:
     return sorted({s for s in sentences if 6 <= len(s.split()) <= 60})
 
 
-def write_recombined_corpus(folder: Path, count: int, per_file: int, seed: int, first_pmid: int,
-                            sentences: list[str]) -> list[Path]:
+def recombined_abstract(sentences: list[str]) -> Callable[[random.Random], tuple[str, list[tuple[str, str]]]]:
     """Hard distractors: five real clinical sentences each (MedQA/MedMCQA, never PubMedQA), drawn at random.
 
     Templated abstracts share a small vocabulary; these cover all of medicine in real clinical English, so a
     question's words also occur in its distractors, as they do in PubMed.
     """
-    from tests.fixtures.pubmed_xml import Article, write_pubmed
-
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for start in range(0, count, per_file):
-        articles = [Article(pmid, "", [("", " ".join(rng.sample(sentences, 5)))], year=rng.randint(1990, 2025))
-                    for pmid in range(first_pmid + start, first_pmid + min(count, start + per_file))]
-        paths.append(write_pubmed(folder / f"pubmed25n{len(paths) + 1:04d}.xml.gz", articles))
-    return paths
+    return lambda rng: ("", [("", " ".join(rng.sample(sentences, 5)))])
 
 
 def _write_bytes() -> int:
@@ -340,8 +332,8 @@ def bench_haystack(tmp: Path, distractors: int, per_file: int, gold_limit: int |
     recombined = distractors // 2 if sentences else 0
     files = [write_pubmed(tmp / "haystack-gold.xml.gz", gold),
              *write_corpus(tmp / "haystack", distractors - recombined, per_file, seed=19, first_pmid=40_000_001),
-             *write_recombined_corpus(tmp / "haystack-clinical", recombined, per_file, seed=23,
-                                      first_pmid=50_000_001, sentences=sentences)]
+             *write_corpus(tmp / "haystack-clinical", recombined, per_file, seed=23, first_pmid=50_000_001,
+                           make=recombined_abstract(sentences))]
     index_dir = tmp / "haystack-idx"
     info = run_child("build", files, index_dir, index="ivfpq")
     r = Retriever.load(index_dir)
