@@ -28,6 +28,8 @@ written as gzipped PubMed XML, combining diseases, interventions, outcomes and d
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
 import random
@@ -38,6 +40,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -138,6 +141,29 @@ def _tree_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+class TreeRSS(threading.Thread):
+    """Peak of the summed RSS of this process and all its descendants (Ray's raylet and actors), every 2 s.
+
+    Pages shared between processes (Ray's object store) count once per process, so this is an upper bound.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psutil  # installed with peft/accelerate
+
+        me = psutil.Process()
+        while not self.stop.wait(2.0):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a process that ended between listing and reading
+                    total += proc.memory_info().rss
+            self.peak = max(self.peak, total)
+
+
 def child(args: argparse.Namespace) -> None:
     """One build or update in a fresh process; prints its facts and its own peak RSS as JSON."""
     from medassist.rag import stream
@@ -146,6 +172,8 @@ def child(args: argparse.Namespace) -> None:
     config = RagConfig(index=args.index, embedding_cache="")
     ray = stream.RayOptions(workers=args.ray_workers) if args.ray_workers else None
     written = _write_bytes()
+    tree = TreeRSS()
+    tree.start()
     started = time.perf_counter()
     if args.child == "build":
         info = stream.build(args.files, args.index_dir, config, ray=ray)
@@ -154,6 +182,8 @@ def child(args: argparse.Namespace) -> None:
     info["seconds"] = round(time.perf_counter() - started, 2)
     info["bytes_written"] = _write_bytes() - written
     info["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    tree.stop.set()
+    info["peak_rss_mib_all_processes"] = round(tree.peak / 2**20, 1)
     if args.ray_workers:
         import ray as ray_module
 
@@ -188,7 +218,8 @@ def bench_rss(tmp: Path, sizes: list[int], per_file: int) -> dict[str, Any]:
     return {"sizes": rows, "rss_ratio_largest_over_smallest_minus_index": round(max(peaks) / min(peaks), 3)}
 
 
-def bench_ray(tmp: Path, size: int, per_file: int) -> dict[str, Any]:
+def bench_ray(tmp: Path, size: int, per_file: int, runs: list[int]) -> dict[str, Any]:
+    """The same build in one process (0 in ``runs``) and on a local Ray with 1, 2... embedding workers."""
     try:
         import ray  # noqa: F401
     except ImportError:
@@ -196,20 +227,28 @@ def bench_ray(tmp: Path, size: int, per_file: int) -> dict[str, Any]:
     files = write_corpus(tmp / "ray", size, per_file, seed=7)
     out: dict[str, Any] = {"abstracts": size}
     shards = {}
-    for name, workers in (("single_process", 0), ("ray_1_worker", 1), ("ray_2_workers", 2)):
+    for workers in runs:
+        name = "single_process" if workers == 0 else f"ray_{workers}_worker{'s' if workers > 1 else ''}"
         index_dir = tmp / f"ray-{name}"
         info = run_child("build", files, index_dir, ray_workers=workers)
-        out[name] = {"seconds": info["seconds"], "chunks": info["count"], "peak_rss_mib_driver": info["peak_rss_mib"]}
+        out[name] = {"seconds": info["seconds"], "chunks": info["count"],
+                     "chunks_per_s": round(info["count"] / info["seconds"], 1),
+                     "peak_rss_mib_driver": info["peak_rss_mib"],
+                     "peak_rss_mib_all_processes": info["peak_rss_mib_all_processes"]}
         shards[name] = index_dir / "shards"
         print(f"ray {name}: {out[name]}", file=sys.stderr, flush=True)
-    out["speedup_2_over_1_workers"] = round(out["ray_1_worker"]["seconds"] / out["ray_2_workers"]["seconds"], 3)
-    out["ray_2_workers_over_single_process_seconds"] = round(
-        out["ray_2_workers"]["seconds"] / out["single_process"]["seconds"], 3)
+        if len(shards) > 2:
+            shutil.rmtree(index_dir.parent / f"ray-{list(shards)[-2]}")  # keep the first, for the comparison
+    names = list(shards)
+    for a, b in itertools.pairwise(names):
+        out[f"seconds_{b}_over_{a}"] = round(out[b]["seconds"] / out[a]["seconds"], 3)
+    first, last = names[0], names[-1]
     diffs, same_chunks = [], True
-    for shard in shards["single_process"].iterdir():
-        other = shards["ray_2_workers"] / shard.name
+    for shard in shards[first].iterdir():
+        other = shards[last] / shard.name
         diffs.append(float(np.abs(np.load(shard / "vectors.npy") - np.load(other / "vectors.npy")).max()))
         same_chunks &= (shard / "chunks.jsonl").read_bytes() == (other / "chunks.jsonl").read_bytes()
+    out["shards_compared"] = [first, last]
     out["shards_identical_chunks"] = same_chunks
     out["shards_max_abs_vector_difference"] = max(diffs)
     return out
@@ -382,6 +421,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=["rss", "ray", "resume", "update", "haystack"])
     parser.add_argument("--rss-sizes", type=int, nargs="*")
     parser.add_argument("--ray-size", type=int)
+    parser.add_argument("--ray-runs", type=int, nargs="*", default=[0, 1, 2],
+                        help="ray: embedding workers per build, 0 = the single-process path")
     parser.add_argument("--resume-size", type=int)
     parser.add_argument("--update-base", type=int)
     parser.add_argument("--revisions", type=int)
@@ -417,7 +458,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         steps = {
             "rss": lambda: bench_rss(tmp, sizes["rss_sizes"], sizes["per_file"]),
-            "ray": lambda: bench_ray(tmp, sizes["ray_size"], sizes["per_file"]),
+            "ray": lambda: bench_ray(tmp, sizes["ray_size"], sizes["per_file"], args.ray_runs),
             "resume": lambda: bench_resume(tmp, sizes["resume_size"], sizes["per_file"]),
             "update": lambda: bench_update(tmp, sizes["update_base"], sizes["revisions"], sizes["deletions"],
                                            sizes["per_file"], args.update_random_vectors, args.embed_rate),

@@ -9,6 +9,7 @@ chunks and vectors, the IVF training sample, and the FAISS index itself.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from medassist.rag import sharded
 from medassist.rag.chunking import make_splitter
 from medassist.rag.config import RagConfig
 from medassist.rag.embed import load_encoder
-from medassist.rag.shards import SHARDS_DIR, SourceFile, build_shards, source_files
+from medassist.rag.shards import SHARDS_DIR, Shard, SourceFile, build_shards, source_files
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,16 @@ class RayOptions:
     cpus_per_worker: float = 1.0
 
 
-def _embed(files: list[SourceFile], shards_dir: Path, config: RagConfig, encoder: Any, problems: Problems | None,
+def _embed(files: list[SourceFile], shards_dir: Path, config: RagConfig, problems: Problems | None,
            ray: RayOptions | None) -> int:
-    splitter = make_splitter(encoder.tokenizer, config.chunk_tokens, config.chunk_overlap_tokens)
+    """Embed the pending files into shards; returns the chunks embedded.
+
+    The encoder lives only inside this call (on Ray, only in the actors), so assembly, which holds
+    the IVF training sample and the index, does not also hold the model.
+    """
     if ray is None:
+        encoder = load_encoder(config.embedding_model, config.device, config.pooling)
+        splitter = make_splitter(encoder.tokenizer, config.chunk_tokens, config.chunk_overlap_tokens)
         return build_shards(files, shards_dir, config, encoder, splitter, problems)
     from medassist.rag.ray_embed import build_shards_ray
 
@@ -69,9 +76,9 @@ def build(files: Sequence[str | Path], out_dir: str | Path, config: RagConfig, f
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / BUILD_STATE, {"kind": "rag-build", "files": [s.name for s in sources],
                                           "config": to_dict(config)})
-    encoder = load_encoder(config.embedding_model, config.device, config.pooling)
-    dim = int(encoder.get_embedding_dimension())
-    embedded = _embed(sources, out / SHARDS_DIR, config, encoder, problems, ray)
+    embedded = _embed(sources, out / SHARDS_DIR, config, problems, ray)
+    gc.collect()  # the encoder's last references (torch modules keep cycles)
+    dim = int(Shard(out / SHARDS_DIR / sources[0].name).info()["dimension"])
     info = sharded.assemble(out, [s.name for s in sources], config, dim)
     info |= {"embedding_model": config.embedding_model, "query_model": config.query_model or config.embedding_model,
              "pooling": config.pooling, "dimension": dim, "texts_embedded": embedded,
@@ -105,8 +112,8 @@ def update(index_dir: str | Path, files: Sequence[str | Path], config: RagConfig
                      chunk_overlap_tokens=built["chunk_overlap_tokens"], index=manifest["index_kind"],
                      checkpoint_every=1 if checkpoint else config.checkpoint_every)
     sources = source_files(files)
-    encoder = load_encoder(config.embedding_model, config.device, config.pooling)
-    embedded = _embed(sources, index_dir / SHARDS_DIR, config, encoder, problems, ray)
+    embedded = _embed(sources, index_dir / SHARDS_DIR, config, problems, ray)
+    gc.collect()
     stats = sharded.apply_updates(index_dir, [s.name for s in sources], config)
     stats["texts_embedded"] = embedded
     info = {key: manifest[key] for key in ("embedding_model", "query_model", "pooling", "dimension", "index_kind",
