@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from medassist.data.phi_names import CN_COMPOUND_SURNAMES, CN_SURNAMES, EPONYM_NOUNS, PERSON_VERBS
-from medassist.data.phi_rules import Finding
+from medassist.data.phi_rules import Finding, state_level_names
 
 ENV_SPACY_MODEL = "MEDASSIST_SPACY_MODEL"
 # Explosion's own package when a user installed it from its GitHub release, else the PyPI re-upload
@@ -45,9 +45,6 @@ _NAME_CHARS = re.compile(r"[^\W\d_](?:[^\W\d_]|[\s'’.\-])*[^\W\d_.]|[^\W\d_]")
 # A word jieba's dictionary counts more often than this is a word it knows, not a name it inferred
 # (陈建国 3, 李秀英 3; 脱敏 21, 白蛋白 68, 谢谢 1,089).
 JIEBA_NAME_MAX_FREQ = 5
-# Top-level subdivision types at the level of a US state (Safe Harbor keeps states, not smaller units).
-STATE_LEVEL = {"State", "Province", "Country", "Nation", "Autonomous region", "Special administrative region",
-               "Federal district", "Territory", "Region", "Emirate", "Canton", "Land"}
 
 
 def spacy_model() -> str | None:
@@ -69,23 +66,9 @@ def presidio_missing() -> str | None:
         return f"no spaCy English pipeline installed (looked for {os.environ.get(ENV_SPACY_MODEL) or SPACY_MODELS})"
     try:
         import jieba  # noqa: F401
-        import pycountry  # noqa: F401
     except ImportError as exc:
         return f"no module {exc.name}"
     return None
-
-
-def state_level_names() -> set[str]:
-    """Lower-cased names of countries and of state-level subdivisions (ISO 3166, through pycountry)."""
-    import pycountry
-
-    names = set()
-    for country in pycountry.countries:
-        names |= {getattr(country, key, "") for key in ("name", "common_name", "official_name")}
-    for sub in pycountry.subdivisions:
-        if sub.parent_code is None and sub.type in STATE_LEVEL:
-            names.add(re.sub(r"\s*\[.*\]$", "", sub.name))  # "Wales [Cymru GB-CYM]"
-    return {name.lower() for name in names if name}
 
 
 class ChineseNames:

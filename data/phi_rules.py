@@ -12,6 +12,7 @@ with the name finder's (and an NER engine's, when installed). Two choices run th
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ _HAN = "\u4e00-\u9fff"
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
 _WEEKDAY = r"(?:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?,?\s+)?"
+_WEEKDAY_NAME = r"(?:mon|tues?|wed(?:nes)?s?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"  # inside (?i:)
+_ORD_WORD = (r"(?:(?:twenty|thirty)[-\s]?)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+             r"|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth"
+             r"|nineteenth|twentieth|thirtieth")
 _ORD = r"(?:st|nd|rd|th)?"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON_NUM = r"(?:0?[1-9]|1[0-2])"
@@ -54,8 +59,12 @@ _DATE = re.compile(
         rf"{_L}{_DAY}[-\s/.](?i:{_MONTH})[-\s/.](?:{_YEAR}|\d\d){_R}",
         # Monday 6 January 2025, 3 March 1961, 4th of July, 14 August, 2-6 January 2026
         rf"{_L}{_WEEKDAY}(?:the\s+)?(?:{_DAY}\s?[-–]\s?)?{_DAY}{_ORD}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+{_YEAR})?{_R}",
-        # the 3rd of march, 12th feb: a lower-case month only after an ordinal ("12 may be" is no date)
+        # the 3rd of march, 12th feb: a lower-case month after an ordinal; after a plain day any month
+        # but may and march ("12 june", "5 dec"; "12 may be" and "3 march" are no dates)
         rf"{_L}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\s+(?:of\s+)?(?i:{_MONTH}){_R}",
+        rf"{_L}{_DAY}\s+(?!(?i:may|mar))(?i:{_MONTH})\.?(?:,?\s+{_YEAR})?{_R}",
+        # the twenty-third of June, the first of may
+        rf"(?i:{_L}(?:the\s+)?(?:{_ORD_WORD})\s+of\s+{_MONTH}(?:,?\s+{_YEAR})?{_R})",
         # March 3rd, 2024; Feb 14; Jan 5
         rf"{_L}{_WEEKDAY}{_MONTH}\.?\s+{_DAY}{_ORD}(?:,?\s+{_YEAR})?{_R}",
         # March 2023, Sept 2021 (month and year: still a date under Safe Harbor)
@@ -67,8 +76,8 @@ _DATE = re.compile(
         # 14/08, 26/12, 12/03: a day above 12 or a zero-padded month is a date, not a fraction or a score;
         # but x/7 is days in UK notes ("a 14/7 history", "24/7 care")
         rf"{_DIG_L}(?:(?:1[3-9]|2\d|3[01])/(?!7(?!\d)){_MON_NUM}|{_DAY}/0[1-9])(?![/\d]|[.,]\d)",
-        # Mon 3rd, Sunday the 12th, Weds 14th; on the 5th, till the 19th
-        rf"{_L}(?:Mon|Tues?|Wed(?:nes)?s?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?,?\s+(?:the\s+)?{_DAY}(?:st|nd|rd|th){_R}",
+        # Mon 3rd, Sunday the 12th, Weds 14th, tues 17th; on the 5th, till the 19th
+        rf"(?i:{_L}{_WEEKDAY_NAME}\.?,?\s+(?:the\s+)?{_DAY}(?:st|nd|rd|th){_R})",
         rf"(?i:{_L}(?:on|till|until|since|by|from|before|after)\s+)(?P<w>(?:the\s+)?{_DAY}(?:st|nd|rd|th)){_R}"
         rf"(?!\s+(?:of\s+)?(?i:{_MONTH}))",
         # Mar-21, Aug '19
@@ -80,12 +89,22 @@ _DATE = re.compile(
         # 2024年3月15日, 2023年6月, 去年12月3日, 3月19日
         rf"(?:(?:去年|今年|前年|明年)?{_NUM_L}{_YEAR}年{_MON_NUM}月(?:{_DAY}[日号])?"
         rf"|(?:去年|今年|前年|明年)?{_NUM_L}{_MON_NUM}月{_DAY}[日号])",
+        # 二〇二二年七月九日, 二〇二七年三月; 民國115年2月3日 and 115/09/12 (Taiwan's Minguo years)
+        r"[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?",
+        rf"民[國国]\s?\d{{2,3}}年{_MON_NUM}月(?:{_DAY}[日号])?",
+        rf"{_DIG_L}1[01]\d/(?:0[1-9]|1[0-2])/(?:0[1-9]|[12]\d|3[01]){_DIG_R}",
     ]))
 
-# A clock time right after a date belongs to it: "14/03/2026 02:40", "2026年2月3日23:40".
-_TIME_TAIL = re.compile(r",?\s*(?:at\s+)?(?:[01]?\d|2[0-3])[:：][0-5]\d(?::[0-5]\d)?(?:\s?[ap]\.?m\.?)?"
-                        r"(?![\d:]|[.,]\d)")
+# A clock time next to a date belongs to it: "14/03/2026 02:40", "2026-05-17T23:52", "11/30/2026 9:14 PM UTC",
+# "2026年2月3日23:40", "2026年10月30日 03时12分", "09:20 on 02/09/2026"; and so does its weekday ("Thu 05/11/2026").
+_CLOCK = r"(?:[01]?\d|2[0-3])[:：][0-5]\d(?::[0-5]\d)?(?:\s?(?i:[ap]\.?m\.?))?"
+_ZONE = r"(?:\s?(?:UTC|GMT|BST|CET|CEST|EST|EDT|CST|CDT|PST|PDT|AEST|AEDT|IST|JST|HKT|Z)(?![A-Za-z]))?"
+_TIME_TAIL = re.compile(rf"(?:,?\s*(?:at\s+)?|T){_CLOCK}(?!\d|:\d|[.,]\d){_ZONE}"
+                        r"|\s*(?:凌晨|上午|下午|晚上|中午|早上)?\s*\d{1,2}[时時点點](?:\d{1,2}分|半)?")
+_BEFORE_DATE = re.compile(rf"(?i:(?:{_L}{_CLOCK}\s+(?:on\s+)?)?{_L}{_WEEKDAY_NAME}\.?,?\s+(?:the\s+)?"
+                          rf"|{_L}{_CLOCK}\s+(?:on\s+)?)\Z")
 
+_NOT_AGE = r"(?:%|/|\.\d|(?:kg|g|lbs?|mg|mcg|ml|mmhg|cm|mm|bpm|beats|percent|mins?|minutes|degrees|units)(?![A-Za-z]))"
 _AGE = re.compile(
     # 92-year-old, 94 years old, 90 y/o, 99 yo, 92岁 ...
     rf"{_NUM_L}(9\d|1[01]\d)(?=\s*-?\s*(?:years?[-\s]old|year-old|yrs?[-\s]old|y/?o{_R}|yo{_R})|\s*[周週]?[岁歲])"
@@ -93,14 +112,21 @@ _AGE = re.compile(
     rf"|(九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十?[一二三四五六七八九]?)?)(?=[周週]?[岁歲]|了)"
     # "he is 100", "my mum was 97", "(Edna) is 98 next week": a person, then the age
     rf"|(?i:{_L}(?:he|she|who|mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandpa|grandmother"
-    rf"|grandfather|patient|pt)\s+(?:is|was|turns|turned|will\s+be)\s+)(9\d|1[01]\d){_NUM_R}(?!\s*(?:%|/|[a-zA-Z]))"
+    rf"|grandfather|patient|pt)\s+(?:is|was|turns|turned|will\s+be)\s+"
+    rf"|{_L}(?:he|she)(?:['’]?s|\s+is)\s+(?:now\s+|nearly\s+|almost\s+)?)(9\d|1[01]\d){_NUM_R}(?!\s*{_NOT_AGE})"
     rf"|(?<=\) is )(9\d|1[01]\d){_NUM_R}(?!\s*(?:%|/))"
     # "Beryl Hutchins (95)": a capitalised name, then the age alone in brackets
     rf"|[A-Z][a-z]+\s\((9\d|1[01]\d)\)"
     # aged 101, age: 96, 年龄：101
     rf"|(?i:{_L}aged?\s*[:：]?\s*)(9\d|1[01]\d){_NUM_R}|年龄\s*[:：]?\s*(9\d|1[01]\d){_NUM_R}"
-    # "Winifred Ames, 103, died", "(97F)", 今年92了
-    rf"|(?<=[a-z], )(9\d|1[01]\d)(?=,\s)|(?<=\()(9\d|1[01]\d)(?=\s?[MF]\))|(?<=今年)(9\d|1[01]\d)(?=[岁了])")
+    # "Winifred Ames, 103, died", "Arthur Fenwick, 90.", "Losa Faleolo, 93F", "(97F)", 今年92了, 今年 96，
+    rf"|(?<=[a-z], )(9\d|1[01]\d)(?=,\s)|(?<=\()(9\d|1[01]\d)(?=\s?[MF]\))"
+    rf"|(?!(?:Sats?|Saturations?|Temp|Pulse|Air|Weight|Score)[^a-z])[A-Z][a-z'’\-]+,\s(9\d|1[01]\d)"
+    rf"(?=\.(?!\d)|;|\s?[MF]{_R}|$)"
+    rf"|今年\s?(9\d|1[01]\d)(?=\s?[岁了，,。]|\s?$)"
+    # "90 years (upper limit 85)": an age unless a span of time ("for 90 years", "90 years ago")
+    rf"|(?<!for )(?<!over )(?<!past )(?<!last )(?<!than )(?<!about ){_NUM_L}(9\d|1[01]\d)(?=\s+(?:years?|yrs?){_R}"
+    rf"(?!\s+(?:ago|of|later|earlier|since|before|after|previously)))")
 
 _EMAIL = re.compile(rf"{_L}[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+{_R}"
                     # written out to dodge spam filters: priya dot nair at example dot com
@@ -216,6 +242,18 @@ _ADDRESS_BEFORE = re.compile(rf"(?:(?<=[\s(:;\x00])|^)(?:{_ADDRESS_PART}),\s*\Z"
 _ADDRESS_AFTER = re.compile(rf",\s*(?:{_PLACE_NAME})(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES}))?"
                             rf"(?:\s+(?:{_UK_POSTCODE}|{_CA_POSTCODE}|{_EIRCODE}|\d{{4,6}}(?:-\d{{4}})?))?"
                             rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s)")
+# A town named alone after a residence cue: "lives in Bolton", "at home in Penzance", "transport from Pwllheli"
+# (countries and states stay: see ``state_level_names``; so do wards and units: "moved to Ward 7").
+_TOWN = re.compile(
+    rf"(?i:{_L}(?:lives?|living|resides?|residing|resident|based|settled|stays?|staying|home|moved|moving|relocated"
+    rf"|relocating|transport|travell?ing|visiting|raised|born|grew\s+up)"
+    rf"(?:\s+(?:alone|locally|independently|now|nearby|there|here))?\s+(?:in|at|to|from|near|outside|of)\s+)"
+    rf"(?!(?:Ward|Bay|Side|Room|Resus|Majors|Minors|Theatres?|Recovery|Hospital|Hospice|Home|The|A|An|His|Her"
+    rf"|Their|Our|My|St)(?![a-z]))(?P<v>{_PLACE_NAME})")
+# Top-level subdivision types at the level of a US state (Safe Harbor keeps states, not smaller units).
+STATE_LEVEL = {"State", "Province", "Country", "Nation", "Autonomous region", "Special administrative region",
+               "Federal district", "Territory", "Region", "Emirate", "Canton", "Land"}
+
 # Chinese addresses: two or more administrative parts (province, city, district, road, number).
 _CN_NUMERAL = "一二三四五六七八九十"
 _CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区|自治區)|[{_HAN}]{{1,6}}?市|[{_HAN}]{{0,6}}?街道"
@@ -244,7 +282,8 @@ def _spans(pattern: re.Pattern[str], text: str, kind: str) -> Iterator[Finding]:
 def _dates(text: str) -> Iterator[Finding]:
     for found in _spans(_DATE, text, "DATE"):
         time_tail = _TIME_TAIL.match(text, found.end)
-        yield Finding(found.start, time_tail.end(), "DATE") if time_tail else found
+        before = _BEFORE_DATE.search(text, max(0, found.start - 30), found.start)
+        yield Finding(before.start() if before else found.start, time_tail.end() if time_tail else found.end, "DATE")
 
 
 def _ages(text: str) -> Iterator[Finding]:
@@ -288,6 +327,26 @@ def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
     return grown
 
 
+@functools.cache
+def state_level_names() -> frozenset[str]:
+    """Lower-cased names of countries and of state-level subdivisions (ISO 3166, through pycountry)."""
+    import pycountry
+
+    names = set()
+    for country in pycountry.countries:
+        names |= {getattr(country, key, "") for key in ("name", "common_name", "official_name")}
+    for sub in pycountry.subdivisions:
+        if sub.parent_code is None and sub.type in STATE_LEVEL:
+            names.add(re.sub(r"\s*\[.*\]$", "", sub.name))  # "Wales [Cymru GB-CYM]"
+    return frozenset(name.lower() for name in names if name)
+
+
+def _towns(text: str) -> Iterator[Finding]:
+    for found in _spans(_TOWN, text, "ADDRESS"):
+        if text[found.start : found.end].lower() not in state_level_names():
+            yield found
+
+
 def _cn_addresses(text: str) -> Iterator[Finding]:
     for match in _CN_ADDRESS.finditer(text):
         lead = _CN_ADDRESS_LEAD.match(match.group(0))
@@ -316,7 +375,8 @@ def find_rules(text: str) -> Iterator[Finding]:
         yield from _spans(pattern, text, "ID")
     yield from _dates(text)
     yield from _ages(text)
-    yield from _joined_addresses(text, [f for pattern in _ADDRESSES for f in _spans(pattern, text, "ADDRESS")])
+    yield from _joined_addresses(text, [*(f for pattern in _ADDRESSES for f in _spans(pattern, text, "ADDRESS")),
+                                        *_towns(text)])
     yield from _cn_addresses(text)
     for pattern in _IDS[3:8]:  # before phones: "SP26-004173" is a record, not a number to call
         yield from _spans(pattern, text, "ID")

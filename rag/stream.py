@@ -26,7 +26,7 @@ from medassist.rag import sharded
 from medassist.rag.chunking import make_splitter
 from medassist.rag.config import RagConfig
 from medassist.rag.embed import load_encoder
-from medassist.rag.shards import SHARDS_DIR, Shard, SourceFile, build_shards, source_files
+from medassist.rag.shards import SHARDS_DIR, Shard, SourceFile, build_shards, pending_files, source_files
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def _embed(files: list[SourceFile], shards_dir: Path, config: RagConfig, problem
     The encoder lives only inside this call (on Ray, only in the actors), so assembly, which holds
     the IVF training sample and the index, does not also hold the model.
     """
+    if not pending_files(files, shards_dir, config):
+        return 0  # every shard is done (a build killed during assembly): no model to load
     if ray is None:
         encoder = load_encoder(config.embedding_model, config.device, config.pooling)
         splitter = make_splitter(encoder.tokenizer, config.chunk_tokens, config.chunk_overlap_tokens)

@@ -63,6 +63,19 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("specimen HX25-118204 received", "specimen [ID] received"),
     ("HKID A123456(7), DNI 12345678Z", "HKID [ID], DNI [ID]"),
     ("policy KLM-22-55018 and 体检号TJ2026-0311", "policy [ID] and 体检号[ID]"),
+    # dates with their weekday and clock, in words, lower case, Chinese numerals, Minguo years
+    ("clinic Wed 14/10/2026, bloods weds 3rd, review Tuesday 09/06", "clinic [DATE], bloods [DATE], review [DATE]"),
+    ("scan 2027-01-04T08:30Z and call 4/7/2027 10:05 PM EST", "scan [DATE] and call [DATE]"),
+    ("last seen at 18:45 on 21/09/2026 by the team", "last seen at [DATE] by the team"),
+    ("can u do thurs 9 oct or the fourteenth of November", "can u do [DATE] or [DATE]"),
+    ("二〇二五年十一月三日出院，民国114年8月2日复诊，2025年3月1日 14时30分抽血", "[DATE]出院，[DATE]复诊，[DATE]抽血"),
+    # ages over 89 as age-sex shorthand, after a name, after "hes"
+    ("pt Norma Quigley, 96F, and Mr Albert Pye, 102.", "pt [NAME], [AGE]F, and Mr [NAME], [AGE]."),
+    ("grandad hes 93 now and she's nearly 100", "grandad hes [AGE] now and she's nearly [AGE]"),
+    ("enrolled at 91 years, 今年 98，", "enrolled at [AGE] years, 今年 [AGE]，"),
+    # a town after a residence cue; not a country, a state or a ward
+    ("lives alone in Keswick, moving to Great Yarmouth", "lives alone in [ADDRESS], moving to [ADDRESS]"),
+    ("visiting from Portugal, lives in Ohio, moved to Ward 4", "visiting from Portugal, lives in Ohio, moved to Ward 4"),
 ])
 def test_identifiers_are_replaced(text, expected):
     assert scrub(text, "rules") == expected
@@ -80,6 +93,9 @@ def test_identifiers_are_replaced(text, expected):
     "ISUP grade group 3, EBL 1200 mL, bed 12, cycle 2 day 8, serial 7s intact, SpO2 was 94 at rest",
     "住院部3楼，心内科二病区12床，分为三组",
     "this CPU has neither AVX512-BF16 nor AMX; ICD-10 J18.9, CURB-65 of 2, COVID-19 PCR",
+    # near the new date, age and town shapes: doses on a day, a may, a march, vitals after a comma, durations
+    "12 may be enough; 3 march past the ward; sats on air, 94. Pulse, 96; 90 years ago; for 95 years",
+    "smoked for 40 years, he is 92 kg, she is 95% on air, living in fear, moved to ICU, lives in a flat",
 ])
 def test_clinical_text_is_kept(text):
     assert scrub(text, "rules") == text
