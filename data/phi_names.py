@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from medassist.data.phi_rules import Finding
+from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
 
 def _words(text: str) -> set[str]:
@@ -98,15 +98,6 @@ is was has had says said reports reported denies denied presented presents compl
 states stated agrees agreed called calls rang rings attended attends came comes went lives lived died wants
 wanted asks asked needs needed takes took will would can could should must may might did does do remains
 returned returns arrived arrives developed noticed noted describes described tells told""")
-EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour", "tumor", "sign", "score", "scale",
-                "criteria", "test", "reflex", "phenomenon", "classification", "disorder", "fracture", "ulcer",
-                "procedure", "operation", "manoeuvre", "maneuver", "triad", "node", "nodes", "cells", "cell",
-                "oesophagus", "esophagus", "thyroiditis", "diverticulum", "cyst", "contracture", "virus", "angina",
-                "aneurysm", "anomaly", "encephalopathy", "hernia", "neuralgia", "neuroma", "arthritis", "ulcers",
-                "point", "points", "law", "rule", "rules", "method", "stage", "staging", "grade", "grading",
-                # eponymous structures and devices: Lewy body, Kayser-Fleischer ring, Zimmer frame, Foley catheter
-                "ring", "body", "frame", "splint", "catheter", "tube", "needle", "spots", "nodule", "duct", "gland",
-                "block"}
 
 CN_SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"

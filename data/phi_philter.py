@@ -46,8 +46,8 @@ import threading
 from collections.abc import Callable, Iterable
 from importlib import resources
 
-from medassist.data.phi_names import AMBIGUOUS_GIVEN, EPONYM_NOUNS, PERSON_VERBS, STOP, TITLES
-from medassist.data.phi_rules import Finding
+from medassist.data.phi_names import AMBIGUOUS_GIVEN, PERSON_VERBS, STOP, TITLES
+from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
 PHILTER_VERSION = "0.6.0"
 CONFIG = "configs/philter_delta.toml"  # philter-lite's own default filter set

@@ -25,8 +25,9 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from medassist.data.phi_names import CN_COMPOUND_SURNAMES, CN_SURNAMES, EPONYM_NOUNS, PERSON_VERBS
-from medassist.data.phi_rules import Finding, state_level_names
+from medassist.data.phi_names import CN_COMPOUND_SURNAMES, CN_SURNAMES, PERSON_VERBS
+from medassist.data.phi_places import state_level_names
+from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
 ENV_SPACY_MODEL = "MEDASSIST_SPACY_MODEL"
 # Explosion's own package when a user installed it from its GitHub release, else the PyPI re-upload

@@ -12,10 +12,11 @@ with the name finder's (and an NER engine's, when installed). Two choices run th
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from medassist.data.phi_places import state_level_names, towns
 
 
 @dataclass(frozen=True)
@@ -250,10 +251,26 @@ _TOWN = re.compile(
     rf"(?:\s+(?:alone|locally|independently|now|nearby|there|here))?\s+(?:in|at|to|from|near|outside|of)\s+)"
     rf"(?!(?:Ward|Bay|Side|Room|Resus|Majors|Minors|Theatres?|Recovery|Hospital|Hospice|Home|The|A|An|His|Her"
     rf"|Their|Our|My|St)(?![a-z]))(?P<v>{_PLACE_NAME})")
-# Top-level subdivision types at the level of a US state (Safe Harbor keeps states, not smaller units).
-STATE_LEVEL = {"State", "Province", "Country", "Nation", "Autonomous region", "Special administrative region",
-               "Federal district", "Territory", "Region", "Emirate", "Canton", "Land"}
-
+# A proper noun followed by one of these is an eponym, not a person or a place: Parkinson disease, Glasgow
+# Coma Scale, Foley catheter.
+EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour", "tumor", "sign", "score", "scale",
+                "criteria", "test", "reflex", "phenomenon", "classification", "disorder", "fracture", "ulcer",
+                "procedure", "operation", "manoeuvre", "maneuver", "triad", "node", "nodes", "cells", "cell",
+                "oesophagus", "esophagus", "thyroiditis", "diverticulum", "cyst", "contracture", "virus", "angina",
+                "aneurysm", "anomaly", "encephalopathy", "hernia", "neuralgia", "neuroma", "arthritis", "ulcers",
+                "point", "points", "law", "rule", "rules", "method", "stage", "staging", "grade", "grading",
+                # eponymous structures and devices: Lewy body, Kayser-Fleischer ring, Zimmer frame, Foley catheter
+                "ring", "body", "frame", "splint", "catheter", "tube", "needle", "spots", "nodule", "duct", "gland",
+                "block"}
+# A known town (``phi_places``) after a preposition, capitalised; lower case only after a residence cue.
+_AFTER_PREPOSITION = re.compile(
+    rf"(?:(?i:{_L}(?P<cue>(?:lives?|living|resides?|residing|moved|moving|home|staying|visiting|transport)"
+    rf"(?:\s+(?:alone|now))?\s+(?:in|at|to|from|near))\s+)(?P<low>)|(?i:{_L}(?:in|at|from|to|near|around|outside"
+    rf"|towards|via|nr|of)\s+))(?P<v>(?(low)[^\W\d_]+(?:\s[^\W\d_]+)?|{_PLACE_NAME}))")
+_NEXT_WORD = re.compile(r"(?:['’]s?)?\s+([^\W\d_]+)|['’]")
+_CN_TOWN_CUE = re.compile(r"住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居|人在|在|去|到|回|从|從|住")
+_CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩")
+_HAN_CHAR = re.compile(rf"[{_HAN}]")
 # Chinese addresses: two or more administrative parts (province, city, district, road, number).
 _CN_NUMERAL = "一二三四五六七八九十"
 _CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区|自治區)|[{_HAN}]{{1,6}}?市|[{_HAN}]{{0,6}}?街道"
@@ -327,24 +344,36 @@ def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
     return grown
 
 
-@functools.cache
-def state_level_names() -> frozenset[str]:
-    """Lower-cased names of countries and of state-level subdivisions (ISO 3166, through pycountry)."""
-    import pycountry
-
-    names = set()
-    for country in pycountry.countries:
-        names |= {getattr(country, key, "") for key in ("name", "common_name", "official_name")}
-    for sub in pycountry.subdivisions:
-        if sub.parent_code is None and sub.type in STATE_LEVEL:
-            names.add(re.sub(r"\s*\[.*\]$", "", sub.name))  # "Wales [Cymru GB-CYM]"
-    return frozenset(name.lower() for name in names if name)
-
-
 def _towns(text: str) -> Iterator[Finding]:
+    """Towns named alone: any capitalised place after a residence cue, a known town after a preposition."""
     for found in _spans(_TOWN, text, "ADDRESS"):
         if text[found.start : found.end].lower() not in state_level_names():
             yield found
+    for match in _AFTER_PREPOSITION.finditer(text):
+        latin = towns()[0]  # loaded on the first candidate (about a second), not at import
+        words = match.group("v").split()
+        for n in range(len(words), 0, -1):  # the longest known town: "Golders Green", not "Golders"
+            name = " ".join(words[:n])
+            if name in latin or (match.group("cue") and name.title() in latin and len(name) >= 4):
+                end = match.start("v") + len(name)
+                follower = _NEXT_WORD.match(text, end)
+                # "Glasgow Coma Scale", "Ottawa ankle rules", "Leeds General Infirmary", "Addison's": not a home
+                if not (follower and (follower.group(0).startswith(("'", "’")) or follower.group(1)[0].isupper()
+                                      or follower.group(1).lower() in EPONYM_NOUNS)):
+                    yield Finding(match.start("v"), end, "ADDRESS")
+                break
+
+
+def _cn_towns(text: str) -> Iterator[Finding]:
+    """A Chinese town after a verb or word of place, before a boundary: 我们在石家庄，老家桂林的."""
+    for cue in _CN_TOWN_CUE.finditer(text):
+        han = towns()[1]
+        for n in range(5, 1, -1):
+            name = text[cue.end() : cue.end() + n]
+            after = text[cue.end() + n : cue.end() + n + 1]
+            if len(name) == n and name in han and (not after or not _HAN_CHAR.match(after) or after in _CN_TOWN_AFTER):
+                yield Finding(cue.end(), cue.end() + n, "ADDRESS")
+                break
 
 
 def _cn_addresses(text: str) -> Iterator[Finding]:
@@ -378,6 +407,7 @@ def find_rules(text: str) -> Iterator[Finding]:
     yield from _joined_addresses(text, [*(f for pattern in _ADDRESSES for f in _spans(pattern, text, "ADDRESS")),
                                         *_towns(text)])
     yield from _cn_addresses(text)
+    yield from _cn_towns(text)
     for pattern in _IDS[3:8]:  # before phones: "SP26-004173" is a record, not a number to call
         yield from _spans(pattern, text, "ID")
     yield from _phones(text)

@@ -75,7 +75,11 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("enrolled at 91 years, 今年 98，", "enrolled at [AGE] years, 今年 [AGE]，"),
     # a town after a residence cue; not a country, a state or a ward
     ("lives alone in Keswick, moving to Great Yarmouth", "lives alone in [ADDRESS], moving to [ADDRESS]"),
-    ("visiting from Portugal, lives in Ohio, moved to Ward 4", "visiting from Portugal, lives in Ohio, moved to Ward 4"),
+    ("visiting from Portugal, lives in Ohio, moved to Ward 4",) * 2,
+    # a known town after a preposition (GeoNames), in English and Chinese; not an eponym, a word or a province
+    ("drove up from Kettering to Gdansk via Nottingham", "drove up from [ADDRESS] to [ADDRESS] via [ADDRESS]"),
+    ("pt lives in kettering now, family in Kidderminster.", "pt lives in [ADDRESS] now, family in [ADDRESS]."),
+    ("他们在洛阳，老家开封的，想去郑州看病", "他们在[ADDRESS]，老家[ADDRESS]的，想去[ADDRESS]看病"),
 ])
 def test_identifiers_are_replaced(text, expected):
     assert scrub(text, "rules") == expected
@@ -96,6 +100,9 @@ def test_identifiers_are_replaced(text, expected):
     # near the new date, age and town shapes: doses on a day, a may, a march, vitals after a comma, durations
     "12 may be enough; 3 march past the ward; sats on air, 94. Pulse, 96; 90 years ago; for 95 years",
     "smoked for 40 years, he is 92 kg, she is 95% on air, living in fear, moved to ICU, lives in a flat",
+    # towns that are not homes: a score, a rule, a word, a hospital, a province-level city, 中心 (a centre)
+    "a drop in Glasgow Coma Scale, Ottawa ankle rules, in Normal saline, at Leeds General Infirmary",
+    "回北京复查, 在中心医院",
 ])
 def test_clinical_text_is_kept(text):
     assert scrub(text, "rules") == text
