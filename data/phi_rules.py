@@ -245,10 +245,11 @@ _ADDRESS_AFTER = re.compile(rf",\s*(?:{_PLACE_NAME})(?:,?\s+(?:{_US_STATES}|{_AU
                             rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s)")
 # A town named alone after a residence cue: "lives in Bolton", "at home in Penzance", "transport from Pwllheli"
 # (countries and states stay: see ``state_level_names``; so do wards and units: "moved to Ward 7").
+_RESIDENCE = (r"(?:lives?|living|resides?|residing|resident|based|settled|stays?|staying|home|moved|moving|relocated"
+              r"|relocating|transport|travell?ing|visiting|raised|born|grew\s+up)"
+              r"(?:\s+(?:alone|locally|independently|now|nearby|there|here))?\s+(?:in|at|to|from|near|outside|of)")
 _TOWN = re.compile(
-    rf"(?i:{_L}(?:lives?|living|resides?|residing|resident|based|settled|stays?|staying|home|moved|moving|relocated"
-    rf"|relocating|transport|travell?ing|visiting|raised|born|grew\s+up)"
-    rf"(?:\s+(?:alone|locally|independently|now|nearby|there|here))?\s+(?:in|at|to|from|near|outside|of)\s+)"
+    rf"(?i:{_L}{_RESIDENCE}\s+)"
     rf"(?!(?:Ward|Bay|Side|Room|Resus|Majors|Minors|Theatres?|Recovery|Hospital|Hospice|Home|The|A|An|His|Her"
     rf"|Their|Our|My|St)(?![a-z]))(?P<v>{_PLACE_NAME})")
 # A proper noun followed by one of these is an eponym, not a person or a place: Parkinson disease, Glasgow
@@ -266,9 +267,9 @@ EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour",
                 "nomogram", "tool", "balance", "questionnaire", "inventory", "index"}
 # A known town (``phi_places``) after a preposition, capitalised; lower case only after a residence cue.
 _AFTER_PREPOSITION = re.compile(
-    rf"(?:(?i:{_L}(?P<cue>(?:lives?|living|resides?|residing|moved|moving|home|staying|visiting|transport)"
-    rf"(?:\s+(?:alone|now))?\s+(?:in|at|to|from|near))\s+)(?P<low>)|(?i:{_L}(?:in|at|from|to|near|around|outside"
-    rf"|towards|via|nr|of)\s+))(?P<v>(?(low)[^\W\d_]+(?:\s[^\W\d_]+)?|{_PLACE_NAME}))")
+    rf"(?:(?i:{_L}(?P<cue>{_RESIDENCE})\s+)(?P<low>)"
+    rf"|(?i:{_L}(?:in|at|from|to|near|around|outside|towards|via|nr|of)\s+))"
+    rf"(?P<v>(?(low)[^\W\d_]+(?:\s[^\W\d_]+)?|{_PLACE_NAME}))")
 _NEXT_WORD = re.compile(r"(?:['’]s?)?\s+([^\W\d_]+)|['’]")
 _CN_TOWN_CUE = re.compile(r"住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居|人在|在|去|到|回|从|從|住")
 _CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩")
