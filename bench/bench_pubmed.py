@@ -12,7 +12,8 @@ Sizes are arguments, so the same script measures 5k abstracts here and 1M on a b
 2. ``ray``: the same corpus embedded single-process and on local Ray with 1 and 2 workers; the shards
    are compared (max |difference| of the vectors).
 3. ``resume``: a build killed (SIGKILL) at a random moment, then resumed: chunks of finished files
-   embedded again (must be 0) and the most work a kill can lose (one file's chunks).
+   embedded again (must be 0), the most work a kill can lose (one file's chunks) and both processes' peak
+   RSS; with ``--embed-rate`` the kill moment comes from that rate instead of a reference build.
 4. ``update``: one update file with R revisions and D deletions applied to an N-abstract index:
    seconds and bytes written (``/proc/self/io``), against re-assembling the index from its shards and
    against a full rebuild (embedding included, at the measured rate).
@@ -147,15 +148,19 @@ class TreeRSS(threading.Thread):
     Pages shared between processes (Ray's object store) count once per process, so this is an upper bound.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pid: int | None = None) -> None:
         super().__init__(daemon=True)
+        self.pid = pid  # None: this process
         self.peak = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
         import psutil  # installed with peft/accelerate
 
-        me = psutil.Process()
+        try:
+            me = psutil.Process(self.pid)
+        except psutil.Error:  # it ended before the first sample
+            return
         while not self.stop.wait(2.0):
             total = 0
             for proc in [me, *me.children(recursive=True)]:
@@ -254,28 +259,45 @@ def bench_ray(tmp: Path, size: int, per_file: int, runs: list[int]) -> dict[str,
     return out
 
 
-def bench_resume(tmp: Path, size: int, per_file: int) -> dict[str, Any]:
+def bench_resume(tmp: Path, size: int, per_file: int, embed_rate: float | None) -> dict[str, Any]:
+    """A build killed at a random moment and resumed. The moment is drawn from an uninterrupted
+    reference build's duration or, with ``embed_rate`` (chunks/s, as ``rss`` measured it), from the
+    duration that rate predicts: at 100k abstracts that saves a whole build. The chunk total is the
+    resumed build's own count, so no reference is needed to count what was embedded again."""
     from medassist.rag.shards import SHARDS_DIR
 
     files = write_corpus(tmp / "resume", size, per_file, seed=11)
     index_dir = tmp / "resume-idx"
-    reference = run_child("build", files, tmp / "resume-ref")
-    total = reference["count"]
+    out: dict[str, Any] = {"abstracts": size, "files": len(files)}
+    if embed_rate:
+        expected = size / embed_rate + 30  # ~one chunk per synthetic abstract, plus start-up and assembly
+        out["kill_moment_from"] = f"--embed-rate {embed_rate}: ~{expected:.0f} s expected"
+    else:
+        reference = run_child("build", files, tmp / "resume-ref")
+        expected = reference["seconds"]
+        out["kill_moment_from"] = f"a reference build of {expected:.0f} s"
     cmd = [sys.executable, __file__, "--child", "build", "--index-dir", str(index_dir), "--index", "auto",
            "--ray-workers", "0", "--files", *map(str, files)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=REPO)
-    kill_after = random.Random(5).uniform(0.3, 0.8) * reference["seconds"]  # a random moment of a build
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    killed_rss = TreeRSS(proc.pid)
+    killed_rss.start()
+    kill_after = random.Random(5).uniform(0.3, 0.8) * expected  # a random moment of a build
     time.sleep(kill_after)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    killed_rss.stop.set()
     finished = [json.loads(p.read_text())["chunks"] for p in (index_dir / SHARDS_DIR).glob("*/shard.json")]
     info = run_child("build", files, index_dir)
-    return {"abstracts": size, "files": len(files), "chunks": total, "killed_after_s": round(kill_after, 1),
+    total = info["count"]
+    return {**out, "chunks": total, "killed_after_s": round(kill_after, 1),
             "files_finished_before_kill": len(finished), "resume_texts_embedded": info["texts_embedded"],
             "finished_chunks_embedded_again": info["texts_embedded"] - (total - sum(finished)),
             "most_work_a_kill_can_lose_chunks": max(json.loads(p.read_text())["chunks"]
-                                                    for p in (index_dir / SHARDS_DIR).glob("*/shard.json"))}
+                                                    for p in (index_dir / SHARDS_DIR).glob("*/shard.json")),
+            "peak_rss_mib_killed_build": round(killed_rss.peak / 2**20, 1),
+            "peak_rss_mib_resumed_build": info["peak_rss_mib"], "resumed_build_seconds": info["seconds"],
+            "resumed_chunks_per_s": round(info["texts_embedded"] / info["seconds"], 1),
+            "index_kind": info["index_kind"]}
 
 
 def random_vector_shards(files: list[Path], index_dir: Path) -> dict[str, Any]:
@@ -435,7 +457,8 @@ def main() -> None:
                         help="update: the base index's shards get random vectors, not embeddings (the update's cost "
                         "does not depend on them; a 1M-vector base in minutes, not 9 hours); the full rebuild is then "
                         "projected at --embed-rate plus the measured re-assembly")
-    parser.add_argument("--embed-rate", type=float, help="chunks/s for that projection (as measured by rss)")
+    parser.add_argument("--embed-rate", type=float, help="chunks/s (as measured by rss): update's projected "
+                        "rebuild; resume's kill moment without a reference build")
     parser.add_argument("--child", choices=["build", "update"])
     parser.add_argument("--files", type=Path, nargs="*")
     parser.add_argument("--index-dir", type=Path)
@@ -459,7 +482,7 @@ def main() -> None:
         steps = {
             "rss": lambda: bench_rss(tmp, sizes["rss_sizes"], sizes["per_file"]),
             "ray": lambda: bench_ray(tmp, sizes["ray_size"], sizes["per_file"], args.ray_runs),
-            "resume": lambda: bench_resume(tmp, sizes["resume_size"], sizes["per_file"]),
+            "resume": lambda: bench_resume(tmp, sizes["resume_size"], sizes["per_file"], args.embed_rate),
             "update": lambda: bench_update(tmp, sizes["update_base"], sizes["revisions"], sizes["deletions"],
                                            sizes["per_file"], args.update_random_vectors, args.embed_rate),
             "haystack": lambda: bench_haystack(tmp, sizes["distractors"], sizes["per_file"], args.gold),
