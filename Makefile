@@ -17,7 +17,7 @@ export TOKENIZERS_PARALLELISM ?= false
 # file at a time (130 s of CPU for .venv). Compiled at install on purpose: where PYTHONDONTWRITEBYTECODE is set
 # (as on this project's machines and in many container images) no process writes bytecode later, and every
 # process would recompile what it imports (measured: the suite 240 s slower, each vLLM start twice as slow).
-# Packages' own test folders are skipped (13% of the files; nothing here imports them). -qq: a few
+# Packages' own test folders are skipped (13% of the files; one imported anyway is compiled in memory). -qq: a few
 # third-party files do not compile (templates, Python 2 examples); pip ignores them too.
 PIP := pip install -q --no-compile
 COMPILE := -m compileall -qq -j 0 -x '/tests?/'
