@@ -45,8 +45,11 @@ _CN_EPONYM = re.compile(r".(?:综合征|病|症)|[病症]")
 # An NER span ends at the first character no name holds ("Chen Zhiming），BP" is "Chen Zhiming")
 _NAME_CHARS = re.compile(r"[^\W\d_](?:[^\W\d_]|[\s'’.\-])*[^\W\d_.]|[^\W\d_]")
 # A word jieba's dictionary counts more often than this is a word it knows, not a name it inferred
-# (陈建国 3, 李秀英 3; 脱敏 21, 白蛋白 68, 谢谢 1,089).
-JIEBA_NAME_MAX_FREQ = 5
+# or a person it knows: two characters (陈建国 3, 李秀英 3; 脱敏 21, 谢谢 1,089), three (王秀兰 6,
+# 祝英台 43; 白蛋白 68, 金黄色 344).
+JIEBA_NAME_MAX_FREQ = {2: 5, 3: 50, 4: 50}
+# Tags jieba gives the given-name half of a name it split ("曹/nr 桂兰/ns", "杨/nr 志远/nrfg")
+_GIVEN_TAGS = ("nr", "nrfg", "nrt", "ns")
 
 
 def spacy_model() -> str | None:
@@ -89,17 +92,33 @@ class ChineseNames:
     def _surname(self, word: str) -> bool:
         return word[0] in CN_SURNAMES or word[:2] in CN_COMPOUND_SURNAMES
 
+    def _known_word(self, word: str) -> bool:
+        return (self.frequency.get(word) or 0) > JIEBA_NAME_MAX_FREQ.get(len(word), 0)
+
     def __call__(self, text: str) -> Iterable[Finding]:
         if not re.search(r"[\u4e00-\u9fff]", text):
             return
         position = 0
+        pairs = []
         for pair in self.tokenizer.cut(text):
             start = text.find(pair.word, position)
             position = start + len(pair.word)
-            if pair.flag.startswith("nr") and _HAN_NAME.fullmatch(pair.word) and self._surname(pair.word) \
-                    and (self.frequency.get(pair.word) or 0) <= JIEBA_NAME_MAX_FREQ \
-                    and not _CN_EPONYM.match(text, start + len(pair.word) - 1):
-                yield Finding(start, position, "NAME")
+            pairs.append((start, pair.word, pair.flag))
+        for k, (start, word, flag) in enumerate(pairs):
+            if not (_HAN_NAME.fullmatch(word) or len(word) == 1) or not self._surname(word):
+                continue
+            if len(word) == 1:  # a surname jieba cut off its given name: 曹/nr 桂兰/ns, 黃/n 美玲/nr
+                if k + 1 >= len(pairs):
+                    continue
+                _, given, given_flag = pairs[k + 1]
+                if not (1 <= len(given) <= 2 and _HAN_NAME.fullmatch(word + given) and given_flag in _GIVEN_TAGS
+                        and (flag == "nr" or given_flag == "nr") and not self._known_word(word + given)):
+                    continue
+                word = word + given
+            elif not flag.startswith("nr") or self._known_word(word):
+                continue
+            if not _CN_EPONYM.match(text, start + len(word) - 1):
+                yield Finding(start, start + len(word), "NAME")
 
 
 class PresidioFinder:

@@ -58,7 +58,7 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("on the 2nd of april and 5-9 June 2025", "on [DATE] and [DATE]"),
     ("2026年1月9日 08:15入院", "[DATE]入院"),
     ("婆婆九十六岁了", "婆婆[AGE]岁了"),
-    ("Edith Marsh (94) lives alone; her dad is 101.", "Edith Marsh ([AGE]) lives alone; her dad is [AGE]."),
+    ("Edith Marsh (94) lives alone; her dad is 101.", "[NAME] ([AGE]) lives alone; her dad is [AGE]."),
     # record numbers of other shapes
     ("specimen HX25-118204 received", "specimen [ID] received"),
     ("HKID A123456(7), DNI 12345678Z", "HKID [ID], DNI [ID]"),
@@ -80,6 +80,17 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("drove up from Kettering to Gdansk via Nottingham", "drove up from [ADDRESS] to [ADDRESS] via [ADDRESS]"),
     ("pt lives in kettering now, family in Kidderminster.", "pt lives in [ADDRESS] now, family in [ADDRESS]."),
     ("他们在洛阳，老家开封的，想去郑州看病", "他们在[ADDRESS]，老家[ADDRESS]的，想去[ADDRESS]看病"),
+    # names from the lexicons (data/lexicons): alone, in capitals, surname first, after an initial, lower case
+    ("Aoife rang about Chukwuemeka Obi's results", "[NAME] rang about [NAME]'s results"),
+    ("Crew handover: HAROLD PEMBERTON, DNACPR", "Crew handover: [NAME], DNACPR"),
+    ("Handover — SMITH, Arthur (bed 11), niece Carol Dunn", "Handover — [NAME] (bed 11), niece [NAME]"),
+    ("Report: LAM Siu Ming, referred by Zhang Wei", "Report: [NAME], referred by [NAME]"),
+    ("requested by T. Okonkwo; not happy. K Morris", "requested by [NAME]; not happy. [NAME]"),
+    ("hi its shannon mcgrath again, Siobhán Ní Bhriain too", "hi its [NAME] again, [NAME] too"),
+    ("Johannes van der Merwe and Jacqueline \"Jackie\" Moss", "[NAME] and [NAME]"),
+    # Chinese: traditional surnames, honorifics, nicknames
+    ("家屬黃美玲陪同，通知當值關醫生", "家屬[NAME]陪同，通知當值[NAME]醫生"),
+    ("我是老王，鄧伯今天好些", "我是[NAME]，[NAME]伯今天好些"),
 ])
 def test_identifiers_are_replaced(text, expected):
     assert scrub(text, "rules") == expected
@@ -103,6 +114,11 @@ def test_identifiers_are_replaced(text, expected):
     # towns that are not homes: a score, a rule, a word, a hospital, a province-level city, 中心 (a centre)
     "a drop in Glasgow Coma Scale, Ottawa ankle rules, in Normal saline, at Leeds General Infirmary",
     "回北京复查, 在中心医院",
+    # given names that are clinical words, scores, places and things named after people
+    "Na 135, ana negative, a tia in May, GERD; Frank haematuria. Grace period. Will review",
+    "Braden 11, Bristol type 7, Forrest IIa, Rowan Ward, Murray Valley encephalitis, Tab. Dolo 650",
+    "MR BD, Medtronic XT DR MRI, visiting from Kenya, IgE 48",
+    "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
     assert scrub(text, "rules") == text

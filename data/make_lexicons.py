@@ -1,0 +1,86 @@
+"""Regenerate the name lexicons in ``data/lexicons/`` that the PHI scrubber's rules read.
+
+Run ``python -m medassist.data.make_lexicons [WORDS]`` with ``pip install faker==40.63.0`` and an
+English word list (Debian's ``wamerican``: ``/usr/share/dict/american-english``, the default). Neither
+is needed at run time: the output is committed, and the same inputs re-create it byte for byte.
+
+Why these sources: a scrubber that knows only a few hundred given names misses most of the people
+in a multicultural clinic ("Chukwuemeka", "Siobhán", "Jaskaran"). Faker (MIT) keeps given names and
+surnames for 80 locales; its Chinese lists are ordered by frequency, in simplified and traditional
+characters, which the Chinese rules need for 陳/黃/張 as much as 陈/黄/张. A given name that is also an
+English word ("grace", "frank", "will") is written apart, to ``given_names_ambiguous.txt``: the rules
+take it only where a cue or a capital letter says it is a person.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+from medassist.io import atomic_write_text
+
+LEXICONS = Path(__file__).resolve().parent / "lexicons"
+DEFAULT_WORDS = Path("/usr/share/dict/american-english")
+FAKER_VERSION = "40.63.0"
+_LATIN = re.compile(r"[a-zà-ÿā-ž]+(?:['\-][a-zà-ÿā-ž]+)*")
+_HAN = re.compile(r"[\u4e00-\u9fff]{1,2}")
+
+
+def _names(provider: type, attribute: str) -> list[str]:
+    """One list attribute of a Faker person provider (a tuple, or a dict of name -> weight)."""
+    for klass in provider.__mro__:
+        if attribute in klass.__dict__:
+            value = klass.__dict__[attribute]
+            return [] if isinstance(value, property) else list(value)
+    return []
+
+
+def _providers() -> dict[str, type]:
+    import faker
+    import faker.providers.person as person
+
+    if faker.VERSION != FAKER_VERSION:
+        raise SystemExit(f"expected faker=={FAKER_VERSION} (the committed lexicons come from it), got {faker.VERSION}")
+    return {m.name: importlib.import_module(f"{person.__name__}.{m.name}").Provider
+            for m in pkgutil.iter_modules(person.__path__)}
+
+
+def lexicons(words: Path) -> dict[str, list[str]]:
+    """File name -> lines: Latin given names (not English words), the ambiguous ones, Latin surnames
+    (English words included: "miller" confirms "james miller"), and Chinese surnames in Faker's
+    frequency order."""
+    english = {w.strip() for w in words.read_text(encoding="utf-8").splitlines() if w.strip().islower()}
+    given: set[str] = set()
+    surnames: set[str] = set()
+    for provider in _providers().values():
+        for attribute in ("first_names", "first_names_male", "first_names_female", "first_romanized_names"):
+            given |= {n.lower() for n in _names(provider, attribute) if _LATIN.fullmatch(n.lower())}
+        for attribute in ("last_names", "last_romanized_names"):
+            surnames |= {n.lower() for n in _names(provider, attribute) if _LATIN.fullmatch(n.lower())}
+    given = {n for n in given if len(n) >= 2}
+    chinese = {locale: [n for n in _names(p, "last_names") if _HAN.fullmatch(n)]
+               for locale, p in _providers().items() if locale in ("zh_CN", "zh_TW")}
+    return {
+        "given_names.txt": sorted(given - english),
+        "given_names_ambiguous.txt": sorted(given & english),
+        "surnames.txt": sorted(n for n in surnames if len(n) >= 2),
+        "cn_surnames_simplified.txt": chinese["zh_CN"],
+        "cn_surnames_traditional.txt": chinese["zh_TW"],
+    }
+
+
+def main(argv: list[str]) -> None:
+    words = Path(argv[0]) if argv else DEFAULT_WORDS
+    if not words.is_file():
+        raise SystemExit(f"{words}: no English word list (apt install wamerican, or pass a path)")
+    LEXICONS.mkdir(exist_ok=True)
+    for name, lines in lexicons(words).items():
+        atomic_write_text(LEXICONS / name, "\n".join(lines) + "\n")
+        print(f"{LEXICONS / name}: {len(lines)} entries")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
