@@ -66,3 +66,13 @@ def test_commands_run_from_another_directory(installed: Path, tmp_path: Path) ->
     assert checked.returncode == 0, checked.stderr[-2000:]
     guide = run(installed, tmp_path, "guide")
     assert guide.returncode == 0 and guide.stdout.startswith("# Building a diagnostic assistant")
+
+
+def test_the_scrubbers_lexicons_come_from_the_wheel(installed: Path, tmp_path: Path) -> None:
+    """data/lexicons/*.txt are package data: the rules find a name only the lexicon knows."""
+    out = subprocess.run([str(installed / "bin" / "python"), "-c",
+                          "import medassist.data.phi_names as n; from medassist.data.phi import scrub;"
+                          "print(n.__file__); print(scrub('Chukwuemeka rang, LAM Siu Ming too', 'rules'))"],
+                         cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert str(installed) in out[0], out
+    assert out[1] == "[NAME] rang, [NAME] too"
