@@ -50,6 +50,21 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON_NUM = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:1[89]\d\d|2[01]\d\d)"
 
+# Languages whose month names a clinic here may see in a letter or a translated record.
+DATE_LOCALES = ("fr", "de", "es", "pt", "it", "nl", "tr", "ms", "id", "af", "pl", "sv", "da", "nb", "ro", "cy", "ga",
+                "tl", "sw")
+
+
+def _foreign_months() -> str:
+    """Month names (wide and abbreviated, in dates and alone) of ``DATE_LOCALES``, from CLDR through
+    Babel, as a regex alternation, longest first; English ones are ``_MONTH``'s."""
+    from babel.dates import get_month_names
+
+    names = {name.rstrip(".") for locale in DATE_LOCALES for width in ("wide", "abbreviated")
+             for context in ("format", "stand-alone") for name in get_month_names(width, context, locale).values()}
+    return "|".join(re.escape(name) for name in sorted(names, key=lambda n: (-len(n), n)) if len(name) >= 3)
+
+
 _DATE = re.compile(
     "|".join([
         # 2024-03-19, 1961/03/15 (one separator throughout)
@@ -62,14 +77,17 @@ _DATE = re.compile(
         rf"{_L}{_WEEKDAY}(?:the\s+)?(?:{_DAY}\s?[-–]\s?)?{_DAY}{_ORD}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+{_YEAR})?{_R}",
         # the 3rd of march, 12th feb: a lower-case month after an ordinal; after a plain day any month
         # but may and march ("12 june", "5 dec"; "12 may be" and "3 march" are no dates)
-        rf"{_L}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\s+(?:of\s+)?(?i:{_MONTH}){_R}",
+        rf"{_L}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\s+(?:of\s+)?(?i:{_MONTH})(?:,?\s+{_YEAR})?{_R}",
         rf"{_L}{_DAY}\s+(?!(?i:may|mar))(?i:{_MONTH})\.?(?:,?\s+{_YEAR})?{_R}",
         # the twenty-third of June, the first of may
         rf"(?i:{_L}(?:the\s+)?(?:{_ORD_WORD})\s+of\s+{_MONTH}(?:,?\s+{_YEAR})?{_R})",
         # March 3rd, 2024; Feb 14; Jan 5
         rf"{_L}{_WEEKDAY}{_MONTH}\.?\s+{_DAY}{_ORD}(?:,?\s+{_YEAR})?{_R}",
-        # March 2023, Sept 2021 (month and year: still a date under Safe Harbor)
-        rf"{_L}{_MONTH}\.?,?\s+{_YEAR}{_R}",
+        # March 2023, Sept 2021, nov 2026 (month and year: still a date under Safe Harbor)
+        rf"{_L}(?i:{_MONTH})\.?,?\s+{_YEAR}{_R}",
+        # 30 août 1972, 9. Mai 1941, 2 de diciembre de 2026, 1 Ocak 1979: a day, a month in another
+        # language (CLDR), a year
+        rf"{_L}{_DAY}\.?\s+(?:de\s+)?(?i:{_foreign_months()})\.?,?\s+(?:de\s+)?{_YEAR}{_R}",
         # on 3/4, since 12/05, dated 3/4 (day and month alone: a fraction or a duration such as 3/7
         # without the cue)
         rf"(?i:{_L}(?:on|dated|since|until|till|from|due|reviewed|seen|admitted|discharged|attended|LMP)\s+)"
@@ -317,6 +335,19 @@ def _phones(text: str) -> Iterator[Finding]:
         if sum(ch.isdigit() for ch in match.group(0)) >= 7:
             extension = _EXTENSION.match(text, match.end())
             yield Finding(match.start(), extension.end() if extension else match.end(), "PHONE")
+    if "+" in text:
+        yield from _international_phones(text)
+
+
+def _international_phones(text: str) -> Iterator[Finding]:
+    """Numbers written with a country code, in any country's grouping ("+353 1 555 0148", "+33 6 55
+    50 12 34", "+234 (0)2 555 0143"): Google's libphonenumber (``phonenumbers``) knows each plan's
+    lengths, which one regex cannot. Without a region it takes only numbers that start with "+"."""
+    import phonenumbers
+
+    for match in phonenumbers.PhoneNumberMatcher(text, None, leniency=phonenumbers.Leniency.POSSIBLE):
+        extension = _EXTENSION.match(text, match.end)
+        yield Finding(match.start, extension.end() if extension else match.end, "PHONE")
 
 
 def _urls(text: str) -> Iterator[Finding]:

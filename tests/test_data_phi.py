@@ -80,6 +80,12 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("drove up from Kettering to Gdansk via Nottingham", "drove up from [ADDRESS] to [ADDRESS] via [ADDRESS]"),
     ("pt lives in kettering now, family in Kidderminster.", "pt lives in [ADDRESS] now, family in [ADDRESS]."),
     ("他们在洛阳，老家开封的，想去郑州看病", "他们在[ADDRESS]，老家[ADDRESS]的，想去[ADDRESS]看病"),
+    # phones with a country code in any country's grouping (libphonenumber); dates with month names
+    # of other languages (CLDR), and lower-case months with their year
+    ("call +353 1 555 0148 or +33 6 55 50 12 34", "call [PHONE] or [PHONE]"),
+    ("geboren am 9. Mai 1941, né le 30 août 1972, el 2 de diciembre de 2026",
+     "geboren am [DATE], né le [DATE], el [DATE]"),
+    ("since nov 2026; born 23rd june 1958", "since [DATE]; born [DATE]"),
     # names from the lexicons (data/lexicons): alone, in capitals, surname first, after an initial, lower case
     ("Aoife rang about Chukwuemeka Obi's results", "[NAME] rang about [NAME]'s results"),
     ("Crew handover: HAROLD PEMBERTON, DNACPR", "Crew handover: [NAME], DNACPR"),
@@ -118,6 +124,7 @@ def test_identifiers_are_replaced(text, expected):
     "Na 135, ana negative, a tia in May, GERD; Frank haematuria. Grace period. Will review",
     "Braden 11, Bristol type 7, Forrest IIa, Rowan Ward, Murray Valley encephalitis, Tab. Dolo 650",
     "MR BD, Medtronic XT DR MRI, visiting from Kenya, IgE 48",
+    "K+ 4.5 (+0.8), +2 pitting oedema, CRP +35 mg/L, 3 mars",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
