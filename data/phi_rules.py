@@ -207,8 +207,10 @@ _IDS = [
 
 _STREET_SUFFIX = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Parkway|Pkwy|Way|Court|Ct|Place|Pl"
                   r"|Close|Crescent|Terrace|Square|Row|Hill|Gardens|Grove|Walk|Mews|Highway|Hwy|Approach|Parade"
-                  r"|View|Quay|Rise|Wynd|Esplanade|Circle|Cir")
-_UNIT = r"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+\w+,?\s+)?"
+                  r"|View|Quay|Rise|Wynd|Esplanade|Circle|Cir|Cres|Pde|Tce|Gdns|Sq|Hwy"
+                  # Indian roads and localities: Kamaraj Salai, MG Marg, Anna Nagar, Sai Krupa Society
+                  r"|Salai|Marg|Nagar|Colony|Layout|Society")
+_UNIT = r"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[\w/]+,?\s+)?"
 _UNIT_TAIL = r"(?:,?\s+(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[A-Za-z0-9]+)?"
 _US_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
               "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").replace(" ", "|")
@@ -219,20 +221,43 @@ _NOT_PLACE = r"(?i:post\s?code|postal|zip|address|home|lives|flat|apt|at|in|to|f
 # "10435 Berlin" after a comma. Place names take any Latin capital (Ōtorohanga, Çankaya).
 _CAP = r"[A-Z\u00C0-\u00DE\u0100-\u017F]"
 _PLACE_WORD = rf"(?:{_CAP}[a-z]{{1,2}}\.|{_CAP}[a-z\u00DF-\u00FF\u0100-\u017F]+(?:['’\-][^\W\d_]+)*|[NSEW])"  # St., Co.
-_LINK = r"(?:of|upon|on|the|de|des|du|la|le|del|da|do|dos|van|von|der|y|yr|rue|utca|al|el|bin|binti)"
+_LINK = (r"(?:of|upon|on|the|de|des|du|la|le|del|da|das|do|dos|dei|degli|della|delle|di|los|las|van|von|der|y|yr"
+         r"|rue|utca|al|el|bin|binti|im|am|an|bei|sur|en)")
 _LEAD_LINK = r"(?:rue|de|des|du|la|le|del|da|do|dos|van|von|der|al|el)"  # "rue des Tanneurs", not "of Dromore"
 _PLACE_NAME = rf"(?:{_LEAD_LINK}\s+)*{_PLACE_WORD}(?:\s+(?:{_LINK}\s+)*{_PLACE_WORD}){{0,4}}(?:\s+{_LINK}(?=\s+\d))?"
 _CA_POSTCODE = r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s\d[ABCEGHJ-NPRSTV-Z]\d"
 _EIRCODE = r"[AC-FHKNPRTV-Y]\d{2}\s(?=[0-9]*[A-Z])(?=[A-Z]*\d)[AC-FHKNPRTV-Y0-9]{4}"
 _AU_STATES = "NSW|VIC|QLD|WA|SA|TAS|NT|ACT"
 _CA_PROVINCES = "AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
+# Streets named before their number (Rua das Flores 218, Via dei Mille 14, Calle Mayor 5, Jalan Ampang
+# 88) and French-style number-first ones (4 boulevard Voltaire, 1187 Rue Saint-Denis)
+_STREET_FIRST = (r"rua|via|viale|corso|calle|carrer|avenida|avda\.?|av\.|rue|boulevard|bd\.?|allée|chemin|piazza|plaza"
+                 r"|praça|largo|jalan|jl\.|lorong|travessa|paseo|camino|ulica|ul\.|sráid|strada|stradă")
+_NUMBER_FIRST = r"rue|boulevard|bd|avenue|av\.|allée|chemin|place|quai|impasse|cours|route"
+# Streets written as one word with their type (Hauptstraße 112, Keizersgracht 45, Storgatan 3) or after
+# their name in Turkish (Moda Caddesi 41/7)
+_STREET_COMPOUND = (r"straße|strasse|str\.|weg|allee|platz|gasse|damm|straat|laan|gracht|plein|kade|vej|gade|gatan"
+                    r"|vägen|veien|gata")
+_DOSE_WORD = r"(?:mg|mcg|ml|g|kg|units?|tabs?|caps?|times|days?|weeks?|hours?|mins?|x|of)\b"
+_UNIT_BEFORE = re.compile(r"(?i:(?<![A-Za-z])(?:flat|unit|apt\.?|apartment|suite|lot)\s+)\Z")
 _ADDRESSES = [
-    # 42 Elm Street, 221B Baker Street, Flat 3, 21 Queen's Avenue, 5500 Wilshire Blvd, Apt 12
-    re.compile(rf"{_UNIT}{_NUM_L}\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Za-z'\-]+\s+){{1,3}}(?:{_STREET_SUFFIX}){_R}\.?"
-               rf"{_UNIT_TAIL}"),
-    # 9 church lane (lower case needs a number and an unambiguous suffix)
-    re.compile(rf"{_NUM_L}\d{{1,5}}[a-z]?\s+(?:[a-z][a-z'\-]+\s+){{1,2}}(?:street|road|lane|avenue|drive|boulevard)"
+    # 42 Elm Street, 221B Baker Street, Flat 3, 21 Queen's Avenue, 5500 Wilshire Blvd, Apt 12, 5/22 Banksia Cres
+    re.compile(rf"{_UNIT}{_NUM_L}(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Za-z'\-]+\s+){{1,3}}"
+               rf"(?:{_STREET_SUFFIX}){_R}\.?{_UNIT_TAIL}"),
+    # 9 church lane, 14 dunmore rd, 27 ormeau ave (lower case needs a number and an unambiguous suffix)
+    re.compile(rf"{_NUM_L}\d{{1,5}}[a-z]?\s+(?:(?!{_DOSE_WORD})[a-z][a-z'\-]+\s+){{1,2}}"
+               rf"(?:street|road|rd|lane|avenue|drive|boulevard|crescent|cres|terrace|parade|pde|grove|gardens|mews)"
                rf"{_R}"),
+    re.compile(rf"{_L}(?i:{_STREET_FIRST})\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}"
+               rf"(?:\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}){{0,3}},?\s+(?:n\.?\s?º\s?)?\d{{1,5}}[A-Za-z]?(?:/\d{{1,4}})?{_NUM_R}"),
+    re.compile(rf"{_NUM_L}\d{{1,5}}(?:\s?(?:bis|ter))?,?\s+(?i:{_NUMBER_FIRST})\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}"
+               rf"(?:[\s\-]+(?:(?:{_LINK})\s+)*{_PLACE_WORD}){{0,3}}"),
+    re.compile(rf"{_L}{_CAP}[^\W\d_]*(?:{_STREET_COMPOUND})\s+\d{{1,4}}[a-z]?{_NUM_R}"),
+    re.compile(rf"{_L}(?:{_PLACE_WORD}\s+){{1,2}}(?:Caddesi|Cad\.|Sokak|Sokağı|Sk\.|Bulvarı)\s+(?:No:?\s*)?"
+               rf"\d{{1,4}}(?:/\d{{1,3}})?{_NUM_R}"),
+    # Singapore and Hong Kong blocks: Blk 208 Bishan Street 23, Block 2 Kornhill
+    re.compile(rf"{_L}(?i:blk|block)\s+\d{{1,4}}[A-Z]?\s+(?:{_PLACE_WORD}\s+){{0,3}}{_PLACE_WORD}"
+               rf"(?:\s+\d{{1,3}})?{_NUM_R}"),
     # Maple Drive (capitalised name + suffix, no number)
     re.compile(rf"{_L}(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:Street|Road|Avenue|Lane|Drive|Boulevard|Parkway|Crescent|Terrace)"
                rf"{_R}"),
@@ -249,18 +274,23 @@ _ADDRESSES = [
     re.compile(rf"{_L}(?:(?!{_NOT_PLACE}){_PLACE_NAME},?\s+)?(?:(?:{_CA_PROVINCES})\s+)?(?:{_CA_POSTCODE}|{_EIRCODE}){_R}"),
     re.compile(rf"{_L}{_PLACE_NAME}\s+(?:{_AU_STATES})\s+\d{{4}}{_NUM_R}"),
     # after a comma, a place and its code, or a code and its place: ", Nelson 7010", ", 69005 Lyon"
-    re.compile(rf"(?<=,\s)(?:{_PLACE_NAME}\s+(?:\d{{4,6}}(?:-\d{{4}})?|\d{{3}}-\d{{4}})|\d{{4,6}}\s+{_PLACE_NAME}(?:/{_PLACE_WORD})?)"
+    re.compile(rf"(?<=,\s)(?:{_PLACE_NAME}\s+(?:\d{{4,6}}(?:-\d{{4}})?|\d{{3}}-\d{{4}})"
+               rf"|(?:\d{{4,6}}|\d{{4}}-\d{{3}})\s+{_PLACE_NAME}(?:/{_PLACE_WORD})?)"
                rf"{_NUM_R}"),
 ]
 # An address found in pieces is one address: pieces joined by a comma, the town between a street and
 # its code, and the named building or unit before the street ("Ashgrove Nursing Home, 112 Belmont Road").
+# A flat or unit written inside an address: "apto 41", "app. 4", "int. 6", "3ºB", "#09-114"
+_UNIT_PART = (r"(?i:apto|app\.?|apt\.?|int\.|piso|étage|esc\.|puerta|flat|unit|lot)\s*[A-Za-z0-9\-]+"
+              r"|\d{1,2}º\s?[A-Z]?|#\d{1,3}-\d{1,4}")
 _ADDRESS_PART = (rf"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|RD|PO\s+Box)\s+[A-Za-z0-9]+\s*)?"
                  rf"(?:\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?\s+)?{_PLACE_NAME}(?:\s+(?:No:?\s*)?\d{{1,5}}[A-Za-z]?)?"
-                 rf"|(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|RD|PO\s+Box)\s+[A-Za-z0-9]+")
+                 rf"|(?i:flat|apt\.?|apartment|unit|suite|block|building|room|rd|po\s+box)\s+[A-Za-z0-9/]+")
 _ADDRESS_BEFORE = re.compile(rf"(?:(?<=[\s(:;\x00])|^)(?:{_ADDRESS_PART}),\s*\Z")
-_ADDRESS_AFTER = re.compile(rf",\s*(?:{_PLACE_NAME})(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES}))?"
+_ADDRESS_AFTER = re.compile(rf",\s*(?:{_UNIT_PART}(?=,)|(?:{_PLACE_NAME})"
+                            rf"(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES}))?"
                             rf"(?:\s+(?:{_UK_POSTCODE}|{_CA_POSTCODE}|{_EIRCODE}|\d{{4,6}}(?:-\d{{4}})?))?"
-                            rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s)")
+                            rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s))")
 # A town named alone after a residence cue: "lives in Bolton", "at home in Penzance", "transport from Pwllheli"
 # (countries and states stay: see ``state_level_names``; so do wards and units: "moved to Ward 7").
 _RESIDENCE = (r"(?:lives?|living|resides?|residing|resident|based|settled|stays?|staying|home|moved|moving|relocated"
@@ -356,11 +386,34 @@ def _urls(text: str) -> Iterator[Finding]:
         yield Finding(match.start(), match.start() + len(value), "URL")
 
 
+# In lower case, only a known town (GeoNames) and a postcode continue an address: "14 dunmore rd,
+# waterford", "27 ormeau ave belfast bt2 8hs"
+_LOWER_TOWN_AFTER = re.compile(r",?\s+(?P<town>[a-z]+(?:\s[a-z]+)?)(?P<code>\s+[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2})?"
+                               r"(?![a-z0-9])")
+
+
+def _lower_town_after(text: str, end: int) -> int:
+    """Where an address that ends at ``end`` ends once a lower-case town (and postcode) after it is in."""
+    match = _LOWER_TOWN_AFTER.match(text, end)
+    if not match:
+        return end
+    words = match.group("town").split()
+    for n in range(len(words), 0, -1):
+        if " ".join(words[:n]).title() in towns()[0]:
+            town_end = match.start("town") + len(" ".join(words[:n]))
+            return match.end("code") if n == len(words) and match.group("code") else town_end
+    return end
+
+
 def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
     """``found`` with each address grown over its neighbouring parts (see ``_ADDRESS_PART``)."""
     grown: list[Finding] = []
     for f in sorted(found, key=lambda f: f.start):
         start, end = f.start, f.end
+        if text[start:end].islower():
+            end = _lower_town_after(text, end)
+        unit = _UNIT_BEFORE.search(text, max(0, start - 12), start)
+        start = unit.start() if unit else start  # "Unit 5/22 Banksia Cres": the word goes with its number
         for _ in range(4):
             before = _ADDRESS_BEFORE.search(text, max(0, start - 80), start)
             if not before:

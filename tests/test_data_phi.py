@@ -86,6 +86,11 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("geboren am 9. Mai 1941, né le 30 août 1972, el 2 de diciembre de 2026",
      "geboren am [DATE], né le [DATE], el [DATE]"),
     ("since nov 2026; born 23rd june 1958", "since [DATE]; born [DATE]"),
+    # addresses written street first, number first, as one word, in blocks, with units, in lower case
+    ("Rua das Flores 218, apto 41, 4050-262 Porto; 4 boulevard Voltaire, 75011 Paris", "[ADDRESS]; [ADDRESS]"),
+    ("Hauptstraße 112, 79098 Freiburg im Breisgau", "[ADDRESS]"),
+    ("Blk 208 Bishan Street 23, #09-114, Singapore 570208", "[ADDRESS]"),
+    ("at 14 dunmore rd, waterford; flat 5, 22 cherry lane, crawley", "at [ADDRESS]; [ADDRESS]"),
     # names from the lexicons (data/lexicons): alone, in capitals, surname first, after an initial, lower case
     ("Aoife rang about Chukwuemeka Obi's results", "[NAME] rang about [NAME]'s results"),
     ("Crew handover: HAROLD PEMBERTON, DNACPR", "Crew handover: [NAME], DNACPR"),
@@ -125,6 +130,7 @@ def test_identifiers_are_replaced(text, expected):
     "Braden 11, Bristol type 7, Forrest IIa, Rowan Ward, Murray Valley encephalitis, Tab. Dolo 650",
     "MR BD, Medtronic XT DR MRI, visiting from Kenya, IgE 48",
     "K+ 4.5 (+0.8), +2 pitting oedema, CRP +35 mg/L, 3 mars",
+    "give 2 tabs via NG tube, 3 days ave 4, 2 weeks close review, Block 2 AV block, 3 mg road, unit 4 insulin",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
