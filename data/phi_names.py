@@ -326,8 +326,23 @@ def _thing(text: str, tokens: list[tuple[int, int, str]], end: int) -> bool:
     return follower in PLACE_NOUNS or follower in EPONYM_NOUNS
 
 
+_GLUE = "_/\\@#="
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """The word ``text[start:end]`` is part of a path, a key or a handle, not a word of prose:
+    "lora_rank", "search.lora_r", "/home/amelia", "@aoife" (an initial such as the "K." of "J.K." is not)."""
+    core = end - 1 if text[end - 1] == "." else end
+    if core - start < 2:
+        return False
+    before = text[start - 1] if start else " "
+    after = text[core] if core < len(text) else " "
+    return before in _GLUE or before.isdigit() or before == "." and start > 1 and text[start - 2].isalnum() \
+        or after in _GLUE or after.isdigit() or after == "." and core + 1 < len(text) and text[core + 1].isalnum()
+
+
 def _english(text: str) -> Iterator[Finding]:
-    tokens = _tokens(text)
+    tokens = [t for t in _tokens(text) if not _glued(text, t[0], t[1])]
     i = 0
     while i < len(tokens):
         word = tokens[i][2]

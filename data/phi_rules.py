@@ -197,9 +197,24 @@ _IDS = [
     # (not ICD-10, CURB-65, COVID-19, nor a product name such as AVX512-BF16)
     re.compile(rf"{_L}(?!NCT)(?=(?:[A-Z0-9]*[-/]){{1,4}}[A-Z0-9]*{_R})(?=(?:[A-Z\-/]*\d){{5}})"
                rf"(?=[A-Z0-9/\-]*[-/]\d{{3,}}(?![A-Z0-9]))[A-Z][A-Z0-9]*(?:[-/][A-Z0-9]+){{1,4}}{_R}"),
+    # national numbers of fixed shape: UK National Insurance (QQ 12 34 56 C), Indian PAN (BKTPD4471M),
+    # Malaysian IC (780512-14-5523), French INSEE (1 88 03 69 123 456 78), Chinese plates (粤B·7K3Q9)
+    # (the NI shape with any two letters: HMRC's own example, QQ 12 34 56 C, is what forms are filled with)
+    re.compile(rf"{_L}[A-Z]{{2}}\s?\d{{2}}\s?\d{{2}}\s?\d{{2}}\s?[A-D]{_R}"),
+    re.compile(rf"{_L}[A-Z]{{3}}[ABCFGHLJPT][A-Z]\d{{4}}[A-Z]{_R}"),
+    re.compile(rf"{_DIG_L}\d{{6}}-\d{{2}}-\d{{4}}{_DIG_R}"),
+    re.compile(rf"{_DIG_L}[12]\s\d{{2}}\s\d{{2}}\s\d{{2}}\s\d{{3}}\s\d{{3}}(?:\s\d{{2}})?{_DIG_R}"),
+    re.compile(r"[京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛鄂桂甘晋晉蒙陕陝吉闽閩贵貴粤粵青藏川宁寧琼瓊][A-Z][·•]\s?[A-Z0-9]{5,6}"
+               r"(?![A-Z0-9])"),
+    # a record number after its scheme's letters, in groups: TREM 7208 3012, HCF 88219047-02, No.26440300118827
+    # (not a cue word, which stays: "SSN [ID]", "NHS [ID]"; nor a citation)
+    re.compile(rf"{_L}(?!(?:NCT|PMID|ISBN|ICD|DOI|SSN|DNI|NHS|MRN|NIE|SIN|TFN|CPF|PIN|REF|TEL|MOB|FAX|IC|NI|PAN|BSN|AMKA"
+               rf"|PPSN|ID|NRIC|HKID|SN)\s)(?:[A-Z]{{2,4}}\s|No\.\s?)(?=(?:[\s\-]?\d){{7}})\d{{2,}}(?:[\s\-]\d{{2,}}){{0,3}}"
+               rf"(?:\s[A-Z]{_R})?{_DIG_R}"),
     re.compile(rf"{_DIG_L}\d{{3}}-\d{{2}}-\d{{4}}{_DIG_R}"),  # US SSN shape
     re.compile(rf"{_DIG_L}\d{{17}}[\dXx](?![\dXx])"),  # Chinese resident ID
-    re.compile(rf"{_L}(?!NCT\d)[A-Z]{{1,3}}\d{{5,}}[A-Z0-9]*{_R}"),  # letter-prefixed record numbers
+    # letter-prefixed record numbers, with a check digit: HN26004417(2), CR4452187-3
+    re.compile(rf"{_L}(?!NCT\d)[A-Z]{{1,3}}\d{{5,}}[A-Z0-9]*(?:\(\d\)|-\d{{1,2}}(?![\d\-]))?{_R}"),
     re.compile(rf"{_L}(?!NCT-)[A-Z]{{2,4}}-[A-Z]?\d{{4,}}[A-Z0-9\-]*{_R}"),  # ACC-771093, HZ-U0098817
     # long bare numbers, but not PubMed ids cited as [12345678] or "PMID 12345678"
     re.compile(r"(?<![\[A-Za-z0-9.])(?<!PMID )(?<!PMID: )(?<!PMID:)(?<!PMID)\d{7,}(?![\]A-Za-z0-9]|[.,]\d)"),
@@ -495,8 +510,8 @@ def find_rules(text: str) -> Iterator[Finding]:
                                         *_towns(text)])
     yield from _cn_addresses(text)
     yield from _cn_towns(text)
-    for pattern in _IDS[3:8]:  # before phones: "SP26-004173" is a record, not a number to call
+    for pattern in _IDS[3:14]:  # before phones: "SP26-004173" is a record, not a number to call
         yield from _spans(pattern, text, "ID")
     yield from _phones(text)
-    for pattern in _IDS[8:]:
+    for pattern in _IDS[14:]:
         yield from _spans(pattern, text, "ID")

@@ -86,6 +86,9 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("geboren am 9. Mai 1941, né le 30 août 1972, el 2 de diciembre de 2026",
      "geboren am [DATE], né le [DATE], el [DATE]"),
     ("since nov 2026; born 23rd june 1958", "since [DATE]; born [DATE]"),
+    # national numbers of fixed shape, record numbers with a check digit or after their scheme's letters
+    ("NI QQ 12 34 56 C, PAN BKTPD4471M, IC 780512-14-5523, 车 粤B·7K3Q9", "NI [ID], PAN [ID], IC [ID], 车 [ID]"),
+    ("HN26004417(2), CR4452187-3, policy TREM 7208 3012, HCF 88219047-02", "[ID], [ID], policy [ID], [ID]"),
     # addresses written street first, number first, as one word, in blocks, with units, in lower case
     ("Rua das Flores 218, apto 41, 4050-262 Porto; 4 boulevard Voltaire, 75011 Paris", "[ADDRESS]; [ADDRESS]"),
     ("Hauptstraße 112, 79098 Freiburg im Breisgau", "[ADDRESS]"),
@@ -130,6 +133,7 @@ def test_identifiers_are_replaced(text, expected):
     "Braden 11, Bristol type 7, Forrest IIa, Rowan Ward, Murray Valley encephalitis, Tab. Dolo 650",
     "MR BD, Medtronic XT DR MRI, visiting from Kenya, IgE 48",
     "K+ 4.5 (+0.8), +2 pitting oedema, CRP +35 mg/L, 3 mars",
+    "PMID 12345678, NCT01234567, WBC 11 000, PLT 150, ICD 10 J18.9, HbA1c 58, CD4 350, BNP 1200 ng/L",
     "give 2 tabs via NG tube, 3 days ave 4, 2 weeks close review, Block 2 AV block, 3 mg road, unit 4 insulin",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
