@@ -326,12 +326,12 @@ def _thing(text: str, tokens: list[tuple[int, int, str]], end: int) -> bool:
     return follower in PLACE_NOUNS or follower in EPONYM_NOUNS
 
 
-_GLUE = "_/\\@#="
+_GLUE = "_/\\"  # not "=": "?name=John Smith" is a name in a query string
 
 
 def _glued(text: str, start: int, end: int) -> bool:
-    """The word ``text[start:end]`` is part of a path, a key or a handle, not a word of prose:
-    "lora_rank", "search.lora_r", "/home/amelia", "@aoife" (an initial such as the "K." of "J.K." is not)."""
+    """The word ``text[start:end]`` is part of a key or a path, not a word of prose: "lora_rank",
+    "search.lora_r", "configs/amelia.yaml" (an initial such as the "K." of "J.K." is not)."""
     core = end - 1 if text[end - 1] == "." else end
     if core - start < 2:
         return False

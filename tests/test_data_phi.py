@@ -134,6 +134,8 @@ def test_identifiers_are_replaced(text, expected):
     "MR BD, Medtronic XT DR MRI, visiting from Kenya, IgE 48",
     "K+ 4.5 (+0.8), +2 pitting oedema, CRP +35 mg/L, 3 mars",
     "PMID 12345678, NCT01234567, WBC 11 000, PLT 150, ICD 10 J18.9, HbA1c 58, CD4 350, BNP 1200 ng/L",
+    # config keys and paths in error lines: "lora" is a given name, "lora_rank" is not
+    "unknown config key(s) lora_rank; search.lora_r: expected a list; see configs/amelia.yaml",
     "give 2 tabs via NG tube, 3 days ave 4, 2 weeks close review, Block 2 AV block, 3 mg road, unit 4 insulin",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
