@@ -6,7 +6,7 @@ is needed at run time: the output is committed, and the same inputs re-create it
 
 Why these sources: a scrubber that knows only a few hundred given names misses most of the people
 in a multicultural clinic ("Chukwuemeka", "Siobhán", "Jaskaran"). Faker (MIT) keeps given names and
-surnames for 80 locales; its Chinese lists are ordered by frequency, in simplified and traditional
+surnames for 86 locales; its Chinese lists are ordered by frequency, in simplified and traditional
 characters, which the Chinese rules need for 陳/黃/張 as much as 陈/黄/张. A given name that is also an
 English word ("grace", "frank", "will") is written apart, to ``given_names_ambiguous.txt``: the rules
 take it only where a cue or a capital letter says it is a person.

@@ -15,7 +15,8 @@ spans are filtered: eponyms ("Parkinson disease", "Lyme disease"), shouted abbre
 spans without a capital letter, and one word opening a sentence with no verb after it ("Heartburn
 after meals") are not identifiers. jieba tags some everyday words as names (谢谢, 白蛋白 "albumin"):
 only a word that starts with a common surname and that jieba's dictionary holds rarely or not at all
-(a name it inferred) is taken.
+(a name it inferred, or a person it knows) is taken, and so is a surname that jieba cut off the given
+name it tagged as a name or a place ("曹/nr 桂兰/ns").
 """
 
 from __future__ import annotations
