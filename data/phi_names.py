@@ -11,12 +11,12 @@ disease``, ``Bell palsy``) and places and scores (``Rowan Ward``, ``Braden 11``)
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Iterator
 from importlib import resources
 
+from medassist.data.phi_places import state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
 
@@ -227,20 +227,13 @@ def _in(lexicon: frozenset[str], word: str) -> bool:
 def _given(word: str) -> bool:
     """A known given name (the first part of "Amelia-Rose" will do), written so that it is one."""
     first = word.split("-")[0]
-    if _in(CLINICAL_WORDS, word) or _in(CLINICAL_WORDS, first) or word.lower().rstrip(".") in _states():
+    if _in(CLINICAL_WORDS, word) or _in(CLINICAL_WORDS, first) or word.lower().rstrip(".") in state_level_names():
         return False  # "ana" negative; travelled to Kenya
     if _in(COMMON_GIVEN, word):
         return True
     if _in(AMBIGUOUS_GIVEN, word) or _in(AMBIGUOUS_GIVEN, first):
         return _is_capitalised(word)
     return _in(GIVEN_NAMES, word) or _in(GIVEN_NAMES, first)
-
-
-@functools.cache
-def _states() -> frozenset[str]:
-    from medassist.data.phi_places import state_level_names
-
-    return state_level_names()
 
 
 def _lone_given(word: str) -> bool:

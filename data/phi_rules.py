@@ -185,10 +185,17 @@ _CN_ID_CUE = (r"(?:病[历歷]|住院|门诊|門診|医保卡?|醫保卡?|就诊
               r"|检查|檢查|检验|檢驗|标本|標本|登记|登記|病理|体检|體檢|床|证|證|编|編|单|單|保单|保單|会员|會員|卡)"
               r"[号號](?:码|碼)?"
               r"|身份证(?:号码?)?|身份證(?:號碼?)?|账号|帳號|微信号?|银行卡号?")
-_IDS = [
+# A Chinese plate after its province's character: 粤B·7K3Q9, 京A 12345
+_CN_PLATE = r"[A-Z][·•]?\s?[A-Z0-9]{5,6}(?![A-Z0-9])"
+_CN_PROVINCE = "京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛鄂桂甘晋晉蒙陕陝吉闽閩贵貴粤粵青藏川宁寧琼瓊"
+# Numbers after a cue word (only the number goes), found first
+_CUED_IDS = [
     re.compile(rf"(?i:{_L}(?:{_ID_CUE}))\s*[:#：]?\s*(?P<v>{_ID_VALUE}){_R}"),
     re.compile(rf"(?:{_CN_ID_CUE})\s*[:：]?\s*(?P<v>[A-Za-z0-9\-_]{{4,}})"),
-    re.compile(rf"车牌号?(?:码)?\s*[:：]?\s*(?P<v>[{_HAN}][A-Z]·?[A-Z0-9]{{5,6}})"),
+    re.compile(rf"车牌号?(?:码)?\s*[:：]?\s*(?P<v>[{_HAN}]{_CN_PLATE})"),
+]
+# Numbers by their shape, looked for before phones: "SP26-004173" is a record, not a number to call
+_IDS = [
     # HKID Y538071(4), K482719(3); and numbers with a letter check digit (DNI 48217396K, PPSN 7194528TA)
     re.compile(rf"{_L}[A-Z]{{1,2}}\d{{6}}\([0-9A]\)"),
     re.compile(rf"{_DIG_L}\d{{7,8}}[A-Z]{{1,2}}(?<!IU){_R}"),
@@ -204,8 +211,7 @@ _IDS = [
     re.compile(rf"{_L}[A-Z]{{3}}[ABCFGHLJPT][A-Z]\d{{4}}[A-Z]{_R}"),
     re.compile(rf"{_DIG_L}\d{{6}}-\d{{2}}-\d{{4}}{_DIG_R}"),
     re.compile(rf"{_DIG_L}[12]\s\d{{2}}\s\d{{2}}\s\d{{2}}\s\d{{3}}\s\d{{3}}(?:\s\d{{2}})?{_DIG_R}"),
-    re.compile(r"[京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛鄂桂甘晋晉蒙陕陝吉闽閩贵貴粤粵青藏川宁寧琼瓊][A-Z][·•]\s?[A-Z0-9]{5,6}"
-               r"(?![A-Z0-9])"),
+    re.compile(rf"[{_CN_PROVINCE}](?=[A-Z][·•]){_CN_PLATE}"),  # without a cue, only with its dot
     # a record number after its scheme's letters, in groups: TREM 7208 3012, HCF 88219047-02, No.26440300118827
     # (not a cue word, which stays: "SSN [ID]", "NHS [ID]"; nor a citation)
     re.compile(rf"{_L}(?!(?:NCT|PMID|ISBN|ICD|DOI|SSN|DNI|NHS|MRN|NIE|SIN|TFN|CPF|PIN|REF|TEL|MOB|FAX|IC|NI|PAN|BSN|AMKA"
@@ -213,6 +219,9 @@ _IDS = [
                rf"(?:\s[A-Z]{_R})?{_DIG_R}"),
     re.compile(rf"{_DIG_L}\d{{3}}-\d{{2}}-\d{{4}}{_DIG_R}"),  # US SSN shape
     re.compile(rf"{_DIG_L}\d{{17}}[\dXx](?![\dXx])"),  # Chinese resident ID
+]
+# ... and after phones: what is left of long numbers once no phone took them
+_LAST_IDS = [
     # letter-prefixed record numbers, with a check digit: HN26004417(2), CR4452187-3
     re.compile(rf"{_L}(?!NCT\d)[A-Z]{{1,3}}\d{{5,}}[A-Z0-9]*(?:\(\d\)|-\d{{1,2}}(?![\d\-]))?{_R}"),
     re.compile(rf"{_L}(?!NCT-)[A-Z]{{2,4}}-[A-Z]?\d{{4,}}[A-Z0-9\-]*{_R}"),  # ACC-771093, HZ-U0098817
@@ -501,8 +510,8 @@ def find_rules(text: str) -> Iterator[Finding]:
     yield from _spans(_EMAIL, text, "EMAIL")
     yield from _spans(_IP, text, "IP")
     # a value after a cue word is three letters or digits at least: "group 3", "bed 12", "serial 7s" are no records
-    yield from (f for f in _spans(_IDS[0], text, "ID") if sum(c.isalnum() for c in text[f.start:f.end]) >= 3)
-    for pattern in _IDS[1:3]:
+    yield from (f for f in _spans(_CUED_IDS[0], text, "ID") if sum(c.isalnum() for c in text[f.start:f.end]) >= 3)
+    for pattern in _CUED_IDS[1:]:
         yield from _spans(pattern, text, "ID")
     yield from _dates(text)
     yield from _ages(text)
@@ -510,8 +519,8 @@ def find_rules(text: str) -> Iterator[Finding]:
                                         *_towns(text)])
     yield from _cn_addresses(text)
     yield from _cn_towns(text)
-    for pattern in _IDS[3:14]:  # before phones: "SP26-004173" is a record, not a number to call
+    for pattern in _IDS:
         yield from _spans(pattern, text, "ID")
     yield from _phones(text)
-    for pattern in _IDS[14:]:
+    for pattern in _LAST_IDS:
         yield from _spans(pattern, text, "ID")
