@@ -334,6 +334,13 @@ def _glued(text: str, start: int, end: int) -> bool:
         or after in _GLUE or after.isdigit() or after == "." and core + 1 < len(text) and text[core + 1].isalnum()
 
 
+def _after_number(text: str, start: int) -> bool:
+    """A number comes right before ``start`` (or what an age became: ``phi.find_phi`` masks found spans
+    with NULs, ``phi.scrub`` re-reads its "[AGE]"): a lower-case word there is its unit ("93 anni",
+    "2 ana"), not a name."""
+    return bool(re.search(r"(?:\d|\x00|\[AGE\])\s?\Z", text[max(0, start - 6) : start]))
+
+
 def _english(text: str) -> Iterator[Finding]:
     tokens = [t for t in _tokens(text) if not _glued(text, t[0], t[1])]
     i = 0
@@ -354,7 +361,8 @@ def _english(text: str) -> Iterator[Finding]:
         initial, surname_first = _initial_surname(text, tokens, i), _surname_first(text, tokens, i)
         if not (strength == 2 or strength == 1 and (case == "title" or given)  # after a cue
                 or given and follows and (case != "upper" or len(bare) >= 3)  # a given name, then a surname
-                or _lone_given(word) or surname_first or initial):
+                or _lone_given(word) and not (case == "lower" and _after_number(text, tokens[i][0]))
+                or surname_first or initial):
             i += 1
             continue
         if initial or surname_first and _case(tokens[i + 1][2]) == "title":

@@ -123,29 +123,58 @@ _TIME_TAIL = re.compile(rf"(?:,?\s*(?:at\s+)?|T){_CLOCK}(?!\d|:\d|[.,]\d){_ZONE}
 _BEFORE_DATE = re.compile(rf"(?i:(?:{_L}{_CLOCK}\s+(?:on\s+)?)?{_L}{_WEEKDAY_NAME}\.?,?\s+(?:the\s+)?"
                           rf"|{_L}{_CLOCK}\s+(?:on\s+)?)\Z")
 
+_OLD = r"(9\d|1[01]\d)"  # over 89: the ages Safe Harbor names
 _NOT_AGE = r"(?:%|/|\.\d|(?:kg|g|lbs?|mg|mcg|ml|mmhg|cm|mm|bpm|beats|percent|mins?|minutes|degrees|units)(?![A-Za-z]))"
+# Words for "years" after an age in the languages of DATE_LOCALES' clinics: 93 años, 93 ans, 93 Jahre,
+# 93 anni, 93 anos, 93 jaar, 93 lat, 93 yaşında, 93 tahun, 93 taon, 93 år.
+_YEARS_ABROAD = r"(?:años|anos|ans|jahre?n?|jährige[rn]?|anni|jaar|lat|yaş\w*|tahun|taon|år|ár|aastat)"
 _AGE = re.compile(
-    # 92-year-old, 94 years old, 90 y/o, 99 yo, 92岁 ...
-    rf"{_NUM_L}(9\d|1[01]\d)(?=\s*-?\s*(?:years?[-\s]old|year-old|yrs?[-\s]old|y/?o{_R}|yo{_R})|\s*[周週]?[岁歲])"
-    # 九十三岁, 一百零二歲, 今年九十五了
-    rf"|(九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十?[一二三四五六七八九]?)?)(?=[周週]?[岁歲]|了)"
-    # "he is 100", "my mum was 97", "(Edna) is 98 next week": a person, then the age
-    rf"|(?i:{_L}(?:he|she|who|mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandpa|grandmother"
-    rf"|grandfather|patient|pt)\s+(?:is|was|turns|turned|will\s+be)\s+"
-    rf"|{_L}(?:he|she)(?:['’]?s|\s+is)\s+(?:now\s+|nearly\s+|almost\s+)?)(9\d|1[01]\d){_NUM_R}(?!\s*{_NOT_AGE})"
-    rf"|(?<=\) is )(9\d|1[01]\d){_NUM_R}(?!\s*(?:%|/))"
-    # "Beryl Hutchins (95)": a capitalised name, then the age alone in brackets
-    rf"|[A-Z][a-z]+\s\((9\d|1[01]\d)\)"
-    # aged 101, age: 96, 年龄：101
-    rf"|(?i:{_L}aged?\s*[:：]?\s*)(9\d|1[01]\d){_NUM_R}|年龄\s*[:：]?\s*(9\d|1[01]\d){_NUM_R}"
-    # "Winifred Ames, 103, died", "Arthur Fenwick, 90.", "Losa Faleolo, 93F", "(97F)", 今年92了, 今年 96，
-    rf"|(?<=[a-z], )(9\d|1[01]\d)(?=,\s)|(?<=\()(9\d|1[01]\d)(?=\s?[MF]\))"
-    rf"|(?!(?:Sats?|Saturations?|Temp|Pulse|Air|Weight|Score)[^a-z])[A-Z][a-z'’\-]+,\s(9\d|1[01]\d)"
-    rf"(?=\.(?!\d)|;|\s?[MF]{_R}|$)"
-    rf"|今年\s?(9\d|1[01]\d)(?=\s?[岁了，,。]|\s?$)"
-    # "90 years (upper limit 85)": an age unless a span of time ("for 90 years", "90 years ago")
-    rf"|(?<!for )(?<!over )(?<!past )(?<!last )(?<!than )(?<!about ){_NUM_L}(9\d|1[01]\d)(?=\s+(?:years?|yrs?){_R}"
-    rf"(?!\s+(?:ago|of|later|earlier|since|before|after|previously)))")
+    "|".join([
+        # 92-year-old, 94 years old, 90 y/o, 99 yo, 93 y.o., 93-yr-old, 92岁, 93歳
+        rf"{_NUM_L}{_OLD}(?=\s*[-–‑]?\s*(?i:years?[-–‑\s]old|year[-–‑]old|yrs?\.?[-–‑\s]old|y\.?/?o\.?{_R}|yo{_R})"
+        rf"|\s*[周週]?[岁歲歳])",
+        # 九十三岁, 一百零二歲, 今年九十五了
+        r"(九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十?[一二三四五六七八九]?)?)(?=\s?(?:[周週]?[岁歲歳]|了))"
+        r"|(?<=今年)(九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十?[一二三四五六七八九]?)?)",
+        # "he is 100", "my mum was 97", "(Edna) is 98 next week", "husband 93 with new confusion",
+        # "she 92 this year", "turned 95": a person, then the age
+        rf"(?i:{_L}(?:he|she|who|mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandpa|grandmother"
+        rf"|grandfather|patient|pt|husband|wife|partner|mother-in-law|father-in-law)\s+(?:is\s+|was\s+|turns\s+"
+        rf"|turned\s+|will\s+be\s+)?"
+        rf"|{_L}(?:he|she)(?:['’]?s|\s+is)\s+(?:now\s+|nearly\s+|almost\s+)?"
+        rf"|{_L}(?:turned|turns|turning|celebrat(?:ed|es|ing)|reached)\s+(?:(?:his|her|their)\s+)?){_OLD}{_NUM_R}"
+        rf"(?!\s*{_NOT_AGE})",
+        # "Zainab is 101", "(Edna) is 98": a capitalised word (or a bracket), then the age; not a measure
+        # ("Pulse is 96", "HR is 92")
+        rf"(?:\)|{_L}(?!(?:The|This|It|That|Score|Pulse|Weight|Temp\w*|Sat\w*|Glucose|Rate|Heart|BP)\s)"
+        rf"[A-Z][a-z'’\-]+)\s+is\s+{_OLD}{_NUM_R}(?!\s*{_NOT_AGE})",
+        # "Beryl Hutchins (95)": a capitalised name, then the age alone in brackets
+        rf"[A-Z][a-z]+\s\({_OLD}\)",
+        # aged 101, age: 96, aet. 93, 年龄：101, 年齡 93, 享年93, 高龄93
+        rf"(?i:{_L}(?:aged?|aet)\.?\s*[:：]?\s*){_OLD}{_NUM_R}",
+        rf"(?:年[龄齡]\s*[:：]?\s*|享年|高[龄齡])\s*{_OLD}{_NUM_R}",
+        # "a woman of 93", "a gentleman of 101"
+        rf"(?i:{_L}(?:man|woman|lady|gentleman|gent|widow|widower|patient|nonagenarian|centenarian)\s+of\s+)"
+        rf"{_OLD}{_NUM_R}(?!\s*{_NOT_AGE})",
+        # "in his 94th year", "her 100th birthday"
+        rf"{_NUM_L}{_OLD}(?=(?:st|nd|rd|th)\s+(?i:year|birthday))",
+        # 93 años, âgée de 93 ans, 93 Jahre alt, 93-jährige
+        rf"{_NUM_L}{_OLD}(?=[\s-]?(?i:{_YEARS_ABROAD}){_R})",
+        # age-sex shorthand: "93M", "A 96 F", "Smith, 93/F", "(97F)"; after a word, not after a vital's
+        # letters ("HR 93 M") or a temperature ("temp 101F", "spiked to 101F")
+        rf"(?:^|(?<=[\n,(;:\[])|(?<=[\n,(;:\[] )|(?<=[a-z] )|(?<=\bA )|(?<=\bAn ))"
+        rf"{_OLD}(?=\s?/?\s?[MF]{_R})",
+        rf"{_L}[MF]\s?/\s?{_OLD}{_NUM_R}",
+        # "Winifred Ames, 103, died", "Arthur Fenwick, 90.", "Losa Faleolo, 93F", 今年92了, 今年 96，
+        rf"(?<=[A-Za-z)], ){_OLD}(?=,\s)",
+        rf"(?!(?:Sats?|Saturations?|Temp|Pulse|Air|Weight|Score)[^a-z])[A-Z][a-z'’\-]+,\s{_OLD}"
+        rf"(?=\.(?!\d)|;|\s?[MF]{_R}|$)",
+        rf"今年\s?{_OLD}(?=\s?[岁了，,。]|\s?$)",
+        # "90 years (upper limit 85)", "93 years of age", "93y": an age unless a span of time ("for 90 years",
+        # "90 years ago")
+        rf"(?<!for )(?<!over )(?<!past )(?<!last )(?<!than )(?<!about ){_NUM_L}{_OLD}(?=\s*(?i:years?|yrs?|y){_R}"
+        rf"(?!\.?\s+(?:ago|of(?!\s+age)|later|earlier|since|before|after|previously)))",
+    ]))
 
 _EMAIL = re.compile(rf"{_L}[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+{_R}"
                     # written out to dodge spam filters: priya dot nair at example dot com
@@ -378,10 +407,17 @@ def _dates(text: str) -> Iterator[Finding]:
         yield Finding(before.start() if before else found.start, time_tail.end() if time_tail else found.end, "DATE")
 
 
+# "fever 101 F", "temps to 102F": a Fahrenheit temperature, not an age and a sex
+_FAHRENHEIT = re.compile(r"\s?F(?![A-Za-z])")
+_FEVER = re.compile(r"(?i:temp|tmax|fever|febrile|pyrexi|spik)|\bT\s*$")
+
+
 def _ages(text: str) -> Iterator[Finding]:
     for match in _AGE.finditer(text):
         group = next(i for i in range(1, _AGE.groups + 1) if match.group(i))
-        yield Finding(match.start(group), match.end(group), "AGE")
+        start, end = match.start(group), match.end(group)
+        if not (_FAHRENHEIT.match(text, end) and _FEVER.search(text, max(0, start - 30), start)):
+            yield Finding(start, end, "AGE")
 
 
 def _phones(text: str) -> Iterator[Finding]:

@@ -73,6 +73,14 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("pt Norma Quigley, 96F, and Mr Albert Pye, 102.", "pt [NAME], [AGE]F, and Mr [NAME], [AGE]."),
     ("grandad hes 93 now and she's nearly 100", "grandad hes [AGE] now and she's nearly [AGE]"),
     ("enrolled at 91 years, 今年 98，", "enrolled at [AGE] years, 今年 [AGE]，"),
+    # ages over 89 in more shapes: sex shorthand, years of age, an ordinal year, other languages, Chinese numerals
+    ("A 93M with CAP; F/94; a 96 F, fall", "A [AGE]M with CAP; F/[AGE]; a [AGE] F, fall"),
+    ("93 years of age, 93y female, 92 y.o., aet. 94, a woman of 95, in his 94th year, turned 97",
+     "[AGE] years of age, [AGE]y female, [AGE] y.o., aet. [AGE], a woman of [AGE], in his [AGE]th year, turned [AGE]"),
+    ("âgée de 93 ans, 93-jährige, 93 anni, 享年93, 年齡：93, 阿婆今年九十三",
+     "âgée de [AGE] ans, [AGE]-jährige, [AGE] anni, 享年[AGE], 年齡：[AGE], 阿婆今年[AGE]"),
+    ("Zainab is 101; husband 93 with new confusion; she 92 this year; HAROLD PEMBERTON, 96, DNACPR",
+     "[NAME] is [AGE]; husband [AGE] with new confusion; she [AGE] this year; [NAME], [AGE], DNACPR"),
     # a town after a residence cue; not a country, a state or a ward
     ("lives alone in Keswick, moving to Great Yarmouth", "lives alone in [ADDRESS], moving to [ADDRESS]"),
     ("visiting from Portugal, lives in Ohio, moved to Ward 4",) * 2,
@@ -137,6 +145,8 @@ def test_identifiers_are_replaced(text, expected):
     # config keys and paths in error lines: "lora" is a given name, "lora_rank" is not
     "unknown config key(s) lora_rank; search.lora_r: expected a list; see configs/amelia.yaml",
     "give 2 tabs via NG tube, 3 days ave 4, 2 weeks close review, Block 2 AV block, 3 mg road, unit 4 insulin",
+    # near the new age shapes: Fahrenheit fevers, a vital before a sex, measures that are "is" a number
+    "fever 101 F, temps to 102F, T 99 F, Tmax 101F; HR 93 M; the score is 95; Pulse is 96; husband 92 kg",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
