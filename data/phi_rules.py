@@ -297,10 +297,16 @@ _ADDRESSES = [
     # 42 Elm Street, 221B Baker Street, Flat 3, 21 Queen's Avenue, 5500 Wilshire Blvd, Apt 12, 5/22 Banksia Cres
     re.compile(rf"{_UNIT}{_NUM_L}(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Za-z'\-]+\s+){{1,3}}"
                rf"(?:{_STREET_SUFFIX}){_R}\.?{_UNIT_TAIL}"),
-    # 9 church lane, 14 dunmore rd, 27 ormeau ave (lower case needs a number and an unambiguous suffix)
+    # 9 church lane, 14 dunmore rd, 27 ormeau ave, 31 canal st (lower case needs a number and a suffix)
     re.compile(rf"{_NUM_L}\d{{1,5}}[a-z]?\s+(?:(?!{_DOSE_WORD})[a-z][a-z'\-]+\s+){{1,2}}"
-               rf"(?:street|road|rd|lane|avenue|drive|boulevard|crescent|cres|terrace|parade|pde|grove|gardens|mews)"
-               rf"{_R}"),
+               rf"(?:street|st|road|rd|lane|avenue|ave|drive|boulevard|crescent|cres|terrace|parade|pde|grove|gardens"
+               rf"|mews|close|court|place|way){_R}"),
+    # care homes locate their residents: Ashgrove Nursing Home, WESTFIELD CARE HOME
+    re.compile(rf"{_L}(?:{_PLACE_WORD}\s+){{1,3}}(?:Nursing|Care|Residential|Retirement)\s+Home{_R}"
+               rf"|{_L}(?:[A-Z]{{2,}}\s+){{1,3}}(?:NURSING|CARE|RESIDENTIAL|RETIREMENT)\s+HOME{_R}"),
+    # Irish counties and Dublin's postal districts: Kilkee, Co. Clare; Ballymun, Dublin 11
+    re.compile(rf"{_L}(?:{_PLACE_NAME},?\s+)?(?:Co\.|County)\s+{_PLACE_WORD}"
+               rf"|{_L}(?:{_PLACE_NAME},?\s+)?Dublin\s+(?:6W|[1-9]|1\d|2[0-4]){_NUM_R}"),
     re.compile(rf"{_L}(?i:{_STREET_FIRST})\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}"
                rf"(?:\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}){{0,3}},?\s+(?:n\.?\s?º\s?)?\d{{1,5}}[A-Za-z]?(?:/\d{{1,4}})?{_NUM_R}"),
     re.compile(rf"{_NUM_L}\d{{1,5}}(?:\s?(?:bis|ter))?,?\s+(?i:{_NUMBER_FIRST})\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}"
@@ -317,8 +323,8 @@ _ADDRESSES = [
     re.compile(rf"(?i:{_L}P\.?\s?O\.?\s+Box)\s+\d+{_R}"),
     # Springfield, IL 62704; New York, NY 10118
     re.compile(rf"{_L}{_PLACE},?\s+(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?{_R}"),
-    # London NW1 6XE, SW1A 1AA
-    re.compile(rf"{_L}(?:(?!{_NOT_PLACE}){_PLACE_NAME},?\s+)?{_UK_POSTCODE}{_R}"),
+    # London NW1 6XE, SW1A 1AA, REDRUTH TR15 2BQ
+    re.compile(rf"{_L}(?:(?!{_NOT_PLACE})(?:{_PLACE_NAME}|[A-Z]{{3,}}(?:\s[A-Z]{{3,}})?),?\s+)?{_UK_POSTCODE}{_R}"),
     # ZIP 90210, postcode M1 1AE, 邮编310013
     re.compile(rf"(?i:{_L}(?:zip(?:\s+code)?|post\s?code|postal\s+code))\s*[:#]?\s*(?P<v>\d{{5}}(?:-\d{{4}})?"
                rf"|(?-i:{_UK_POSTCODE})){_R}"),
@@ -372,8 +378,10 @@ _AFTER_PREPOSITION = re.compile(
     rf"|(?i:{_L}(?:in|at|from|to|near|around|outside|towards|via|nr|of)\s+))"
     rf"(?P<v>(?(low)[^\W\d_]+(?:\s[^\W\d_]+)?|{_PLACE_NAME}))")
 _NEXT_WORD = re.compile(r"(?:['’]s?)?\s+([^\W\d_]+)|['’]")
-_CN_TOWN_CUE = re.compile(r"住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居|人在|在|去|到|回|从|從|住")
-_CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩")
+_CN_TOWN_CUE = re.compile(r"住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居|居於|居于"
+                          r"|人在|在|去|到|回|从|從|住|喺|返")
+# what follows a town in a sentence: 上海市, 温州的, 从温州转来, 回桂林老家, 去深圳出差, 居於沙田老人院
+_CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩转轉来來老出旅返回探过過")
 _HAN_CHAR = re.compile(rf"[{_HAN}]")
 # Chinese addresses: two or more administrative parts (province, city, district, road, number).
 _CN_NUMERAL = "一二三四五六七八九十"
@@ -382,12 +390,15 @@ _CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区|自治區)|[{_HAN}]{{1,6}}?市|[
             # roads, sections and lanes: 彌敦道612號 (道 only before its number), 人民南路四段, 219巷
             rf"|[{_HAN}]{{1,8}}?\d*(?:大道|路|街|巷|道(?=\d))|[{_CN_NUMERAL}东西南北中東]+段"
             rf"|(?:附|第)?\d+(?:号|號|弄|巷|栋|棟|幢|单元|單元|室|楼|樓|层|層|门|門|座|舍)(?:[A-Z](?!室))?(?:楼|樓|院)?"
-            rf"|第[{_CN_NUMERAL}]+座|[A-Z]室|[{_CN_NUMERAL}]+[组組]|(?<=[栋棟幢门門元舍])\d{{1,4}}(?:-\d{{1,4}})?(?![\d.])"
+            # 312号之4, 5樓之2; a building's name before its flat: 秀明樓2215室
+            rf"|之\d{{1,3}}|[{_HAN}]{{1,4}}?[樓楼閣阁](?=\d)"
+            rf"|第[{_CN_NUMERAL}]+座|[A-Z]室|[{_CN_NUMERAL}]+[组組]|(?<=[栋棟幢门門元舍])\d{{1,4}}(?:-\d{{1,4}})?[A-Z]?(?![\d.])"
             # estates and landmarks that close an address: 阳光花园, 解放碑, 留学生公寓, 社区卫生服务中心
             rf"|[{_HAN}]{{1,6}}?(?:小区|小區|花园|花園|大厦|大廈|广场|廣場|公寓|新村|村|苑|碑|城|邨|宿舍|校区|校區|园|園)"
             rf"|[{_HAN}]{{0,8}}?(?:卫生服务中心|衛生服務中心|养老院|養老院|颐养院|頤養院|敬老院|卫生院|衛生院)")
 _CN_ADDRESS = re.compile(rf"(?:{_CN_PART})(?:{_CN_PART})+")
-_CN_ADDRESS_LEAD = re.compile(r"^(?:住址|地址|家住|现住|居住于|居住在|户籍地|住在|住于|住|来自|位于)")
+_CN_ADDRESS_LEAD = re.compile(r"^(?:住址|地址|家住|现住|居住于|居住在|户籍地|住在|住于|住|来自|位于|位於|居於|居于"
+                              r"|於|于)")
 
 
 def _spans(pattern: re.Pattern[str], text: str, kind: str) -> Iterator[Finding]:

@@ -102,6 +102,16 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("Hauptstraße 112, 79098 Freiburg im Breisgau", "[ADDRESS]"),
     ("Blk 208 Bishan Street 23, #09-114, Singapore 570208", "[ADDRESS]"),
     ("at 14 dunmore rd, waterford; flat 5, 22 cherry lane, crawley", "at [ADDRESS]; [ADDRESS]"),
+    ("at hers 27 ormeau ave belfast bt2 8hs the; its 14b cedar close", "at hers [ADDRESS] the; its [ADDRESS]"),
+    # care homes, Irish counties and Dublin districts, a town in capitals before its postcode
+    ("from Ashgrove Nursing Home, Tiverton, SBP 84; Kilkee, Co. Clare; Ballymun, Dublin 11.",
+     "from [ADDRESS], SBP 84; [ADDRESS]; [ADDRESS]."),
+    ("RE: WESTFIELD CARE HOME, REDRUTH TR15 2BQ —", "RE: [ADDRESS] —"),
+    # Chinese: a unit's tail (之2, 15B), a building before its flat, a town before what one does there
+    ("住址福建省厦门市思明区湖滨南路312号之4；奶奶住深圳市南山区蛇口望海路1033号海韵花园7栋15B",
+     "住址[ADDRESS]；[ADDRESS]"),
+    ("獨居於觀塘秀茂坪邨秀明樓2215室，从温州转来，我喺觀塘返工，去深圳出差",
+     "獨居於[ADDRESS]，从[ADDRESS]转来，我喺[ADDRESS]返工，去[ADDRESS]出差"),
     # names from the lexicons (data/lexicons): alone, in capitals, surname first, after an initial, lower case
     ("Aoife rang about Chukwuemeka Obi's results", "[NAME] rang about [NAME]'s results"),
     ("Crew handover: HAROLD PEMBERTON, DNACPR", "Crew handover: [NAME], DNACPR"),
