@@ -386,12 +386,17 @@ _CN_WORDS = ("谢谢", "孙子", "孙女", "孫子", "孫女", "责任", "主任
              "紀錄", "纪录")
 
 
+# Time words after a surname character: "于去年12月" (in December last year) is no name "于去".
+_CN_TIME_WORDS = ("去年", "今年", "明年", "前年", "昨天", "今天", "明天", "上周", "上週", "下周", "下週")
+
+
 def _chinese(text: str) -> Iterator[Finding]:
     for pattern in _CN_NAMES:
         for match in pattern.finditer(text):
             group = "v" if match.group("v") else "w"
             start, end = match.start(group), match.end(group)
-            if not any(text.startswith(word, at) for word in _CN_WORDS for at in (start, max(start - 1, 0))):
+            if not any(text.startswith(word, at) for word in _CN_WORDS for at in (start, max(start - 1, 0))) \
+                    and not any(text.startswith(word, start + 1) for word in _CN_TIME_WORDS):
                 yield Finding(start, end, "NAME")
 
 

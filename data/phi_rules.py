@@ -65,6 +65,23 @@ def _foreign_months() -> str:
     return "|".join(re.escape(name) for name in sorted(names, key=lambda n: (-len(n), n)) if len(name) >= 3)
 
 
+def _foreign_weekdays() -> str:
+    """Weekday names (wide and abbreviated) of ``DATE_LOCALES``, from CLDR through Babel, longest first."""
+    from babel.dates import get_day_names
+
+    names = {name.rstrip(".") for locale in DATE_LOCALES for width in ("wide", "abbreviated")
+             for context in ("format", "stand-alone") for name in get_day_names(width, context, locale).values()}
+    return "|".join(re.escape(name) for name in sorted(names, key=lambda n: (-len(n), n)) if len(name) >= 3)
+
+
+# Cues before a day and month written without a year in another language: "le 9 mars", "el 12 de
+# enero", "am 16. Dezember", "op dinsdag 8 december", "giovedì 10 settembre"
+_DOSE_WORD = r"(?:mg|mcg|ml|g|kg|units?|tabs?|caps?|times|days?|weeks?|hours?|mins?|x|of)\b"
+_FOREIGN_ARTICLE = r"(?i:le|el|am|op|il|em|dia|du|del|au|vom|den)"
+_FOREIGN_WEEKDAY = rf"(?i:{_foreign_weekdays()})\.?,?\s+"
+_CN_WEEKDAY = r"(?:\s?[（(]?(?:星期|礼拜|禮拜|周|週)[一二三四五六日天][）)]?)?"
+_CN_DAY_WORD = "[一二三四五六七八九十]{1,3}"
+
 _DATE = re.compile(
     "|".join([
         # 2024-03-19, 1961/03/15 (one separator throughout)
@@ -83,34 +100,56 @@ _DATE = re.compile(
         rf"(?i:{_L}(?:the\s+)?(?:{_ORD_WORD})\s+of\s+{_MONTH}(?:,?\s+{_YEAR})?{_R})",
         # March 3rd, 2024; Feb 14; Jan 5
         rf"{_L}{_WEEKDAY}{_MONTH}\.?\s+{_DAY}{_ORD}(?:,?\s+{_YEAR})?{_R}",
-        # March 2023, Sept 2021, nov 2026 (month and year: still a date under Safe Harbor)
-        rf"{_L}(?i:{_MONTH})\.?,?\s+{_YEAR}{_R}",
+        # March 2023, Sept 2021, nov 2026, mid-August 2026 (month and year: still a date under Safe Harbor)
+        rf"{_L}(?i:(?:early|mid|late)[-\s])?(?i:{_MONTH})\.?,?\s+{_YEAR}{_R}",
+        # 08/2027, 09/2031 (a two-digit month and a year: an expiry, a month seen)
+        rf"{_DIG_L}(?:0[1-9]|1[0-2])/(?:19|20)\d\d{_DIG_R}",
+        # jan 15, sept 3rd (lower case; not may or mar: "may 5 be", "mar 2")
+        rf"{_L}(?!(?i:may|mar){_R})(?i:{_MONTH})\.?\s+{_DAY}{_ORD}(?:,?\s+{_YEAR})?"
+        rf"(?!\d|[.,:]\d|\s*(?i:{_DOSE_WORD}|puffs?|drops?|doses?|lines?))",
+        # Christmas Eve, Boxing Day, New Year's Day
+        rf"{_L}(?:Christmas\s+(?:Eve|Day)|Boxing\s+Day|New\s+Year['’]?s\s+(?:Eve|Day))(?:\s+{_YEAR})?{_R}",
         # 30 août 1972, 9. Mai 1941, 2 de diciembre de 2026, 1 Ocak 1979: a day, a month in another
         # language (CLDR), a year
         rf"{_L}{_DAY}\.?\s+(?:de\s+)?(?i:{_foreign_months()})\.?,?\s+(?:de\s+)?{_YEAR}{_R}",
+        # ... and without the year after a cue or a weekday ("le 9 mars", "Mittwoch, 16. Dezember"), or
+        # before a weekday ("3 Mart Salı")
+        rf"(?:{_L}{_FOREIGN_ARTICLE}\s+|{_L}(?={_FOREIGN_WEEKDAY}))"
+        rf"(?P<g>(?:{_FOREIGN_WEEKDAY})?{_DAY}(?:er|º|ª|\.)?\s+(?:de\s+)?(?i:{_foreign_months()})"
+        rf"(?:\.?,?\s+(?:de\s+)?{_YEAR})?){_R}",
+        rf"{_L}{_DAY}\.?\s+(?i:{_foreign_months()})\s+(?i:{_foreign_weekdays()}){_R}",
         # on 3/4, since 12/05, dated 3/4 (day and month alone: a fraction or a duration such as 3/7
         # without the cue)
-        rf"(?i:{_L}(?:on|dated|since|until|till|from|due|reviewed|seen|admitted|discharged|attended|LMP)\s+)"
+        rf"(?i:{_L}(?:on|dated|since|until|till|from|due|reviewed|seen|admitted|discharged|attended|LMP|le|el|am"
+        rf"|{_WEEKDAY_NAME})\.?,?\s+)"
         rf"(?P<v>{_DAY}/{_DAY})(?![/\d]|[.,]\d|(?i:\s*(?:dose|strength|tab|of)))",
         # 14/08, 26/12, 12/03: a day above 12 or a zero-padded month is a date, not a fraction or a score;
         # but x/7 is days in UK notes ("a 14/7 history", "24/7 care")
         rf"{_DIG_L}(?:(?:1[3-9]|2\d|3[01])/(?!7(?!\d)){_MON_NUM}|{_DAY}/0[1-9])(?![/\d]|[.,]\d)",
         # Mon 3rd, Sunday the 12th, Weds 14th, tues 17th; on the 5th, till the 19th
-        rf"(?i:{_L}{_WEEKDAY_NAME}\.?,?\s+(?:the\s+)?{_DAY}(?:st|nd|rd|th){_R})",
+        rf"(?i:{_L}{_WEEKDAY_NAME}\.?,?\s+(?:the\s+)?{_DAY}(?:st|nd|rd|th)(?:\s+(?:of\s+)?{_MONTH})?{_R})",
         rf"(?i:{_L}(?:on|till|until|since|by|from|before|after)\s+)(?P<w>(?:the\s+)?{_DAY}(?:st|nd|rd|th)){_R}"
         rf"(?!\s+(?:of\s+)?(?i:{_MONTH}))",
-        # Mar-21, Aug '19
-        rf"{_L}{_MONTH}[-'’]\s?\d\d{_R}",
+        # "admitted the 6th.", "the 3rd at 10am": an ordinal day ending its phrase (not "the 3rd dose")
+        rf"(?i:{_L}(?:the\s+)){_DAY}(?:st|nd|rd|th)(?=\s*(?:[.,;:!?)]|$)|\s+(?:at|when|by|from|until|till)\s)",
+        # Mar-21, Aug '19, Nov '24
+        rf"{_L}{_MONTH}(?:[-'’]|\s[’'])\s?\d\d{_R}",
         # 1929年农历八月十五, 农历正月初三
         rf"(?:{_YEAR}年)?农历[正一二三四五六七八九十冬腊]{{1,2}}月[初十廿三]?[一二三四五六七八九十]",
         # 上月15日, 10号 after a time or a person (not 3号楼, 10号床)
-        rf"(?:上个?月|本月|下个?月|这个月)?{_NUM_L}(?<!月){_DAY}日|(?:(?<=[我在于])|上个?月|本月|下个?月|这个月){_DAY}号(?![床楼室线门])",
+        # ("痛咗2日", "持续3日", "3日前" are durations)
+        rf"(?:上个?月|本月|下个?月|这个月)?{_NUM_L}(?<!月)(?<![咗了过過续續共第每近约約几幾]){_DAY}日(?![前后後内內以])"
+        rf"|(?:(?<=[我在于])|上个?月|本月|下个?月|这个月){_DAY}号(?![床楼室线门])",
         # 2024年3月15日, 2023年6月, 去年12月3日, 3月19日
         rf"(?:(?:去年|今年|前年|明年)?{_NUM_L}{_YEAR}年{_MON_NUM}月(?:{_DAY}[日号])?"
-        rf"|(?:去年|今年|前年|明年)?{_NUM_L}{_MON_NUM}月{_DAY}[日号])",
+        rf"|(?:去年|今年|前年|明年)?{_NUM_L}{_MON_NUM}月{_DAY}[日号]|(?:去年|今年|前年|明年){_MON_NUM}月){_CN_WEEKDAY}",
+        # 十一月三十日, 令和8年3月5日 (Japan's era years)
+        rf"(?<![〇零一二三四五六七八九十])[一二三四五六七八九十]{{1,2}}月{_CN_DAY_WORD}[日号]{_CN_WEEKDAY}",
+        rf"(?:令和|平成|昭和)\s?(?:\d{{1,2}}|元)年{_MON_NUM}月(?:{_DAY}日)?",
         # 二〇二二年七月九日, 二〇二七年三月; 民國115年2月3日 and 115/09/12 (Taiwan's Minguo years)
         r"[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?",
-        rf"民[國国]\s?\d{{2,3}}年{_MON_NUM}月(?:{_DAY}[日号])?",
+        rf"民[國国]\s?(?:\d{{2,3}}|[一二三四五六七八九十百]{{1,4}})年(?:{_MON_NUM}|[一二三四五六七八九十]{{1,2}})月"
+        rf"(?:(?:{_DAY}|{_CN_DAY_WORD})[日号])?",
         rf"{_DIG_L}1[01]\d/(?:0[1-9]|1[0-2])/(?:0[1-9]|[12]\d|3[01]){_DIG_R}",
     ]))
 
@@ -127,12 +166,16 @@ _OLD = r"(9\d|1[01]\d)"  # over 89: the ages Safe Harbor names
 _NOT_AGE = r"(?:%|/|\.\d|(?:kg|g|lbs?|mg|mcg|ml|mmhg|cm|mm|bpm|beats|percent|mins?|minutes|degrees|units)(?![A-Za-z]))"
 # Words for "years" after an age in the languages of DATE_LOCALES' clinics: 93 años, 93 ans, 93 Jahre,
 # 93 anni, 93 anos, 93 jaar, 93 lat, 93 yaşında, 93 tahun, 93 taon, 93 år.
-_YEARS_ABROAD = r"(?:años|anos|ans|jahre?n?|jährige[rn]?|anni|jaar|lat|yaş\w*|tahun|taon|år|ár|aastat)"
+_YEARS_ABROAD = r"(?:años|anos|ans|jahre?n?|jährige[rn]?|j\.|anni|jaar|lata?|yaş\w*|tahun|taon|år|ár|aastat)"
 _AGE = re.compile(
     "|".join([
         # 92-year-old, 94 years old, 90 y/o, 99 yo, 93 y.o., 93-yr-old, 92岁, 93歳
-        rf"{_NUM_L}{_OLD}(?=\s*[-–‑]?\s*(?i:years?[-–‑\s]old|year[-–‑]old|yrs?\.?[-–‑\s]old|y\.?/?o\.?{_R}|yo{_R})"
-        rf"|\s*[周週]?[岁歲歳])",
+        rf"{_NUM_L}{_OLD}(?=\s*[-–‑]?\s*(?i:years?[-–‑\s]old|year[-–‑]old|yrs?\.?[-–‑\s]old|y[./-]?/?o\.?{_R}|yo{_R})"
+        rf"|\s*[周週]?[岁歲歳세])",
+        # 奶奶94了, 阿婆 96 岁: a relative, then the age
+        rf"(?<=[奶爷爺婆公妈媽爸伯叔姨她他])\s?{_OLD}(?=\s?[了岁歲])",
+        # Ah Kow 伯伯，91，住: an honorific between commas
+        rf"(?<=[伯婆公爷爺奶叔姨生士太][，,])\s?{_OLD}(?=\s?[，,。])",
         # 九十三岁, 一百零二歲, 今年九十五了
         r"(九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十?[一二三四五六七八九]?)?)(?=\s?(?:[周週]?[岁歲歳]|了))"
         r"|(?<=今年)(九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十?[一二三四五六七八九]?)?)",
@@ -142,12 +185,17 @@ _AGE = re.compile(
         rf"|grandfather|patient|pt|husband|wife|partner|mother-in-law|father-in-law)\s+(?:is\s+|was\s+|turns\s+"
         rf"|turned\s+|will\s+be\s+)?"
         rf"|{_L}(?:he|she)(?:['’]?s|\s+is)\s+(?:now\s+|nearly\s+|almost\s+)?"
-        rf"|{_L}(?:turned|turns|turning|celebrat(?:ed|es|ing)|reached)\s+(?:(?:his|her|their)\s+)?){_OLD}{_NUM_R}"
+        rf"|{_L}(?:turned|turns|turning|celebrat(?:ed|es|ing)|reached)\s+(?:(?:his|her|their)\s+)?"
+        # "i am 92", "I'll be 100 on the 14th", "At 103 she is the oldest"
+        rf"|{_L}(?:i\s+am|i['’]?m|(?:i|he|she)['’]?ll\s+be)\s+){_OLD}{_NUM_R}"
         rf"(?!\s*{_NOT_AGE})",
         # "Zainab is 101", "(Edna) is 98": a capitalised word (or a bracket), then the age; not a measure
         # ("Pulse is 96", "HR is 92")
         rf"(?:\)|{_L}(?!(?:The|This|It|That|Score|Pulse|Weight|Temp\w*|Sat\w*|Glucose|Rate|Heart|BP)\s)"
         rf"[A-Z][a-z'’\-]+)\s+is\s+{_OLD}{_NUM_R}(?!\s*{_NOT_AGE})",
+        rf"(?i:{_L}at\s+){_OLD}(?=\s+(?:she|he)\s)",
+        # "Dorothy Lane 104, then Ivy Marsh 98.": two capitalised words, then the age (not an index or a score)
+        rf"{_L}[A-Z][a-z'’\-]+\s(?!(?:Index|Score|Scale|Sats|Air|Rate)\s)[A-Z][a-z'’\-]+\s{_OLD}(?=[,.;)](?!\d))",
         # "Beryl Hutchins (95)": a capitalised name, then the age alone in brackets
         rf"[A-Z][a-z]+\s\({_OLD}\)",
         # aged 101, age: 96, aet. 93, 年龄：101, 年齡 93, 享年93, 高龄93
@@ -167,7 +215,7 @@ _AGE = re.compile(
         rf"{_L}[MF]\s?/\s?{_OLD}{_NUM_R}",
         # "Winifred Ames, 103, died", "Arthur Fenwick, 90.", "Losa Faleolo, 93F", 今年92了, 今年 96，
         rf"(?<=[A-Za-z)], ){_OLD}(?=,\s)",
-        rf"(?!(?:Sats?|Saturations?|Temp|Pulse|Air|Weight|Score)[^a-z])[A-Z][a-z'’\-]+,\s{_OLD}"
+        rf"(?:(?!(?:Sats?|Saturations?|Temp|Pulse|Air|Weight|Score)[^a-z])[A-Z][a-z'’\-]+|\)),\s{_OLD}"
         rf"(?=\.(?!\d)|;|\s?[MF]{_R}|$)",
         rf"今年\s?{_OLD}(?=\s?[岁了，,。]|\s?$)",
         # "90 years (upper limit 85)", "93 years of age", "93y": an age unless a span of time ("for 90 years",
@@ -291,7 +339,6 @@ _NUMBER_FIRST = r"rue|boulevard|bd|avenue|av\.|allée|chemin|place|quai|impasse|
 # their name in Turkish (Moda Caddesi 41/7)
 _STREET_COMPOUND = (r"straße|strasse|str\.|weg|allee|platz|gasse|damm|straat|laan|gracht|plein|kade|vej|gade|gatan"
                     r"|vägen|veien|gata")
-_DOSE_WORD = r"(?:mg|mcg|ml|g|kg|units?|tabs?|caps?|times|days?|weeks?|hours?|mins?|x|of)\b"
 _UNIT_BEFORE = re.compile(r"(?i:(?<![A-Za-z])(?:flat|unit|apt\.?|apartment|suite|lot)\s+)\Z")
 _ADDRESSES = [
     # 42 Elm Street, 221B Baker Street, Flat 3, 21 Queen's Avenue, 5500 Wilshire Blvd, Apt 12, 5/22 Banksia Cres

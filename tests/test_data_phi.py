@@ -81,6 +81,9 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
      "âgée de [AGE] ans, [AGE]-jährige, [AGE] anni, 享年[AGE], 年齡：[AGE], 阿婆今年[AGE]"),
     ("Zainab is 101; husband 93 with new confusion; she 92 this year; HAROLD PEMBERTON, 96, DNACPR",
      "[NAME] is [AGE]; husband [AGE] with new confusion; she [AGE] this year; [NAME], [AGE], DNACPR"),
+    ("i am 92 and; At 103 she is; a 97-y-o man; I'll be 100 soon; 92 lata; 91세; (101 J.); 奶奶94了; 伯伯，91，住",
+     "i am [AGE] and; At [AGE] she is; a [AGE]-y-o man; I'll be [AGE] soon; [AGE] lata; [AGE]세; ([AGE] J.); "
+     "奶奶[AGE]了; 伯伯，[AGE]，住"),
     # a town after a residence cue; not a country, a state or a ward
     ("lives alone in Keswick, moving to Great Yarmouth", "lives alone in [ADDRESS], moving to [ADDRESS]"),
     ("visiting from Portugal, lives in Ohio, moved to Ward 4",) * 2,
@@ -94,6 +97,14 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("geboren am 9. Mai 1941, né le 30 août 1972, el 2 de diciembre de 2026",
      "geboren am [DATE], né le [DATE], el [DATE]"),
     ("since nov 2026; born 23rd june 1958", "since [DATE]; born [DATE]"),
+    # month and year in digits, a lower-case month before its day, an ordinal ending its phrase, holidays
+    ("expiry 08/2027; next appt jan 15 at 10am; admitted the 6th. Nov '24; on Christmas Eve; mid-August 2026",
+     "expiry [DATE]; next appt [DATE] at 10am; admitted [DATE]. [DATE]; on [DATE]; [DATE]"),
+    # other languages' dates without a year, after an article or a weekday, and numeric after "le"
+    ("sortie le lundi 9 mars; y el 12 de enero; am Mittwoch, 16. Dezember; Kontrol 3 Mart Salı; le 02/12",
+     "sortie le [DATE]; y el [DATE]; am [DATE]; Kontrol [DATE]; le [DATE]"),
+    ("初診日：令和8年3月5日，患者于去年12月起病，十一月三十日凌晨2点入院，12月7日（星期一）查房，生于民国二十年五月",
+     "初診日：[DATE]，患者于[DATE]起病，[DATE]入院，[DATE]查房，生于[DATE]"),
     # national numbers of fixed shape, record numbers with a check digit or after their scheme's letters
     ("NI QQ 12 34 56 C, PAN BKTPD4471M, IC 780512-14-5523, 车 粤B·7K3Q9", "NI [ID], PAN [ID], IC [ID], 车 [ID]"),
     ("HN26004417(2), CR4452187-3, policy TREM 7208 3012, HCF 88219047-02", "[ID], [ID], policy [ID], [ID]"),
@@ -157,6 +168,7 @@ def test_identifiers_are_replaced(text, expected):
     "give 2 tabs via NG tube, 3 days ave 4, 2 weeks close review, Block 2 AV block, 3 mg road, unit 4 insulin",
     # near the new age shapes: Fahrenheit fevers, a vital before a sex, measures that are "is" a number
     "fever 101 F, temps to 102F, T 99 F, Tmax 101F; HR 93 M; the score is 95; Pulse is 96; husband 92 kg",
+    "Barthel Index 95, Room Air 94. i am 95% sure; 血压94了; jan 2 puffs; mar 3 units; the 3rd dose; 痛咗2日",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
