@@ -162,6 +162,15 @@ _TIME_TAIL = re.compile(rf"(?:,?\s*(?:at\s+)?|T){_CLOCK}(?!\d|:\d|[.,]\d){_ZONE}
 _BEFORE_DATE = re.compile(rf"(?i:(?:{_L}{_CLOCK}\s+(?:on\s+)?)?{_L}{_WEEKDAY_NAME}\.?,?\s+(?:the\s+)?"
                           rf"|{_L}{_CLOCK}\s+(?:on\s+)?)\Z")
 
+_STREET_SUFFIX = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Parkway|Pkwy|Way|Court|Ct|Place|Pl"
+                  r"|Close|Crescent|Terrace|Square|Row|Hill|Gardens|Grove|Walk|Mews|Highway|Hwy|Approach|Parade"
+                  r"|View|Quay|Rise|Wynd|Esplanade|Circle|Cir|Cres|Pde|Tce|Gdns|Sq|Hwy"
+                  # Indian roads and localities: Kamaraj Salai, MG Marg, Anna Nagar, Sai Krupa Society
+                  r"|Salai|Marg|Nagar|Colony|Layout|Society")
+# Streets named before their number (Rua das Flores 218, Via dei Mille 14, Calle Mayor 5, Jalan Ampang
+# 88) and French-style number-first ones (4 boulevard Voltaire, 1187 Rue Saint-Denis)
+_STREET_FIRST = (r"rua|via|viale|corso|calle|carrer|avenida|avda\.?|av\.|rue|boulevard|bd\.?|allée|chemin|piazza|plaza"
+                 r"|praça|largo|jalan|jln\.?|jl\.|lorong|travessa|paseo|camino|ulica|ul\.|os\.|sráid|strada|stradă|c/")
 _OLD = r"(9\d|1[01]\d)"  # over 89: the ages Safe Harbor names
 _NOT_AGE = r"(?:%|/|\.\d|(?:kg|g|lbs?|mg|mcg|ml|mmhg|cm|mm|bpm|beats|percent|mins?|minutes|degrees|units)(?![A-Za-z]))"
 # Words for "years" after an age in the languages of DATE_LOCALES' clinics: 93 años, 93 ans, 93 Jahre,
@@ -195,7 +204,9 @@ _AGE = re.compile(
         rf"[A-Z][a-z'’\-]+)\s+is\s+{_OLD}{_NUM_R}(?!\s*{_NOT_AGE})",
         rf"(?i:{_L}at\s+){_OLD}(?=\s+(?:she|he)\s)",
         # "Dorothy Lane 104, then Ivy Marsh 98.": two capitalised words, then the age (not an index or a score)
-        rf"{_L}[A-Z][a-z'’\-]+\s(?!(?:Index|Score|Scale|Sats|Air|Rate)\s)[A-Z][a-z'’\-]+\s{_OLD}(?=[,.;)](?!\d))",
+        # ("Rua Augusta 100," and "Kings Road 92." are addresses)
+        rf"{_L}(?!(?i:{_STREET_FIRST})\s)[A-Z][a-z'’\-]+\s(?!(?:Index|Score|Scale|Sats|Air|Rate|{_STREET_SUFFIX})\s)"
+        rf"[A-Z][a-z'’\-]+\s{_OLD}(?=[,.;)](?!\d))",
         # "Beryl Hutchins (95)": a capitalised name, then the age alone in brackets
         rf"[A-Z][a-z]+\s\({_OLD}\)",
         # aged 101, age: 96, aet. 93, 年龄：101, 年齡 93, 享年93, 高龄93
@@ -306,11 +317,6 @@ _LAST_IDS = [
     re.compile(r"(?<![\[A-Za-z0-9.])(?<!PMID )(?<!PMID: )(?<!PMID:)(?<!PMID)\d{7,}(?![\]A-Za-z0-9]|[.,]\d)"),
 ]
 
-_STREET_SUFFIX = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Parkway|Pkwy|Way|Court|Ct|Place|Pl"
-                  r"|Close|Crescent|Terrace|Square|Row|Hill|Gardens|Grove|Walk|Mews|Highway|Hwy|Approach|Parade"
-                  r"|View|Quay|Rise|Wynd|Esplanade|Circle|Cir|Cres|Pde|Tce|Gdns|Sq|Hwy"
-                  # Indian roads and localities: Kamaraj Salai, MG Marg, Anna Nagar, Sai Krupa Society
-                  r"|Salai|Marg|Nagar|Colony|Layout|Society")
 _UNIT = r"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[\w/]+,?\s+)?"
 _UNIT_TAIL = r"(?:,?\s+(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[A-Za-z0-9]+)?"
 _US_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
@@ -330,10 +336,6 @@ _CA_POSTCODE = r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s\d[ABCEGHJ-NPRSTV-Z]\d"
 _EIRCODE = r"[AC-FHKNPRTV-Y]\d{2}\s(?=[0-9]*[A-Z])(?=[A-Z]*\d)[AC-FHKNPRTV-Y0-9]{4}"
 _AU_STATES = "NSW|VIC|QLD|WA|SA|TAS|NT|ACT"
 _CA_PROVINCES = "AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
-# Streets named before their number (Rua das Flores 218, Via dei Mille 14, Calle Mayor 5, Jalan Ampang
-# 88) and French-style number-first ones (4 boulevard Voltaire, 1187 Rue Saint-Denis)
-_STREET_FIRST = (r"rua|via|viale|corso|calle|carrer|avenida|avda\.?|av\.|rue|boulevard|bd\.?|allée|chemin|piazza|plaza"
-                 r"|praça|largo|jalan|jl\.|lorong|travessa|paseo|camino|ulica|ul\.|sráid|strada|stradă")
 _NUMBER_FIRST = r"rue|boulevard|bd|avenue|av\.|allée|chemin|place|quai|impasse|cours|route"
 # Streets written as one word with their type (Hauptstraße 112, Keizersgracht 45, Storgatan 3) or after
 # their name in Turkish (Moda Caddesi 41/7)
@@ -345,20 +347,35 @@ _ADDRESSES = [
     re.compile(rf"{_UNIT}{_NUM_L}(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Za-z'\-]+\s+){{1,3}}"
                rf"(?:{_STREET_SUFFIX}){_R}\.?{_UNIT_TAIL}"),
     # 9 church lane, 14 dunmore rd, 27 ormeau ave, 31 canal st (lower case needs a number and a suffix)
-    re.compile(rf"{_NUM_L}\d{{1,5}}[a-z]?\s+(?:(?!{_DOSE_WORD})[a-z][a-z'\-]+\s+){{1,2}}"
+    re.compile(rf"{_NUM_L}(?:\d{{1,4}}/)?\d{{1,5}}[a-z]?\s+(?:[nsew]\s+)?(?:(?:\d{{1,3}}(?:st|nd|rd|th)|(?!{_DOSE_WORD})"
+               rf"[a-z][a-z'\-]+)\s+){{1,2}}"
                rf"(?:street|st|road|rd|lane|avenue|ave|drive|boulevard|crescent|cres|terrace|parade|pde|grove|gardens"
-               rf"|mews|close|court|place|way){_R}"),
+               rf"|mews|close|court|place|way){_R}(?:\s+(?:apt|unit|flat)\s+[a-z0-9]+{_R})?"),
     # care homes locate their residents: Ashgrove Nursing Home, WESTFIELD CARE HOME
     re.compile(rf"{_L}(?:{_PLACE_WORD}\s+){{1,3}}(?:Nursing|Care|Residential|Retirement)\s+Home{_R}"
                rf"|{_L}(?:[A-Z]{{2,}}\s+){{1,3}}(?:NURSING|CARE|RESIDENTIAL|RETIREMENT)\s+HOME{_R}"),
     # Irish counties and Dublin's postal districts: Kilkee, Co. Clare; Ballymun, Dublin 11
     re.compile(rf"{_L}(?:{_PLACE_NAME},?\s+)?(?:Co\.|County)\s+{_PLACE_WORD}"
                rf"|{_L}(?:{_PLACE_NAME},?\s+)?Dublin\s+(?:6W|[1-9]|1\d|2[0-4]){_NUM_R}"),
-    re.compile(rf"{_L}(?i:{_STREET_FIRST})\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}"
-               rf"(?:\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}){{0,3}},?\s+(?:n\.?\s?º\s?)?\d{{1,5}}[A-Za-z]?(?:/\d{{1,4}})?{_NUM_R}"),
+    re.compile(rf"{_L}(?i:{_STREET_FIRST})\s*(?:(?:{_LINK})\s+)*(?:{_PLACE_WORD}|[A-Z]{{1,4}}\d{{0,3}})"
+               rf"(?:\s+(?:(?:{_LINK})\s+)*(?:{_PLACE_WORD}|[IVX]{{1,4}})){{0,3}}(?:,?\s+(?:n\.?\s?º\s?)?\d{{1,5}}[A-Za-z]?"
+               rf"|/\d{{1,4}})(?:/\d{{1,4}})?{_NUM_R}"),
     re.compile(rf"{_NUM_L}\d{{1,5}}(?:\s?(?:bis|ter))?,?\s+(?i:{_NUMBER_FIRST})\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}"
                rf"(?:[\s\-]+(?:(?:{_LINK})\s+)*{_PLACE_WORD}){{0,3}}"),
-    re.compile(rf"{_L}{_CAP}[^\W\d_]*(?:{_STREET_COMPOUND})\s+\d{{1,4}}[a-z]?{_NUM_R}"),
+    re.compile(rf"{_L}{_CAP}[^\W\d_]*(?:{_STREET_COMPOUND})\s+\d{{1,4}}[a-z]?(?:-[IVX]{{1,4}}|-\d{{1,3}})?{_NUM_R}"),
+    # rural routes: RR 2 Box 118; RR 3, Site 12, Box 4
+    # (RR alone is a respiratory rate: "RR 28")
+    re.compile(rf"{_L}(?:RR|R\.R\.)\s?\d{{1,3}}(?:,?\s+Site\s+\d{{1,3}})?,?\s+(?:Box|Comp)\s+\d{{1,4}}{_R}"
+               rf"|{_L}Rural\s+Route\s+\d{{1,3}}{_R}"),
+    # named estates, buildings and parks that locate a home: Lei Tung Estate, Wing Fat Building, Shanti
+    # Apartments, Sandy Bay Holiday Park, Royal Star & Garter Homes; Indian cross roads (14th Cross)
+    re.compile(rf"{_L}(?:{_PLACE_WORD}\s+(?:&\s+)?){{1,3}}(?:Estate|Building|Apartments|Residency|Enclave|Towers|Mansions"
+               rf"|Holiday\s+Park|Caravan\s+Park|Homes){_R}|{_NUM_L}\d{{1,2}}(?:st|nd|rd|th)\s+(?:Cross|Main)(?:\s+Road)?{_R}"),
+    # German, French and Spanish care homes: Seniorenheim St. Elisabeth, EHPAD Les Tilleuls
+    re.compile(rf"{_L}(?:Seniorenheim|Pflegeheim|Altenheim|Altersheim|Seniorenresidenz|EHPAD|[Rr]ésidence|Residencia)"
+               rf"(?:\s+(?:{_LINK}\s+)?{_PLACE_WORD}){{1,3}}"),
+    # H.No. 12-3-45 (Indian house numbers)
+    re.compile(rf"{_L}H\.?\s?No\.?\s*\d{{1,4}}(?:[-/]\d{{1,4}}){{0,3}}{_R}"),
     re.compile(rf"{_L}(?:{_PLACE_WORD}\s+){{1,2}}(?:Caddesi|Cad\.|Sokak|Sokağı|Sk\.|Bulvarı)\s+(?:No:?\s*)?"
                rf"\d{{1,4}}(?:/\d{{1,3}})?{_NUM_R}"),
     # Singapore and Hong Kong blocks: Blk 208 Bishan Street 23, Block 2 Kornhill
@@ -367,33 +384,37 @@ _ADDRESSES = [
     # Maple Drive (capitalised name + suffix, no number)
     re.compile(rf"{_L}(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:Street|Road|Avenue|Lane|Drive|Boulevard|Parkway|Crescent|Terrace)"
                rf"{_R}"),
-    re.compile(rf"(?i:{_L}P\.?\s?O\.?\s+Box)\s+\d+{_R}"),
+    re.compile(rf"(?i:{_L}P\.?\s?O\.?\s+Box)\s+\d+(?:-\d{{5}})?{_R}"),
     # Springfield, IL 62704; New York, NY 10118
     re.compile(rf"{_L}{_PLACE},?\s+(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?{_R}"),
     # London NW1 6XE, SW1A 1AA, REDRUTH TR15 2BQ
     re.compile(rf"{_L}(?:(?!{_NOT_PLACE})(?:{_PLACE_NAME}|[A-Z]{{3,}}(?:\s[A-Z]{{3,}})?),?\s+)?{_UK_POSTCODE}{_R}"),
     # ZIP 90210, postcode M1 1AE, 邮编310013
-    re.compile(rf"(?i:{_L}(?:zip(?:\s+code)?|post\s?code|postal\s+code))\s*[:#]?\s*(?P<v>\d{{5}}(?:-\d{{4}})?"
-               rf"|(?-i:{_UK_POSTCODE})){_R}"),
+    re.compile(rf"(?i:{_L}(?:zip(?:\s+code)?|post\s?code|postal\s+code|PIN|CEP|PLZ))\s*[:#]?\s*(?P<v>\d{{4,6}}"
+               rf"(?:-\d{{3,4}})?|(?i:{_UK_POSTCODE}|{_CA_POSTCODE})){_R}"),
     re.compile(rf"邮编\s*[:：]?\s*(?P<v>\d{{6}}){_NUM_R}"),
     # Toronto, ON M5J 2L1; Co. Mayo F28 W9K3; Haymarket NSW 2000
     re.compile(rf"{_L}(?:(?!{_NOT_PLACE}){_PLACE_NAME},?\s+)?(?:(?:{_CA_PROVINCES})\s+)?(?:{_CA_POSTCODE}|{_EIRCODE}){_R}"),
     re.compile(rf"{_L}{_PLACE_NAME}\s+(?:{_AU_STATES})\s+\d{{4}}{_NUM_R}"),
     # after a comma, a place and its code, or a code and its place: ", Nelson 7010", ", 69005 Lyon"
     re.compile(rf"(?<=,\s)(?:{_PLACE_NAME}\s+(?:\d{{4,6}}(?:-\d{{4}})?|\d{{3}}-\d{{4}})"
-               rf"|(?:\d{{4,6}}|\d{{4}}-\d{{3}})\s+{_PLACE_NAME}(?:/{_PLACE_WORD})?)"
+               rf"|(?:\d{{4,6}}|\d{{4}}-\d{{3}}|\d{{4}}\s?[A-Z]{{2}}|\d{{2}}-\d{{3}}|\d{{5}}-\d{{3}})\s+{_PLACE_NAME}"
+               rf"(?:/{_PLACE_WORD})?)"
                rf"{_NUM_R}"),
 ]
 # An address found in pieces is one address: pieces joined by a comma, the town between a street and
 # its code, and the named building or unit before the street ("Ashgrove Nursing Home, 112 Belmont Road").
 # A flat or unit written inside an address: "apto 41", "app. 4", "int. 6", "3ºB", "#09-114"
-_UNIT_PART = (r"(?i:apto|app\.?|apt\.?|int\.|piso|étage|esc\.|puerta|flat|unit|lot)\s*[A-Za-z0-9\-]+"
-              r"|\d{1,2}º\s?[A-Z]?|#\d{1,3}-\d{1,4}")
+_UNIT_PART = (r"(?i:apto|app\.?|apt\.?|int\.|piso|étage|esc\.|puerta|flat|unit|lot|bât\.?|bâtiment|daire:?|m\.)"
+              r"\s*[A-Za-z0-9\-]+|\d{1,2}\.?º\s?(?:[A-Z]|Esq\.?|Dto\.?|Dir\.?)?|#\d{1,3}-\d{1,4}|\d{1,2}e\s+étage"
+              r"|\d{1,2}/F|No\.?\s?\d{1,4}")
+# A unit written right after its street, without a comma: "Av. Juárez 200 Int. 3", "Marszałkowska 10 m. 5"
+_UNIT_AFTER = re.compile(r"\s+(?i:int\.|apto\.?|apt\.?|piso|m\.|daire:?|lok\.|flat|unit)\s*[A-Za-z0-9\-]{1,5}(?![\w])")
 _ADDRESS_PART = (rf"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|RD|PO\s+Box)\s+[A-Za-z0-9]+\s*)?"
                  rf"(?:\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?\s+)?{_PLACE_NAME}(?:\s+(?:No:?\s*)?\d{{1,5}}[A-Za-z]?)?"
                  rf"|(?i:flat|apt\.?|apartment|unit|suite|block|building|room|rd|po\s+box)\s+[A-Za-z0-9/]+")
-_ADDRESS_BEFORE = re.compile(rf"(?:(?<=[\s(:;\x00])|^)(?:{_ADDRESS_PART}),\s*\Z")
-_ADDRESS_AFTER = re.compile(rf",\s*(?:{_UNIT_PART}(?=,)|(?:{_PLACE_NAME})"
+_ADDRESS_BEFORE = re.compile(rf"(?:(?<=[\s(:;\x00])|^)(?:{_ADDRESS_PART}|{_UNIT_PART}),\s*\Z")
+_ADDRESS_AFTER = re.compile(rf",\s*(?:{_UNIT_PART}(?=,)|\d{{4,6}}(?:-\d{{3,4}})?(?=\s*(?:[,.;)\n]|$))|(?:{_PLACE_NAME})"
                             rf"(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES}))?"
                             rf"(?:\s+(?:{_UK_POSTCODE}|{_CA_POSTCODE}|{_EIRCODE}|\d{{4,6}}(?:-\d{{4}})?))?"
                             rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s))")
@@ -506,20 +527,23 @@ def _urls(text: str) -> Iterator[Finding]:
 
 # In lower case, only a known town (GeoNames) and a postcode continue an address: "14 dunmore rd,
 # waterford", "27 ormeau ave belfast bt2 8hs"
-_LOWER_TOWN_AFTER = re.compile(r",?\s+(?P<town>[a-z]+(?:\s[a-z]+)?)(?P<code>\s+[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2})?"
-                               r"(?![a-z0-9])")
+_LOWER_TOWN_AFTER = re.compile(r",?\s+(?P<town>[a-z]+(?:\s[a-z]+)?)(?P<code>\s+[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}"
+                               r"|\s+(?:[a-z]{2,3}\s+)?\d{4,5})?(?![a-z0-9])")
 
 
 def _lower_town_after(text: str, end: int) -> int:
-    """Where an address that ends at ``end`` ends once a lower-case town (and postcode) after it is in."""
+    """Where an address that ends at ``end`` ends once a lower-case town (and postcode) after it is in:
+    a known town, or any words that a postcode closes ("sale m33 7ab", "coogee nsw 2034")."""
     match = _LOWER_TOWN_AFTER.match(text, end)
     if not match:
         return end
+    if match.group("code"):
+        return match.end("code")
     words = match.group("town").split()
     for n in range(len(words), 0, -1):
         if " ".join(words[:n]).title() in towns()[0]:
             town_end = match.start("town") + len(" ".join(words[:n]))
-            return match.end("code") if n == len(words) and match.group("code") else town_end
+            return town_end
     return end
 
 
@@ -528,6 +552,8 @@ def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
     grown: list[Finding] = []
     for f in sorted(found, key=lambda f: f.start):
         start, end = f.start, f.end
+        unit_after = _UNIT_AFTER.match(text, end)
+        end = unit_after.end() if unit_after else end
         if text[start:end].islower():
             end = _lower_town_after(text, end)
         unit = _UNIT_BEFORE.search(text, max(0, start - 12), start)

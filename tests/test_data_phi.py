@@ -118,6 +118,20 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("from Ashgrove Nursing Home, Tiverton, SBP 84; Kilkee, Co. Clare; Ballymun, Dublin 11.",
      "from [ADDRESS], SBP 84; [ADDRESS]; [ADDRESS]."),
     ("RE: WESTFIELD CARE HOME, REDRUTH TR15 2BQ —", "RE: [ADDRESS] —"),
+    # abroad: postcodes of the Netherlands, Poland and Portugal, units after the number, Roman numerals, codes
+    ("Keizersgracht 123-III, 1015 CJ Amsterdam; ul. Marszałkowska 10 m. 5, 00-590 Warszawa",
+     "[ADDRESS]; [ADDRESS]"),
+    ("Rua Augusta 100, 2.º Esq., 1100-053 Lisboa; Corso Vittorio Emanuele II 45, 10125 Torino",
+     "[ADDRESS]; [ADDRESS]"),
+    ("Av. Juárez 200 Int. 3, Guadalajara; No. 12, Jalan SS2/24, 47300 Petaling Jaya",
+     "[ADDRESS]; [ADDRESS]"),
+    ("Bât. B, 3e étage, 8 avenue Jean Jaurès, 69007 Lyon; wohnt im Seniorenheim St. Elisabeth, Köln-Nippes.",
+     "[ADDRESS]; wohnt im [ADDRESS]."),
+    # rural routes, named estates and parks, lower case with a state and code, a postcode after its cue
+    ("RR 2 Box 118, Paris, TN 38242; Room 1608, Block 3, Lei Tung Estate, Ap Lei Chau", "[ADDRESS]; [ADDRESS]"),
+    ("i'm at 88 w 4th st apt 2r new york ny 10012", "i'm at [ADDRESS]"),
+    ("lives 3/41 beach rd, coogee nsw 2034; 7b the crescent, sale m33 7ab; postcode 2600.",
+     "lives [ADDRESS]; [ADDRESS]; postcode [ADDRESS]."),
     # Chinese: a unit's tail (之2, 15B), a building before its flat, a town before what one does there
     ("住址福建省厦门市思明区湖滨南路312号之4；奶奶住深圳市南山区蛇口望海路1033号海韵花园7栋15B",
      "住址[ADDRESS]；[ADDRESS]"),
@@ -169,6 +183,8 @@ def test_identifiers_are_replaced(text, expected):
     # near the new age shapes: Fahrenheit fevers, a vital before a sex, measures that are "is" a number
     "fever 101 F, temps to 102F, T 99 F, Tmax 101F; HR 93 M; the score is 95; Pulse is 96; husband 92 kg",
     "Barthel Index 95, Room Air 94. i am 95% sure; 血压94了; jan 2 puffs; mar 3 units; the 3rd dose; 痛咗2日",
+    # near the new address shapes: a respiratory rate after a score, a fraction before a comma
+    "GCS 13/15, RR 28, room air, RR 24; 3/7, RR 26 and Box 4 of the form",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
