@@ -443,14 +443,27 @@ EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour",
 # A known town (``phi_places``) after a preposition, capitalised; lower case only after a residence cue.
 _AFTER_PREPOSITION = re.compile(
     rf"(?:(?i:{_L}(?P<cue>{_RESIDENCE})\s+)(?P<low>)"
-    rf"|(?i:{_L}(?:in|at|from|to|near|around|outside|towards|via|nr|of)\s+))"
-    rf"(?P<v>(?(low)[^\W\d_]+(?:\s[^\W\d_]+)?|{_PLACE_NAME}))")
+    # ... and other languages' prepositions: "vit seule à Roubaix", "mora em Niterói", "wohnt in Köln"
+    rf"|(?i:{_L}(?:in|at|from|to|near|around|outside|towards|via|nr|of|past|à|em|en|dans|nach|aus|bei|nella|nel|w"
+    rf"|naar|uit|desde)\s+))"
+    rf"(?P<v>(?(low)[^\W\d_]+(?:\s(?!(?:to|in|at|and|or|from|for|with|on|by|near)\s)[^\W\d_]+)?|{_PLACE_NAME}))")
+# A Chinese town after an English preposition, a Latin one after a Chinese cue: "from 深圳", "住 Sha Tin"
+_HAN_AFTER_PREPOSITION = re.compile(rf"(?i:{_L}(?:in|at|from|to|near)\s+)(?P<v>[{_HAN}]{{2,5}})")
+_LATIN_AFTER_CN_CUE = re.compile(rf"(?:住在|家在|来自|來自|老家|住|喺|在|从|從)\s?(?P<v>{_PLACE_NAME})")
 _NEXT_WORD = re.compile(r"(?:['’]s?)?\s+([^\W\d_]+)|['’]")
 _CN_TOWN_CUE = re.compile(r"住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居|居於|居于"
                           r"|人在|在|去|到|回|从|從|住|喺|返")
 # what follows a town in a sentence: 上海市, 温州的, 从温州转来, 回桂林老家, 去深圳出差, 居於沙田老人院
 _CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩转轉来來老出旅返回探过過")
 _HAN_CHAR = re.compile(rf"[{_HAN}]")
+# a district after a town: 深圳南山区, 西安雁塔區
+_CN_DISTRICT = re.compile(rf"[{_HAN}]{{1,3}}?[区區县縣镇鎮]")
+# "杭州人，": a town opening a sentence, then 人 (a person from there)
+_CN_TOWN_PERSON = re.compile(rf"(?:^|(?<=[，。；：,;:\s]))(?P<v>[{_HAN}]{{2,4}}?)人(?![{_HAN}]{{0,1}}[员員民院])")
+# one part is enough after a home cue: 家住中山路附近, 住幸福里养老院, 邮政编码710061
+_CN_HOME_PART = re.compile(rf"(?:家住|住在|住址|住|入住)"
+                           rf"(?P<v>[{_HAN}]{{1,8}}?(?:大道|路|街|巷|养老院|養老院|敬老院|老人院|护理院|護理院))"
+                           rf"|(?:邮政编码|郵遞區號|郵政編碼)\s*[:：]?\s*(?P<w>\d{{5,6}})(?!\d)")
 # Chinese addresses: two or more administrative parts (province, city, district, road, number).
 _CN_NUMERAL = "一二三四五六七八九十"
 _CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区|自治區)|[{_HAN}]{{1,6}}?市|[{_HAN}]{{0,6}}?街道"
@@ -595,16 +608,39 @@ def _towns(text: str) -> Iterator[Finding]:
                 break
 
 
+def _cn_town_at(text: str, start: int) -> int:
+    """The end of a known Chinese town (and its district) that starts at ``start`` and stops at a boundary,
+    or ``start`` when there is none: 石家庄，  桂林的  深圳南山区打工."""
+    han = towns()[1]
+    for n in range(5, 1, -1):
+        name = text[start : start + n]
+        if len(name) < n or name not in han:
+            continue
+        district = _CN_DISTRICT.match(text, start + n)
+        end = district.end() if district else start + n
+        after = text[end : end + 1]
+        if not after or not _HAN_CHAR.match(after) or after in _CN_TOWN_AFTER or district:
+            return end
+    return start
+
+
 def _cn_towns(text: str) -> Iterator[Finding]:
-    """A Chinese town after a verb or word of place, before a boundary: 我们在石家庄，老家桂林的."""
-    for cue in _CN_TOWN_CUE.finditer(text):
-        han = towns()[1]
-        for n in range(5, 1, -1):
-            name = text[cue.end() : cue.end() + n]
-            after = text[cue.end() + n : cue.end() + n + 1]
-            if len(name) == n and name in han and (not after or not _HAN_CHAR.match(after) or after in _CN_TOWN_AFTER):
-                yield Finding(cue.end(), cue.end() + n, "ADDRESS")
+    """A Chinese town after a verb or word of place, before a boundary (我们在石家庄，老家桂林的), after an
+    English preposition ("from 深圳"), or opening a sentence before 人 (杭州人); a Latin town after a
+    Chinese cue ("住 Sha Tin"); one road or care home after a home cue (家住中山路附近)."""
+    starts = [cue.end() for cue in _CN_TOWN_CUE.finditer(text)]
+    starts += [m.start("v") for m in (*_HAN_AFTER_PREPOSITION.finditer(text), *_CN_TOWN_PERSON.finditer(text))]
+    for start in starts:
+        end = _cn_town_at(text, start)
+        if end > start:
+            yield Finding(start, end, "ADDRESS")
+    for match in _LATIN_AFTER_CN_CUE.finditer(text):
+        words = match.group("v").split()
+        for n in range(len(words), 0, -1):
+            if " ".join(words[:n]) in towns()[0]:
+                yield Finding(match.start("v"), match.start("v") + len(" ".join(words[:n])), "ADDRESS")
                 break
+    yield from _spans(_CN_HOME_PART, text, "ADDRESS")
 
 
 def _cn_addresses(text: str) -> Iterator[Finding]:

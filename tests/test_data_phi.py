@@ -130,6 +130,11 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # rural routes, named estates and parks, lower case with a state and code, a postcode after its cue
     ("RR 2 Box 118, Paris, TN 38242; Room 1608, Block 3, Lei Tung Estate, Ap Lei Chau", "[ADDRESS]; [ADDRESS]"),
     ("i'm at 88 w 4th st apt 2r new york ny 10012", "i'm at [ADDRESS]"),
+    # towns after other languages' prepositions, across scripts, with their district, opening "…人"
+    ("moved from Texas to Boise in June; vit seule à Roubaix; from 深圳, 住 Sha Tin",
+     "moved from Texas to [ADDRESS] in June; vit seule à [ADDRESS]; from [ADDRESS], 住 [ADDRESS]"),
+    ("杭州人，在深圳南山区打工，家住中山路附近，住幸福里养老院三楼，邮政编码710061。",
+     "[ADDRESS]人，在[ADDRESS]打工，家住[ADDRESS]附近，住[ADDRESS]三楼，邮政编码[ADDRESS]。"),
     ("lives 3/41 beach rd, coogee nsw 2034; 7b the crescent, sale m33 7ab; postcode 2600.",
      "lives [ADDRESS]; [ADDRESS]; postcode [ADDRESS]."),
     # Chinese: a unit's tail (之2, 15B), a building before its flat, a town before what one does there
@@ -185,6 +190,7 @@ def test_identifiers_are_replaced(text, expected):
     "Barthel Index 95, Room Air 94. i am 95% sure; 血压94了; jan 2 puffs; mar 3 units; the 3rd dose; 痛咗2日",
     # near the new address shapes: a respiratory rate after a score, a fraction before a comma
     "GCS 13/15, RR 28, room air, RR 24; 3/7, RR 26 and Box 4 of the form",
+    "工作人员，中心人员，在中心医院；dans le service, à la maison, em casa, w domu",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
