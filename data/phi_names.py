@@ -33,12 +33,17 @@ _LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"  # Latin,
 _TOKEN = re.compile(rf"[{_LETTER}](?:[{_LETTER}'’\-]*[{_LETTER}])?\.?")
 
 TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "nurse", "sister", "sr", "dear", "mdm", "madam",
-          "sgt", "rev", "herr", "frau"}
+          "sgt", "rev", "herr", "frau",
+          # other languages' titles: "Mevrouw de Vries", "Pani Kowalska", "la Dra. Ortega", "Mme Roux"
+          "mevrouw", "meneer", "dhr", "mevr", "pani", "dra", "sra", "srta", "señor", "señora", "senhor", "senhora",
+          "mme", "mlle", "monsieur", "madame", "signora", "signor", "sig", "dott", "fru"}
 # Cues after which the next word is taken as a name unless it is a stop word.
 STRONG_CUES = {("my", "name", "is"), ("name", "is"), ("name",), ("patient", "name"), ("surname",), ("forename",),
                ("first", "name"), ("last", "name"), ("given", "name"), ("family", "name"), ("signed", "by"),
                ("call", "me"), ("cc",), ("contact", "person"), ("kin",), ("called",), ("goes", "by"),
-               *((t,) for t in ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "mdm", "sgt", "rev"))}
+               *((t,) for t in ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "mdm", "sgt", "rev",
+                                "mevrouw", "meneer", "dhr", "mevr", "pani", "dra", "sra", "srta", "señor", "señora",
+                                "senhor", "senhora", "mme", "mlle", "monsieur", "madame", "signora", "sig", "dott"))}
 # Cues after which only a capitalised word or a known given name is taken ("seen by cardiology" is
 # not a person, "seen by Amelia Hart" and "seen by william jones" are).
 WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i", "am"), ("i'm",), ("contact",),
@@ -55,7 +60,11 @@ WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i",
              # who asked for, did or witnessed something: "requested by T. Okonkwo"
              ("requested", "by"), ("ordered", "by"), ("performed", "by"), ("witnessed", "by"),
              ("authorised", "by"), ("authorized", "by"), ("completed", "by"), ("written", "by"), ("supervisor",),
-             ("resident",), ("patientin",)}
+             ("resident",), ("patientin",),
+             # relatives in other languages: "córka Kasia", "hija Lupita", "Tochter Anna", "fille Claire"
+             ("córka",), ("syn",), ("żona",), ("mąż",), ("hija",), ("hijo",), ("esposa",), ("esposo",), ("marido",),
+             ("tochter",), ("sohn",), ("ehefrau",), ("ehemann",), ("fille",), ("fils",), ("épouse",), ("mari",),
+             ("figlia",), ("figlio",), ("moglie",), ("filha",), ("filho",), ("dochter",), ("zoon",)}
 _MAX_CUE = 3
 _CUE_GAP = re.compile(r"[^\s:,.]|[.,:].*[.,:]")  # between a cue and a name: one colon, comma or stop at most
 _INITIAL = re.compile(r"[A-Z]\.")
@@ -148,7 +157,7 @@ _CN_CUE = (r"患者姓名|病人姓名|姓名|患者|病人|病患|患儿|患兒
            r"申请医生|申請醫生|转介|轉介|其丈夫|其妻子|丈夫|妻子|太太|老公|老婆|爱人|愛人|女儿|女兒|儿子|兒子|"
            r"母亲|母親|父亲|父親|我爸|我妈|我媽|爸爸|妈妈|媽媽|奶奶|爷爷|爺爺|外婆|外公|家长|家長|看护|看護|社工|"
            r"户名|由")
-_CN_HONORIFIC = ("先生|女士|小姐|医生|醫生|医师|醫師|大夫|护士|護士|药师|藥師|主任|教授|老师|老師|阿姨|师傅|師傅"
+_CN_HONORIFIC = ("老先生|先生|女士|小姐|医生|醫生|医师|醫師|大夫|护士|護士|药师|藥師|主任|教授|老师|老師|阿姨|师傅|師傅"
                  "|院长|院長|老伯|伯伯|奶奶|爷爷|爺爺|婆婆|阿婆|阿嬤|阿公|阿伯|大爷|大爺|大妈|大媽|叔叔|老太|小朋友|同学|同學|某"
                  "|[伯太姨叔婶嬸嫂哥姐](?![\u4e00-\u9fff]{0,1}[症病菌素类類片])")
 _CN_NAMES = [
@@ -161,7 +170,17 @@ _CN_NAMES = [
     # "old" or "little" and a surname, as people are called: 老王, 小李 (not 小时 "hour", 小于 "less than")
     re.compile(rf"(?<![\u4e00-\u9fff])(?P<v>[老小](?![时時于於]){_CN_SURNAME})(?![\u4e00-\u9fff])"
                rf"|(?<=[是叫])(?P<w>[老小阿](?![妈媽爸姨婆公嬤伯叔哥姐])[\u4e00-\u9fff])(?=[，,。；;\s]|$)"),
+    # ... after a carer or a relative: 护工小刘陪同, 孙女小芳负责接送 (not 小便, 小时, 小儿)
+    re.compile(r"(?:护工|護工|保姆|孙女|孫女|孙子|孫子|女儿|女兒|儿子|兒子|外孙|外孫|同事|朋友)"
+               r"(?P<v>[小阿](?![时時于於便儿兒腿肠腸板量剂劑号號组組妈媽爸姨婆公嬤伯叔哥姐])[\u4e00-\u9fff])"),
+    # a name opening a sentence, then what they said: 王平说, 阿明话
+    re.compile(rf"(?:^|[。；;，,：:\n])\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}}?|阿[\u4e00-\u9fff])"
+               rf"(?=说|說|话|話|讲|講|表示|反映)"),
 ]
+# Japanese and Korean names before their honorific: 佐藤さん, 山田先生の紹介, 김순자 씨, "Tanaka-san"
+_JA_KO_NAMES = re.compile(r"(?P<v>[\u4e00-\u9fff]{1,4})(?=さん|様|さま|くん|ちゃん|先生の)"
+                          r"|(?P<w>[\uac00-\ud7a3]{2,4})(?=\s?(?:씨|님))"
+                          r"|(?P<x>[A-Z][a-z]+)(?=-(?:san|sama|kun|chan|sensei)\b)")
 
 
 def _tokens(text: str) -> list[tuple[int, int, str]]:
@@ -334,6 +353,11 @@ def _glued(text: str, start: int, end: int) -> bool:
         or after in _GLUE or after.isdigit() or after == "." and core + 1 < len(text) and text[core + 1].isalnum()
 
 
+# what people do in notes, right after their given name
+_SAYS = re.compile(r"\s+(?:says|said|rang|called|phoned|asked|reports|reported|wants|wanted|brought|visited"
+                   r"|will\s+bring|will\s+collect|is\s+(?:her|his|their)\s)")
+
+
 def _after_number(text: str, start: int) -> bool:
     """A number comes right before ``start`` (or what an age became: ``phi.find_phi`` masks found spans
     with NULs, ``phi.scrub`` re-reads its "[AGE]"): a lower-case word there is its unit ("93 anni",
@@ -350,6 +374,17 @@ def _english(text: str) -> Iterator[Finding]:
         case = _case(word)
         strength = _cue_strength(text, tokens, i)
         given = _given(word)
+        k = i
+        while k < len(tokens) and tokens[k][2].lower() in PARTICLES and (k == i or _joined(text, tokens, k)):
+            k += 1
+        if strength == 2 and k > i and k < len(tokens) and _case(tokens[k][2]) == "title" and _joined(text, tokens, k):
+            # a title, then a surname with its particles: "Mevrouw de Vries", "Mr van der Merwe"
+            end = k + 1
+            while end < len(tokens) and end - i < _MAX_NAME_WORDS and (step := _next_part(text, tokens, end, "title")):
+                end += step
+            yield Finding(tokens[i][0], tokens[end - 1][1], "NAME")
+            i = end
+            continue
         if bare in TITLES or _eponym(tokens, i) or not (_name_word(word, case) or _initial_surname(text, tokens, i)):
             i += 1
             continue
@@ -359,7 +394,10 @@ def _english(text: str) -> Iterator[Finding]:
                          and not given):
             strength = 0  # "MR BD", "XT DR MRI", "PR 100 ms, delta waves": a title's letters, then no name
         initial, surname_first = _initial_surname(text, tokens, i), _surname_first(text, tokens, i)
-        if not (strength == 2 or strength == 1 and (case == "title" or given)  # after a cue
+        # a given name that is also a word, where only a person fits: "SMITH, John", "Grace says"
+        person = case == "title" and given and (
+            _inverted_start(text, tokens[i][0]) != tokens[i][0] or bool(_SAYS.match(text, tokens[i][1])))
+        if not (strength == 2 or strength == 1 and (case == "title" or given) or person  # after a cue
                 or given and follows and (case != "upper" or len(bare) >= 3)  # a given name, then a surname
                 or _lone_given(word) and not (case == "lower" and _after_number(text, tokens[i][0]))
                 or surname_first or initial):
@@ -390,6 +428,12 @@ _CN_WORDS = ("谢谢", "孙子", "孙女", "孫子", "孫女", "责任", "主任
 _CN_TIME_WORDS = ("去年", "今年", "明年", "前年", "昨天", "今天", "明天", "上周", "上週", "下周", "下週")
 
 
+def _japanese_korean(text: str) -> Iterator[Finding]:
+    for match in _JA_KO_NAMES.finditer(text):
+        group = next(g for g in ("v", "w", "x") if match.group(g))
+        yield Finding(match.start(group), match.end(group), "NAME")
+
+
 def _chinese(text: str) -> Iterator[Finding]:
     for pattern in _CN_NAMES:
         for match in pattern.finditer(text):
@@ -404,3 +448,4 @@ def find_names(text: str) -> Iterator[Finding]:
     """Name spans (the title or cue itself is kept: "Dr. [NAME]", "患者[NAME]")."""
     yield from _english(text)
     yield from _chinese(text)
+    yield from _japanese_korean(text)

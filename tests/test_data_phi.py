@@ -150,6 +150,17 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("requested by T. Okonkwo; not happy. K Morris", "requested by [NAME]; not happy. [NAME]"),
     ("hi its shannon mcgrath again, Siobhán Ní Bhriain too", "hi its [NAME] again, [NAME] too"),
     ("Johannes van der Merwe and Jacqueline \"Jackie\" Moss", "[NAME] and [NAME]"),
+    # other languages' titles and relatives, particles after a title, a given name that is also a word where
+    # only a person fits
+    ("Mevrouw de Vries; Pani Kowalska; con la Dra. Ortega; Mr van der Merwe said; córka Kasia",
+     "Mevrouw [NAME]; Pani [NAME]; con la Dra. [NAME]; Mr [NAME] said; córka [NAME]"),
+    ("Patient: SMITH, John, MRN; Grace says she has pain", "Patient: [NAME], MRN; [NAME] says she has pain"),
+    # Japanese and Korean honorifics
+    ("佐藤さん、山田先生の紹介; 김순자 씨; Tanaka-san's daughter",
+     "[NAME]さん、[NAME]先生の紹介; [NAME] 씨; [NAME]-san's daughter"),
+    # Chinese: a carer's or relative's nickname, a name then what they said, 老先生
+    ("护工小刘陪同，孙女小芳接送。王平说血压平稳，刘老先生",
+     "护工[NAME]陪同，孙女[NAME]接送。[NAME]说血压平稳，[NAME]老先生"),
     # Chinese: traditional surnames, honorifics, nicknames
     ("家屬黃美玲陪同，通知當值關醫生", "家屬[NAME]陪同，通知當值[NAME]醫生"),
     ("我是老王，鄧伯今天好些", "我是[NAME]，[NAME]伯今天好些"),
@@ -191,6 +202,8 @@ def test_identifiers_are_replaced(text, expected):
     # near the new address shapes: a respiratory rate after a score, a fraction before a comma
     "GCS 13/15, RR 28, room air, RR 24; 3/7, RR 26 and Box 4 of the form",
     "工作人员，中心人员，在中心医院；dans le service, à la maison, em casa, w domu",
+    "Murphy's sign-positive, Hartmann's solution, St Mark's solution; Dr de novo",
+    "唐氏综合征，麦氏点，孙女小便失禁，医生说要住院",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
