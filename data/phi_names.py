@@ -32,18 +32,17 @@ def _lexicon(name: str) -> list[str]:
 _LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"  # Latin, accents included
 _TOKEN = re.compile(rf"[{_LETTER}](?:[{_LETTER}'’\-]*[{_LETTER}])?\.?")
 
+# Other languages' titles: "Mevrouw de Vries", "Pani Kowalska", "la Dra. Ortega", "Mme Roux"
+_FOREIGN_TITLES = ("mevrouw", "meneer", "dhr", "mevr", "pani", "dra", "sra", "srta", "señor", "señora", "senhor",
+                   "senhora", "mme", "mlle", "monsieur", "madame", "signora", "signor", "sig", "dott", "fru")
 TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "nurse", "sister", "sr", "dear", "mdm", "madam",
-          "sgt", "rev", "herr", "frau",
-          # other languages' titles: "Mevrouw de Vries", "Pani Kowalska", "la Dra. Ortega", "Mme Roux"
-          "mevrouw", "meneer", "dhr", "mevr", "pani", "dra", "sra", "srta", "señor", "señora", "senhor", "senhora",
-          "mme", "mlle", "monsieur", "madame", "signora", "signor", "sig", "dott", "fru"}
+          "sgt", "rev", "herr", "frau", *_FOREIGN_TITLES}
 # Cues after which the next word is taken as a name unless it is a stop word.
 STRONG_CUES = {("my", "name", "is"), ("name", "is"), ("name",), ("patient", "name"), ("surname",), ("forename",),
                ("first", "name"), ("last", "name"), ("given", "name"), ("family", "name"), ("signed", "by"),
                ("call", "me"), ("cc",), ("contact", "person"), ("kin",), ("called",), ("goes", "by"),
                *((t,) for t in ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "mdm", "sgt", "rev",
-                                "mevrouw", "meneer", "dhr", "mevr", "pani", "dra", "sra", "srta", "señor", "señora",
-                                "senhor", "senhora", "mme", "mlle", "monsieur", "madame", "signora", "sig", "dott"))}
+                                *_FOREIGN_TITLES))}
 # Cues after which only a capitalised word or a known given name is taken ("seen by cardiology" is
 # not a person, "seen by Amelia Hart" and "seen by william jones" are).
 WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i", "am"), ("i'm",), ("contact",),
@@ -365,6 +364,20 @@ def _after_number(text: str, start: int) -> bool:
     return bool(re.search(r"(?:\d|\x00|\[AGE\])\s?\Z", text[max(0, start - 6) : start]))
 
 
+def _particle_surname_end(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
+    """Where a surname that opens with particles at token i ends ("de Vries", "van der Merwe"), or i
+    when none opens there. Taken only after a title: "Mevrouw de Vries", "Mr van der Merwe"."""
+    k = i
+    while k < len(tokens) and tokens[k][2].lower() in PARTICLES and (k == i or _joined(text, tokens, k)):
+        k += 1
+    if k == i or k >= len(tokens) or _case(tokens[k][2]) != "title" or not _joined(text, tokens, k):
+        return i
+    end = k + 1
+    while end < len(tokens) and end - i < _MAX_NAME_WORDS and (step := _next_part(text, tokens, end, "title")):
+        end += step
+    return end
+
+
 def _english(text: str) -> Iterator[Finding]:
     tokens = [t for t in _tokens(text) if not _glued(text, t[0], t[1])]
     i = 0
@@ -374,14 +387,7 @@ def _english(text: str) -> Iterator[Finding]:
         case = _case(word)
         strength = _cue_strength(text, tokens, i)
         given = _given(word)
-        k = i
-        while k < len(tokens) and tokens[k][2].lower() in PARTICLES and (k == i or _joined(text, tokens, k)):
-            k += 1
-        if strength == 2 and k > i and k < len(tokens) and _case(tokens[k][2]) == "title" and _joined(text, tokens, k):
-            # a title, then a surname with its particles: "Mevrouw de Vries", "Mr van der Merwe"
-            end = k + 1
-            while end < len(tokens) and end - i < _MAX_NAME_WORDS and (step := _next_part(text, tokens, end, "title")):
-                end += step
+        if strength == 2 and (end := _particle_surname_end(text, tokens, i)) > i:
             yield Finding(tokens[i][0], tokens[end - 1][1], "NAME")
             i = end
             continue
@@ -429,6 +435,7 @@ _CN_TIME_WORDS = ("去年", "今年", "明年", "前年", "昨天", "今天", "�
 
 
 def _japanese_korean(text: str) -> Iterator[Finding]:
+    """Names before a Japanese or Korean honorific (see ``_JA_KO_NAMES``)."""
     for match in _JA_KO_NAMES.finditer(text):
         group = next(g for g in ("v", "w", "x") if match.group(g))
         yield Finding(match.start(group), match.end(group), "NAME")

@@ -74,9 +74,9 @@ def _foreign_weekdays() -> str:
     return "|".join(re.escape(name) for name in sorted(names, key=lambda n: (-len(n), n)) if len(name) >= 3)
 
 
+_DOSE_WORD = r"(?:mg|mcg|ml|g|kg|units?|tabs?|caps?|times|days?|weeks?|hours?|mins?|x|of)\b"
 # Cues before a day and month written without a year in another language: "le 9 mars", "el 12 de
 # enero", "am 16. Dezember", "op dinsdag 8 december", "giovedì 10 settembre"
-_DOSE_WORD = r"(?:mg|mcg|ml|g|kg|units?|tabs?|caps?|times|days?|weeks?|hours?|mins?|x|of)\b"
 _FOREIGN_ARTICLE = r"(?i:le|el|am|op|il|em|dia|du|del|au|vom|den)"
 _FOREIGN_WEEKDAY = rf"(?i:{_foreign_weekdays()})\.?,?\s+"
 _CN_WEEKDAY = r"(?:\s?[（(]?(?:星期|礼拜|禮拜|周|週)[一二三四五六日天][）)]?)?"
@@ -195,13 +195,14 @@ _AGE = re.compile(
         rf"|turned\s+|will\s+be\s+)?"
         rf"|{_L}(?:he|she)(?:['’]?s|\s+is)\s+(?:now\s+|nearly\s+|almost\s+)?"
         rf"|{_L}(?:turned|turns|turning|celebrat(?:ed|es|ing)|reached)\s+(?:(?:his|her|their)\s+)?"
-        # "i am 92", "I'll be 100 on the 14th", "At 103 she is the oldest"
+        # "i am 92", "I'll be 100 on the 14th"
         rf"|{_L}(?:i\s+am|i['’]?m|(?:i|he|she)['’]?ll\s+be)\s+){_OLD}{_NUM_R}"
         rf"(?!\s*{_NOT_AGE})",
         # "Zainab is 101", "(Edna) is 98": a capitalised word (or a bracket), then the age; not a measure
         # ("Pulse is 96", "HR is 92")
         rf"(?:\)|{_L}(?!(?:The|This|It|That|Score|Pulse|Weight|Temp\w*|Sat\w*|Glucose|Rate|Heart|BP)\s)"
         rf"[A-Z][a-z'’\-]+)\s+is\s+{_OLD}{_NUM_R}(?!\s*{_NOT_AGE})",
+        # "At 103 she is the oldest"
         rf"(?i:{_L}at\s+){_OLD}(?=\s+(?:she|he)\s)",
         # "Dorothy Lane 104, then Ivy Marsh 98.": two capitalised words, then the age (not an index or a score)
         # ("Rua Augusta 100," and "Kings Road 92." are addresses)
