@@ -114,7 +114,8 @@ _DATE = re.compile(
         rf"{_L}{_DAY}\.?\s+(?:de\s+)?(?i:{_foreign_months()})\.?,?\s+(?:de\s+)?{_YEAR}{_R}",
         # ... and without the year after a cue or a weekday ("le 9 mars", "Mittwoch, 16. Dezember"), or
         # before a weekday ("3 Mart Salı")
-        rf"(?:{_L}{_FOREIGN_ARTICLE}\s+|{_L}(?=[^\W\d_]{{3,}}\.?,?\s+\d)(?={_FOREIGN_WEEKDAY}))"  # a word, then a number
+        # (a weekday is looked up only where a word is followed by a number: the alternation is long)
+        rf"(?:{_L}{_FOREIGN_ARTICLE}\s+|{_L}(?=[^\W\d_][^\s\d]{{2,}}\s+\d)(?={_FOREIGN_WEEKDAY}))"
         rf"(?P<g>(?:{_FOREIGN_WEEKDAY})?{_DAY}(?:er|º|ª|\.)?\s+(?:de\s+)?(?i:{_foreign_months()})"
         rf"(?:\.?,?\s+(?:de\s+)?{_YEAR})?){_R}",
         rf"{_L}{_DAY}\.?\s+(?i:{_foreign_months()})\s+(?i:{_foreign_weekdays()}){_R}",
