@@ -63,7 +63,19 @@ WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i",
              # relatives in other languages: "córka Kasia", "hija Lupita", "Tochter Anna", "fille Claire"
              ("córka",), ("syn",), ("żona",), ("mąż",), ("hija",), ("hijo",), ("esposa",), ("esposo",), ("marido",),
              ("tochter",), ("sohn",), ("ehefrau",), ("ehemann",), ("fille",), ("fils",), ("épouse",), ("mari",),
-             ("figlia",), ("figlio",), ("moglie",), ("filha",), ("filho",), ("dochter",), ("zoon",)}
+             ("figlia",), ("figlio",), ("moglie",), ("filha",), ("filho",), ("dochter",), ("zoon",),
+             # whom a note was handed to or discussed with: "Handed over to Mhairi Gillespie", "Told Chaudhry"
+             ("handed", "over", "to"), ("spoke", "with"), ("told",), ("informed",), ("bloods", "for"),
+             ("voicemail", "from"), ("call", "from"), ("message", "from"), ("email", "from"),
+             # colleagues by role: "Pharmacist Yusra", "Physio Rangi", "registrar: Ikechukwu"
+             ("pharmacist",), ("physio",), ("physiotherapist",), ("dietitian",), ("dietician",), ("registrar",),
+             ("reg",), ("consultant",), ("paramedic",), ("microbiologist",), ("practitioner",), ("ot",), ("spr",),
+             ("fy1",), ("fy2",), ("sho",), ("hca",), ("midwife",), ("psychologist",), ("psychiatrist",),
+             ("surgeon",), ("anaesthetist",), ("anesthetist",), ("gp",), ("social", "worker"), ("ward", "clerk"),
+             ("crew",)}
+# Form labels: after these a word in capitals is a name whatever the lexicons say ("SURNAME: MACKINNON")
+LABEL_CUES = {("name",), ("patient", "name"), ("surname",), ("forename",), ("first", "name"), ("last", "name"),
+              ("given", "name"), ("family", "name")}
 _MAX_CUE = 3
 _CUE_GAP = re.compile(r"[^\s:,.]|[.,:].*[.,:]")  # between a cue and a name: one colon, comma or stop at most
 _INITIAL = re.compile(r"[A-Z]\.")
@@ -155,7 +167,10 @@ _CN_CUE = (r"患者姓名|病人姓名|姓名|患者|病人|病患|患儿|患兒
            r"主诉人|签名|簽名|医师|醫師|医生|醫生|护士|護士|护理师|護理師|大夫|术者|術者|助手|委托人|委託人|"
            r"申请医生|申請醫生|转介|轉介|其丈夫|其妻子|丈夫|妻子|太太|老公|老婆|爱人|愛人|女儿|女兒|儿子|兒子|"
            r"母亲|母親|父亲|父親|我爸|我妈|我媽|爸爸|妈妈|媽媽|奶奶|爷爷|爺爺|外婆|外公|家长|家長|看护|看護|社工|"
-           r"户名|由")
+           r"户名|由|"
+           # whom something was told, handed or sent to, who recorded, checked or accompanies: 告诉张伟, 交给刘洋
+           r"告诉|告訴|通知|联系|聯繫|联络|聯絡|交给|交給|转告|轉告|记录者|記錄者|审核|審核|陪护|陪護|药剂师|藥劑師|"
+           r"护士长|護士長|值班护士|值班護士|值班的有")
 _CN_HONORIFIC = ("老先生|先生|女士|小姐|医生|醫生|医师|醫師|大夫|护士|護士|药师|藥師|主任|教授|老师|老師|阿姨|师傅|師傅"
                  "|院长|院長|老伯|伯伯|奶奶|爷爷|爺爺|婆婆|阿婆|阿嬤|阿公|阿伯|大爷|大爺|大妈|大媽|叔叔|老太|小朋友|同学|同學|某"
                  "|[伯太姨叔婶嬸嫂哥姐](?![\u4e00-\u9fff]{0,1}[症病菌素类類片])")
@@ -176,6 +191,8 @@ _CN_NAMES = [
     re.compile(rf"(?:^|[。；;，,：:\n])\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}}?|阿[\u4e00-\u9fff])"
                rf"(?=说|說|话|話|讲|講|表示|反映)"),
 ]
+# The next name of a list: 孙磊、马丽 / 郭晓东和何静 / 林志明、林志华
+_CN_LISTED = re.compile(rf"[、和及与與](?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}})")
 # Japanese and Korean names before their honorific: 佐藤さん, 山田先生の紹介, 김순자 씨, "Tanaka-san"
 _JA_KO_NAMES = re.compile(r"(?P<v>[\u4e00-\u9fff]{1,4})(?=さん|様|さま|くん|ちゃん|先生の)"
                           r"|(?P<w>[\uac00-\ud7a3]{2,4})(?=\s?(?:씨|님))"
@@ -187,7 +204,8 @@ def _tokens(text: str) -> list[tuple[int, int, str]]:
 
 
 def _cue_strength(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
-    """2 after a strong cue, 1 after a weak one, 0 otherwise (the cue must sit right before token i)."""
+    """3 after a form's label, 2 after a strong cue, 1 after a weak one, 0 otherwise (the cue must sit
+    right before token i)."""
     best = 0
     for length in range(1, _MAX_CUE + 1):
         if i - length < 0:
@@ -198,6 +216,8 @@ def _cue_strength(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
         if any(text[a[1] : b[0]].strip() for a, b in zip(window, window[1:], strict=False)):
             continue
         words = tuple(w.lower().rstrip(".") for _, _, w in window)
+        if words in LABEL_CUES:
+            return 3
         if words in STRONG_CUES:
             best = 2
         elif words in WEAK_CUES:
@@ -221,12 +241,16 @@ def _case(word: str) -> str:
 _PROPER = re.compile(r"(?:Mc|Mac|O['’]|D['’]|Fitz)?[^\W\d_][^\W\d_A-Z]*(?:[\-'’][^\W\d_][^\W\d_A-Z]*)*\.?")
 
 
+# A specialist's title after a role cue: "Consultant Radiologist", "Paediatrician"
+_SPECIALIST = re.compile(r"[a-z]+(?:ologist|ician|iatrist|therapist|geon|tist)")
+
+
 def _name_word(word: str, case: str) -> bool:
     """``word`` can be part of a name written in ``case``."""
     if _INITIAL.fullmatch(word):
         return case == "title"  # an initial: "Dr. A. Novak"
     bare = word.lower().rstrip(".")
-    if bare in STOP or bare in TITLES or len(bare) < 2 and not word.endswith("."):
+    if bare in STOP or bare in TITLES or len(bare) < 2 and not word.endswith(".") or _SPECIALIST.fullmatch(bare):
         return False
     return _case(word) == case and (case != "title" or bool(_PROPER.fullmatch(word)))
 
@@ -281,6 +305,8 @@ def _next_part(text: str, tokens: list[tuple[int, int, str]], j: int, case: str)
     particles before one ("van der Merwe"); in lower case only a known surname ("nora flynn")."""
     if j > 0 and tokens[j - 1][2].endswith(".") and len(tokens[j - 1][2]) > 2:
         return 0  # a sentence ended: "travelled to Kenya. Glasgow Coma Scale 9"
+    if case == "upper" and j < len(tokens) and "  " in text[tokens[j - 1][1] : tokens[j][0]]:
+        return 0  # a form's next field: "SURNAME: MACKINNON   FORENAME: EILIDH"
     k = j
     while k < len(tokens) and _joined(text, tokens, k) and tokens[k][2].lower() in PARTICLES and case != "lower":
         k += 1
@@ -387,7 +413,7 @@ def _english(text: str) -> Iterator[Finding]:
         case = _case(word)
         strength = _cue_strength(text, tokens, i)
         given = _given(word)
-        if strength == 2 and (end := _particle_surname_end(text, tokens, i)) > i:
+        if strength >= 2 and (end := _particle_surname_end(text, tokens, i)) > i:
             yield Finding(tokens[i][0], tokens[end - 1][1], "NAME")
             i = end
             continue
@@ -396,14 +422,14 @@ def _english(text: str) -> Iterator[Finding]:
             continue
         follows = _next_part(text, tokens, i + 1, case) if i + 1 < len(tokens) else 0
         after_title = i > 0 and tokens[i - 1][2].lower().rstrip(".") in TITLES
-        if strength and (case == "upper" and not (given or _in(SURNAMES, word)) or case == "lower" and after_title
-                         and not given):
+        if strength and strength < 3 and (case == "upper" and not (given or _in(SURNAMES, word))
+                                          or case == "lower" and after_title and not given):
             strength = 0  # "MR BD", "XT DR MRI", "PR 100 ms, delta waves": a title's letters, then no name
         initial, surname_first = _initial_surname(text, tokens, i), _surname_first(text, tokens, i)
         # a given name that is also a word, where only a person fits: "SMITH, John", "Grace says"
         person = case == "title" and given and (
             _inverted_start(text, tokens[i][0]) != tokens[i][0] or bool(_SAYS.match(text, tokens[i][1])))
-        if not (strength == 2 or strength == 1 and (case == "title" or given) or person  # after a cue
+        if not (strength >= 2 or strength == 1 and (case == "title" or given) or person  # after a cue
                 or given and follows and (case != "upper" or len(bare) >= 3)  # a given name, then a surname
                 or _lone_given(word) and not (case == "lower" and _after_number(text, tokens[i][0]))
                 or surname_first or initial):
@@ -427,7 +453,7 @@ def _english(text: str) -> Iterator[Finding]:
 # Everyday words that open with a surname character and sit where a name could: thanks, grandson,
 # "head nurse" (责任护士), "director" (主任).
 _CN_WORDS = ("谢谢", "孙子", "孙女", "孫子", "孫女", "责任", "主任", "担任", "信任", "现任", "前任", "白天", "高烧",
-             "紀錄", "纪录")
+             "紀錄", "纪录", "方式", "方法", "方案", "周一", "周二", "周三", "周四", "周五", "周六", "周日", "周末")
 
 
 # Time words after a surname character: "于去年12月" (in December last year) is no name "于去".
@@ -446,9 +472,16 @@ def _chinese(text: str) -> Iterator[Finding]:
         for match in pattern.finditer(text):
             group = "v" if match.group("v") else "w"
             start, end = match.start(group), match.end(group)
-            if not any(text.startswith(word, at) for word in _CN_WORDS for at in (start, max(start - 1, 0))) \
-                    and not any(text.startswith(word, start + 1) for word in _CN_TIME_WORDS):
+            # a time word is not part of the name: 告诉张伟明天 is 张伟, 于去年 is none
+            cut = next((at for at in range(start + 1, end) if any(text.startswith(w, at) for w in _CN_TIME_WORDS)), end)
+            if cut - start == 1 < end - start:
+                continue  # only a surname character would be left
+            end = cut
+            if not any(text.startswith(word, at) for word in _CN_WORDS for at in (start, max(start - 1, 0))):
                 yield Finding(start, end, "NAME")
+                while listed := _CN_LISTED.match(text, end):  # 孙磊、马丽、郭晓东和何静
+                    end = listed.end("v")
+                    yield Finding(listed.start("v"), end, "NAME")
 
 
 def find_names(text: str) -> Iterator[Finding]:

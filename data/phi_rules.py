@@ -266,11 +266,15 @@ _ID_CUE = (
     r"|(?:staff|employee|student|lab|screening|unit|specimen|sample|biopsy|claim|membership|member|participant"
     r"|subject|donor|respondent|policy|group|account|study|case|bed)\s+(?:(?:number|no\.?|id|code|#)s?)?"
     r"|(?:prior\s+|pre-?)authori[sz]ation|vehicle(?:\s+(?:registration|reg\.?))?|DNI|PPSN|AMKA|SIN|TFN|CPF|NIE"
-    r"|reg\.?(?:\s+no\.?)?|IP\s+no\.?|acc\.?|OHIP|NHI|CHI|IHI|UHID|NRIC|HKID|Aadhaar")
+    r"|reg\.?(?:\s+no\.?)?|IP\s+no\.?|acc\.?|OHIP|NHI|CHI|IHI|UHID|NRIC|HKID|Aadhaar"
+    # chart #, clinic number, Centrelink CRN, car rego, Medicare MBI, PhilHealth (not a vaccine's batch or
+    # lot: the product's number, not the patient's)
+    r"|chart|clinic\s+(?:number|no\.?)|CRN|rego|MBI|PhilHealth")
 # A value: letters, digits, hyphens and slashes with a digit in it (H25/11873), then space-separated
 # groups ("2953 41827 1", "308 417 522K", "WD19 KXP"); a number with a decimal after it is a lab range
 # ("ref 3.5-5.3"), not a reference.
-_ID_VALUE = r"(?![\d\-]*[.,]\d)[A-Za-z0-9\-/]*\d[A-Za-z0-9\-/]*(?:\s(?:\d+[A-Z]?|[A-Z]{1,4})(?![A-Za-z0-9]))*"
+_ID_VALUE = (r"(?![\d\-]*[.,]\d)[A-Za-z0-9\-/]*\d[A-Za-z0-9\-/]*"
+             r"(?:\s(?:\d+(?:-[A-Z]{1,2})?[A-Z]?|[A-Z]{1,4})(?![A-Za-z0-9]))*")
 _CN_ID_CUE = (r"(?:病[历歷]|住院|门诊|門診|医保卡?|醫保卡?|就诊卡|就診卡|档案|檔案|社保卡?|护照|護照|工|预约|預約"
               r"|检查|檢查|检验|檢驗|标本|標本|登记|登記|病理|体检|體檢|床|证|證|编|編|单|單|保单|保單|会员|會員|卡)"
               r"[号號](?:码|碼)?"
@@ -280,7 +284,8 @@ _CN_PLATE = r"[A-Z][·•]?\s?[A-Z0-9]{5,6}(?![A-Z0-9])"
 _CN_PROVINCE = "京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛鄂桂甘晋晉蒙陕陝吉闽閩贵貴粤粵青藏川宁寧琼瓊"
 # Numbers after a cue word (only the number goes), found first
 _CUED_IDS = [
-    re.compile(rf"(?i:{_L}(?:{_ID_CUE}))\s*[:#：]?\s*(?P<v>{_ID_VALUE}){_R}"),
+    re.compile(rf"(?i:{_L}(?:{_ID_CUE})(?:\s+(?:no\.?|number|#)(?=\s*[:#：]?\s*[A-Za-z]?\d))?)\s*[:#：]?\s*"
+               rf"(?P<v>{_ID_VALUE}){_R}"),
     re.compile(rf"(?:{_CN_ID_CUE})\s*[:：]?\s*(?P<v>[A-Za-z0-9\-_]{{4,}})"),
     re.compile(rf"车牌号?(?:码)?\s*[:：]?\s*(?P<v>[{_HAN}]{_CN_PLATE})"),
 ]
@@ -309,6 +314,12 @@ _IDS = [
                rf"(?:\s[A-Z]{_R})?{_DIG_R}"),
     re.compile(rf"{_DIG_L}\d{{3}}-\d{{2}}-\d{{4}}{_DIG_R}"),  # US SSN shape
     re.compile(rf"{_DIG_L}\d{{17}}[\dXx](?![\dXx])"),  # Chinese resident ID
+    re.compile(rf"{_DIG_L}\d{{6}}\s(?:19|20)\d{{6}}\s\d{{3}}[\dXx](?![\dXx])"),  # ... written in groups
+    # UK plates (YD21 KTV), US Medicare MBIs (1EG4-TE5-MK73), PhilHealth (12-050876543-9), Thai ids (1 1037 02468 13 5)
+    re.compile(rf"{_L}[A-Z]{{2}}\d{{2}}\s?[A-Z]{{3}}{_R}"),
+    re.compile(rf"{_L}\d[A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{{2}}\d{{2}}{_R}"),
+    re.compile(rf"{_DIG_L}\d{{2}}-\d{{9}}-\d{_DIG_R}"),
+    re.compile(rf"{_DIG_L}\d\s\d{{4}}\s\d{{5}}\s\d{{2}}\s\d{_DIG_R}"),
 ]
 # ... and after phones: what is left of long numbers once no phone took them
 _LAST_IDS = [

@@ -108,6 +108,10 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # national numbers of fixed shape, record numbers with a check digit or after their scheme's letters
     ("NI QQ 12 34 56 C, PAN BKTPD4471M, IC 780512-14-5523, 车 粤B·7K3Q9", "NI [ID], PAN [ID], IC [ID], 车 [ID]"),
     ("HN26004417(2), CR4452187-3, policy TREM 7208 3012, HCF 88219047-02", "[ID], [ID], policy [ID], [ID]"),
+    ("Chart #55-08-71; CHI no. 291138 3087; MBI 1EG4-TE5-MK73; health card 4532 281 947-AK; Van YD21 KTV",
+     "Chart #[ID]; CHI no. [ID]; MBI [ID]; health card [ID]; Van [ID]"),
+    ("身份证：440106 19621105 8425，PhilHealth 12-050876543-9, Thai ID 1 1037 02468 13 5",
+     "身份证：[ID]，PhilHealth [ID], Thai ID [ID]"),
     # addresses written street first, number first, as one word, in blocks, with units, in lower case
     ("Rua das Flores 218, apto 41, 4050-262 Porto; 4 boulevard Voltaire, 75011 Paris", "[ADDRESS]; [ADDRESS]"),
     ("Hauptstraße 112, 79098 Freiburg im Breisgau", "[ADDRESS]"),
@@ -161,6 +165,13 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # Chinese: a carer's or relative's nickname, a name then what they said, 老先生
     ("护工小刘陪同，孙女小芳接送。王平说血压平稳，刘老先生",
      "护工[NAME]陪同，孙女[NAME]接送。[NAME]说血压平稳，[NAME]老先生"),
+    # colleagues after their role, whom a note was handed to, a form's labels in capitals
+    ("Handed over to Mhairi Gillespie; Told Chaudhry; Pharmacist Yusra flagged it; registrar: Ikechukwu.",
+     "Handed over to [NAME]; Told [NAME]; Pharmacist [NAME] flagged it; registrar: [NAME]."),
+    ("SURNAME: MACKINNON   FORENAME: EILIDH   SEX: F", "SURNAME: [NAME]   FORENAME: [NAME]   SEX: F"),
+    # Chinese: whom something was told or handed to, lists of names, a time word after a name
+    ("告诉张伟明天空腹，把小结交给刘洋。值班的有孙磊、马丽、郭晓东和何静。",
+     "告诉[NAME]明天空腹，把小结交给[NAME]。值班的有[NAME]、[NAME]、[NAME]和[NAME]。"),
     # Chinese: traditional surnames, honorifics, nicknames
     ("家屬黃美玲陪同，通知當值關醫生", "家屬[NAME]陪同，通知當值[NAME]醫生"),
     ("我是老王，鄧伯今天好些", "我是[NAME]，[NAME]伯今天好些"),
@@ -204,6 +215,8 @@ def test_identifiers_are_replaced(text, expected):
     "工作人员，中心人员，在中心医院；dans le service, à la maison, em casa, w domu",
     "Murphy's sign-positive, Hartmann's solution, St Mark's solution; Dr de novo",
     "唐氏综合征，麦氏点，孙女小便失禁，医生说要住院",
+    "Consultant Radiologist, Consultant Urologist; vaccine batch Y0482, a lot of pain",
+    "联系方式见下，通知：周三病区消毒",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
