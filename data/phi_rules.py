@@ -333,7 +333,7 @@ _LAST_IDS = [
 _UNIT = r"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[\w/]+,?\s+)?"
 _UNIT_TAIL = r"(?:,?\s+(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[A-Za-z0-9]+)?"
 _US_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
-              "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").replace(" ", "|")
+              "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI").replace(" ", "|")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
 _PLACE = r"[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?"
 _NOT_PLACE = r"(?i:post\s?code|postal|zip|address|home|lives|flat|apt|at|in|to|from)\b"  # cue words before a code
@@ -394,9 +394,16 @@ _ADDRESSES = [
     # Singapore and Hong Kong blocks: Blk 208 Bishan Street 23, Block 2 Kornhill
     re.compile(rf"{_L}(?i:blk|block)\s+\d{{1,4}}[A-Z]?\s+(?:{_PLACE_WORD}\s+){{0,3}}{_PLACE_WORD}"
                rf"(?:\s+\d{{1,3}})?{_NUM_R}"),
-    # Maple Drive (capitalised name + suffix, no number)
-    re.compile(rf"{_L}(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:Street|Road|Avenue|Lane|Drive|Boulevard|Parkway|Crescent|Terrace)"
-               rf"{_R}"),
+    # Maple Drive, Laguna Gardens, Admiralty Way (capitalised name + suffix, no number)
+    re.compile(rf"{_L}(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:Street|Road|Avenue|Lane|Drive|Boulevard|Parkway|Crescent|Terrace"
+               rf"|Gardens|Way){_R}"),
+    # in capitals, and with a direction and an ordinal: 22 BELGRAVE RD, 310 E 118th St
+    re.compile(rf"{_NUM_L}\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Z'\-]+\s+){{1,3}}(?:STREET|ST|ROAD|RD|AVENUE|AVE|LANE|DRIVE|CLOSE"
+               rf"|WAY|CRESCENT|PLACE|GARDENS|TERRACE|COURT){_R}"
+               rf"|{_NUM_L}\d{{1,5}}\s+[NSEW]\.?\s+\d{{1,3}}(?:st|nd|rd|th)\s+(?:{_STREET_SUFFIX}){_R}\.?"),
+    # the Gulf's villas and streets, Philippine puroks and barangays, Mexican colonias, plots and houses
+    re.compile(rf"{_L}(?:Villa|Plot|House)\s+[A-Z]?[/\d]*\d{_R}|{_L}Street\s+\d{{1,3}}{_R}|{_L}Purok\s+\d{{1,2}}{_R}"
+               rf"|{_L}(?:Brgy\.?|Barangay|Col\.|Colonia)\s+{_PLACE_NAME}"),
     re.compile(rf"(?i:{_L}P\.?\s?O\.?\s+Box)\s+\d+(?:-\d{{5}})?{_R}"),
     # Springfield, IL 62704; New York, NY 10118
     re.compile(rf"{_L}{_PLACE},?\s+(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?{_R}"),
@@ -418,17 +425,17 @@ _ADDRESSES = [
 # An address found in pieces is one address: pieces joined by a comma, the town between a street and
 # its code, and the named building or unit before the street ("Ashgrove Nursing Home, 112 Belmont Road").
 # A flat or unit written inside an address: "apto 41", "app. 4", "int. 6", "3ºB", "#09-114"
-_UNIT_PART = (r"(?i:apto|app\.?|apt\.?|int\.|piso|étage|esc\.|puerta|flat|unit|lot|bât\.?|bâtiment|daire:?|m\.)"
-              r"\s*[A-Za-z0-9\-]+|\d{1,2}\.?º\s?(?:[A-Z]|Esq\.?|Dto\.?|Dir\.?)?|#\d{1,3}-\d{1,4}|\d{1,2}e\s+étage"
+_UNIT_PART = (r"(?i:apto|app\.?|apt\.?|ap\.|int\.|piso|étage|esc\.|puerta|flat|unit|lot|bât\.?|bâtiment|daire:?|m\.)"
+              r"\s*[A-Za-z0-9\-]+|\d{1,2}\.?º\s?(?:[A-Z]|Esq\.?|Dto\.?|Dir\.?|izq\.?|izda\.?|dcha\.?)?|#\d{1,3}-\d{1,4}|\d{1,2}e\s+étage"
               r"|\d{1,2}/F|No\.?\s?\d{1,4}")
 # A unit written right after its street, without a comma: "Av. Juárez 200 Int. 3", "Marszałkowska 10 m. 5"
 _UNIT_AFTER = re.compile(r"\s+(?i:int\.|apto\.?|apt\.?|piso|m\.|daire:?|lok\.|flat|unit)\s*[A-Za-z0-9\-]{1,5}(?![\w])")
-_ADDRESS_PART = (rf"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|RD|PO\s+Box)\s+[A-Za-z0-9]+\s*)?"
+_ADDRESS_PART = (rf"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|Tower|RD|PO\s+Box)\s+[A-Za-z0-9]+\s*)?"
                  rf"(?:\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?\s+)?{_PLACE_NAME}(?:\s+(?:No:?\s*)?\d{{1,5}}[A-Za-z]?)?"
-                 rf"|(?i:flat|apt\.?|apartment|unit|suite|block|building|room|rd|po\s+box)\s+[A-Za-z0-9/]+")
+                 rf"|(?i:flat|apt\.?|apartment|unit|suite|block|building|room|tower|rd|po\s+box)\s+[A-Za-z0-9/]+")
 _ADDRESS_BEFORE = re.compile(rf"(?:(?<=[\s(:;\x00])|^)(?:{_ADDRESS_PART}|{_UNIT_PART}),\s*\Z")
 _ADDRESS_AFTER = re.compile(rf",\s*(?:{_UNIT_PART}(?=,)|\d{{4,6}}(?:-\d{{3,4}})?(?=\s*(?:[,.;)\n]|$))|(?:{_PLACE_NAME})"
-                            rf"(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES}))?"
+                            rf"(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES})|\s+-\s+[A-Z]{{2}})?"
                             rf"(?:\s+(?:{_UK_POSTCODE}|{_CA_POSTCODE}|{_EIRCODE}|\d{{4,6}}(?:-\d{{4}})?))?"
                             rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s))")
 # A town named alone after a residence cue: "lives in Bolton", "at home in Penzance", "transport from Pwllheli"
@@ -474,7 +481,7 @@ _CN_DISTRICT = re.compile(rf"[{_HAN}]{{1,3}}?[区區县縣镇鎮]")
 # "杭州人，": a town opening a sentence, then 人 (a person from there)
 _CN_TOWN_PERSON = re.compile(rf"(?:^|(?<=[，。；：,;:\s]))(?P<v>[{_HAN}]{{2,4}}?)人(?![{_HAN}]{{0,1}}[员員民院])")
 # one part is enough after a home cue: 家住中山路附近, 住幸福里养老院, 邮政编码710061
-_CN_HOME_PART = re.compile(rf"(?:家住|住在|住址|住|入住)"
+_CN_HOME_PART = re.compile(rf"(?:家住|住在|住址|住|入住|送回|送到|回到)"
                            rf"(?P<v>[{_HAN}]{{1,8}}?(?:大道|路|街|巷|养老院|養老院|敬老院|老人院|护理院|護理院))"
                            rf"|(?:邮政编码|郵遞區號|郵政編碼)\s*[:：]?\s*(?P<w>\d{{5,6}})(?!\d)")
 # Chinese addresses: two or more administrative parts (province, city, district, road, number).
@@ -483,16 +490,16 @@ _CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区|自治區)|[{_HAN}]{{1,6}}?市|[
             rf"|[{_HAN}]{{1,6}}?(?:区|區|县|縣|镇|鎮|乡|鄉)|香港|九[龍龙]|新界|澳[門门]|氹仔|路[環环]"
             # roads, sections and lanes: 彌敦道612號 (道 only before its number), 人民南路四段, 219巷
             rf"|[{_HAN}]{{1,8}}?\d*(?:大道|路|街|巷|道(?=\d))|[{_CN_NUMERAL}东西南北中東]+段"
-            rf"|(?:附|第)?\d+(?:号|號|弄|巷|栋|棟|幢|单元|單元|室|楼|樓|层|層|门|門|座|舍)(?:[A-Z](?!室))?(?:楼|樓|院)?"
+            rf"|(?:附|第)?\d+(?:号|號|弄|巷|栋|棟|幢|单元|單元|室|楼|樓|层|層|门|門|座|舍|房)(?:[A-Z](?!室))?(?:楼|樓|院)?"
             # 312号之4, 5樓之2; a building's name before its flat: 秀明樓2215室
             rf"|之\d{{1,3}}|[{_HAN}]{{1,4}}?[樓楼閣阁](?=\d)"
             rf"|第[{_CN_NUMERAL}]+座|[A-Z]室|[{_CN_NUMERAL}]+[组組]|(?<=[栋棟幢门門元舍])\d{{1,4}}(?:-\d{{1,4}})?[A-Z]?(?![\d.])"
             # estates and landmarks that close an address: 阳光花园, 解放碑, 留学生公寓, 社区卫生服务中心
-            rf"|[{_HAN}]{{1,6}}?(?:小区|小區|花园|花園|大厦|大廈|广场|廣場|公寓|新村|村|苑|碑|城|邨|宿舍|校区|校區|园|園)"
+            rf"|[{_HAN}]{{1,6}}?(?:小区|小區|花园|花園|大厦|大廈|广场|廣場|公寓|新村|村|苑|碑|城|邨|宿舍|校区|校區|园|園|(?<![这這那哪家心夜手嘴屋])里)"
             rf"|[{_HAN}]{{0,8}}?(?:卫生服务中心|衛生服務中心|养老院|養老院|颐养院|頤養院|敬老院|卫生院|衛生院)")
 _CN_ADDRESS = re.compile(rf"(?:{_CN_PART})(?:{_CN_PART})+")
-_CN_ADDRESS_LEAD = re.compile(r"^(?:住址|地址|家住|现住|居住于|居住在|户籍地|住在|住于|住|来自|位于|位於|居於|居于"
-                              r"|於|于)")
+_CN_ADDRESS_LEAD = re.compile(r"^(?:住址|地址|家住|现住|居住于|居住在|户籍地址|户籍地|住在|住于|住|来自|位于|位於|居於"
+                              r"|居于|於|于|送回|送到|回到)")
 
 
 def _spans(pattern: re.Pattern[str], text: str, kind: str) -> Iterator[Finding]:

@@ -134,6 +134,16 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # rural routes, named estates and parks, lower case with a state and code, a postcode after its cue
     ("RR 2 Box 118, Paris, TN 38242; Room 1608, Block 3, Lei Tung Estate, Ap Lei Chau", "[ADDRESS]; [ADDRESS]"),
     ("i'm at 88 w 4th st apt 2r new york ny 10012", "i'm at [ADDRESS]"),
+    # capitals, a direction and an ordinal, Puerto Rico, the Gulf, the Philippines, Romania, Spain, Brazil
+    ("RE: 22 BELGRAVE RD, LEICESTER LE4 6AR - DISCHARGE; 310 E 118th St, Apt 4C, New York, NY 10035.",
+     "RE: [ADDRESS] - DISCHARGE; [ADDRESS]."),
+    ("Calle Luna 152, Urb. Villa Carolina, Carolina, PR 00985; Villa 23, Street 14", "[ADDRESS]; [ADDRESS]"),
+    ("Purok 5, Brgy. San Isidro, Tagum City; Strada Avram Iancu 8, ap. 14, Cluj-Napoca 400083",
+     "[ADDRESS]; [ADDRESS]"),
+    ("Calle de Alcalá 214, 3º izq., 28028 Madrid; Rua Augusta 1450, apto 72, São Paulo - SP, 01304-001",
+     "[ADDRESS]; [ADDRESS]"),
+    ("户籍地址北京市朝阳区团结湖北里4号楼2门301；现住址：广州市天河区体育西路191号2栋1203房；送回幸福里养老院",
+     "户籍地址[ADDRESS]；现住址：[ADDRESS]；送回[ADDRESS]"),
     # towns after other languages' prepositions, across scripts, with their district, opening "…人"
     ("moved from Texas to Boise in June; vit seule à Roubaix; from 深圳, 住 Sha Tin",
      "moved from Texas to [ADDRESS] in June; vit seule à [ADDRESS]; from [ADDRESS], 住 [ADDRESS]"),
@@ -217,6 +227,7 @@ def test_identifiers_are_replaced(text, expected):
     "唐氏综合征，麦氏点，孙女小便失禁，医生说要住院",
     "Consultant Radiologist, Consultant Urologist; vaccine batch Y0482, a lot of pain",
     "联系方式见下，通知：周三病区消毒",
+    "这里有3号房，那里的花园，家里的小区; the house 5 times, a villa 2, the way he walks",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
 ])
 def test_clinical_text_is_kept(text):
