@@ -402,7 +402,8 @@ _ADDRESSES = [
                rf"|WAY|CRESCENT|PLACE|GARDENS|TERRACE|COURT){_R}"
                rf"|{_NUM_L}\d{{1,5}}\s+[NSEW]\.?\s+\d{{1,3}}(?:st|nd|rd|th)\s+(?:{_STREET_SUFFIX}){_R}\.?"),
     # the Gulf's villas and streets, Philippine puroks and barangays, Mexican colonias, plots and houses
-    re.compile(rf"{_L}(?:Villa|Plot|House)\s+[A-Z]?[/\d]*\d{_R}|{_L}Street\s+\d{{1,3}}{_R}|{_L}Purok\s+\d{{1,2}}{_R}"
+    # ("House" only with a block letter: "House C/44"; "Gregory House 555-123-4567" is a name and a phone)
+    re.compile(rf"{_L}(?:Villa|Plot)\s+[A-Z]?[/\d]*\d{_R}|{_L}House\s+[A-Z]/?\d{{1,4}}{_R}|{_L}Street\s+\d{{1,3}}{_R}|{_L}Purok\s+\d{{1,2}}{_R}"
                rf"|{_L}(?:Brgy\.?|Barangay|Col\.|Colonia)\s+{_PLACE_NAME}"),
     re.compile(rf"(?i:{_L}P\.?\s?O\.?\s+Box)\s+\d+(?:-\d{{5}})?{_R}"),
     # Springfield, IL 62704; New York, NY 10118

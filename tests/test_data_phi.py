@@ -138,6 +138,7 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("RE: 22 BELGRAVE RD, LEICESTER LE4 6AR - DISCHARGE; 310 E 118th St, Apt 4C, New York, NY 10035.",
      "RE: [ADDRESS] - DISCHARGE; [ADDRESS]."),
     ("Calle Luna 152, Urb. Villa Carolina, Carolina, PR 00985; Villa 23, Street 14", "[ADDRESS]; [ADDRESS]"),
+    ("House C/44, Kasoa Road, Weija, Accra; Dr Gregory House 555-123-4567", "[ADDRESS]; Dr [NAME] [PHONE]"),
     ("Purok 5, Brgy. San Isidro, Tagum City; Strada Avram Iancu 8, ap. 14, Cluj-Napoca 400083",
      "[ADDRESS]; [ADDRESS]"),
     ("Calle de Alcalá 214, 3º izq., 28028 Madrid; Rua Augusta 1450, apto 72, São Paulo - SP, 01304-001",
