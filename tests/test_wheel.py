@@ -69,10 +69,12 @@ def test_commands_run_from_another_directory(installed: Path, tmp_path: Path) ->
 
 
 def test_the_scrubbers_lexicons_come_from_the_wheel(installed: Path, tmp_path: Path) -> None:
-    """data/lexicons/*.txt are package data: the rules find a name only the lexicon knows."""
+    """data/lexicons/*.txt are package data: the rules find a name and a town only the lexicons know."""
     out = subprocess.run([str(installed / "bin" / "python"), "-c",
                           "import medassist.data.phi_names as n; from medassist.data.phi import scrub;"
-                          "print(n.__file__); print(scrub('Chukwuemeka rang, LAM Siu Ming too', 'rules'))"],
+                          "print(n.__file__); print(scrub('Chukwuemeka rang, LAM Siu Ming too', 'rules'));"
+                          "print(scrub('registered with a GP in Fakenham; 他们在石家庄', 'rules'))"],
                          cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
     assert str(installed) in out[0], out
     assert out[1] == "[NAME] rang, [NAME] too"
+    assert out[2] == "registered with a GP in [ADDRESS]; 他们在[ADDRESS]"
