@@ -250,7 +250,7 @@ def _name_word(word: str, case: str) -> bool:
 
 def _in(lexicon: frozenset[str], word: str) -> bool:
     bare = word.lower().rstrip(".")
-    return bare in lexicon or plain(word.lower().rstrip(".")) in lexicon
+    return bare in lexicon or plain(bare) in lexicon
 
 
 def _given(word: str) -> bool:
