@@ -13,7 +13,7 @@ with the name finder's (and an NER engine's, when installed). Two choices run th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from medassist.data.phi_places import state_level_names, towns
@@ -470,10 +470,10 @@ _AFTER_PREPOSITION = re.compile(
     rf"(?P<v>(?(low)[^\W\d_]+(?:\s(?!(?:to|in|at|and|or|from|for|with|on|by|near)\s)[^\W\d_]+)?|{_PLACE_NAME}))")
 # A Chinese town after an English preposition, a Latin one after a Chinese cue: "from 深圳", "住 Sha Tin"
 _HAN_AFTER_PREPOSITION = re.compile(rf"(?i:{_L}(?:in|at|from|to|near)\s+)(?P<v>[{_HAN}]{{2,5}})")
-_LATIN_AFTER_CN_CUE = re.compile(rf"(?:住在|家在|来自|來自|老家|住|喺|在|从|從)\s?(?P<v>{_PLACE_NAME})")
 _NEXT_WORD = re.compile(r"(?:['’]s?)?\s+([^\W\d_]+)|['’]")
 _CN_TOWN_CUE = re.compile(r"住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居|居於|居于"
                           r"|人在|在|去|到|回|从|從|住|喺|返")
+_LATIN_AFTER_CN_CUE = re.compile(rf"(?:{_CN_TOWN_CUE.pattern})\s?(?P<v>{_PLACE_NAME})")
 # what follows a town in a sentence: 上海市, 温州的, 从温州转来, 回桂林老家, 去深圳出差, 居於沙田老人院
 _CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩转轉来來老出旅返回探过過")
 _HAN_CHAR = re.compile(rf"[{_HAN}]")
@@ -573,12 +573,20 @@ def _lower_town_after(text: str, end: int) -> int:
         return end
     if match.group("code"):
         return match.end("code")
-    words = match.group("town").split()
-    for n in range(len(words), 0, -1):
-        if " ".join(words[:n]).title() in towns()[0]:
-            town_end = match.start("town") + len(" ".join(words[:n]))
-            return town_end
-    return end
+    name = _longest_town(match.group("town"), lambda n: n.title() in towns()[0])
+    return match.start("town") + len(name) if name else end
+
+
+def _known_town_after_cue(name: str) -> bool:
+    """A known town, or one typed in lower case after "lives in" ("lives in kettering")."""
+    return name in towns()[0] or name.title() in towns()[0] and len(name) >= 4
+
+
+def _longest_town(words: str, known: Callable[[str], bool]) -> str:
+    """The longest run of the first of ``words`` that ``known`` takes for a town ("Golders Green", not
+    "Golders"), or ""."""
+    parts = words.split()
+    return next((name for k in range(len(parts), 0, -1) if known(name := " ".join(parts[:k]))), "")
 
 
 def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
@@ -615,18 +623,16 @@ def _towns(text: str) -> Iterator[Finding]:
         if text[found.start : found.end].lower() not in state_level_names():
             yield found
     for match in _AFTER_PREPOSITION.finditer(text):
-        latin = towns()[0]  # loaded on the first candidate (about a second), not at import
-        words = match.group("v").split()
-        for n in range(len(words), 0, -1):  # the longest known town: "Golders Green", not "Golders"
-            name = " ".join(words[:n])
-            if name in latin or (match.group("cue") and name.title() in latin and len(name) >= 4):
-                end = match.start("v") + len(name)
-                follower = _NEXT_WORD.match(text, end)
-                # "Glasgow Coma Scale", "Ottawa ankle rules", "Leeds General Infirmary", "Addison's": not a home
-                if not (follower and (follower.group(0).startswith(("'", "’")) or follower.group(1)[0].isupper()
-                                      or follower.group(1).lower() in EPONYM_NOUNS)):
-                    yield Finding(match.start("v"), end, "ADDRESS")
-                break
+        # the towns load on the first candidate, not at import; after a residence cue a lower-case one too
+        known = _known_town_after_cue if match.group("cue") else towns()[0].__contains__
+        if not (name := _longest_town(match.group("v"), known)):
+            continue
+        end = match.start("v") + len(name)
+        follower = _NEXT_WORD.match(text, end)
+        # "Glasgow Coma Scale", "Ottawa ankle rules", "Leeds General Infirmary", "Addison's": not a home
+        if not (follower and (follower.group(0).startswith(("'", "’")) or follower.group(1)[0].isupper()
+                              or follower.group(1).lower() in EPONYM_NOUNS)):
+            yield Finding(match.start("v"), end, "ADDRESS")
 
 
 def _cn_town_at(text: str, start: int) -> int:
@@ -656,11 +662,8 @@ def _cn_towns(text: str) -> Iterator[Finding]:
         if end > start:
             yield Finding(start, end, "ADDRESS")
     for match in _LATIN_AFTER_CN_CUE.finditer(text):
-        words = match.group("v").split()
-        for n in range(len(words), 0, -1):
-            if " ".join(words[:n]) in towns()[0]:
-                yield Finding(match.start("v"), match.start("v") + len(" ".join(words[:n])), "ADDRESS")
-                break
+        if name := _longest_town(match.group("v"), towns()[0].__contains__):
+            yield Finding(match.start("v"), match.start("v") + len(name), "ADDRESS")
     yield from _spans(_CN_HOME_PART, text, "ADDRESS")
 
 
