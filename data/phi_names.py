@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 
 from medassist.data.phi_places import lexicon_lines, plain, state_level_names
-from medassist.data.phi_rules import EPONYM_NOUNS, Finding
+from medassist.data.phi_rules import EPONYM_NOUNS, Finding, is_id_scheme
 
 
 def _words(text: str) -> set[str]:
@@ -101,7 +101,9 @@ terry tom tony
 # the lexicon's word alone.
 AMBIGUOUS_GIVEN = (frozenset(lexicon_lines("given_names_ambiguous.txt")) | {
     "will", "may", "mark", "grace", "hope", "faith", "joy", "rose", "bill", "pat", "sue", "don", "art", "gene", "dawn",
-    "summer", "june", "april", "august", "frank", "jack", "ray", "lee", "kim"})
+    "summer", "june", "april", "august", "frank", "jack", "ray", "lee", "kim",
+    # everyday words of other languages in the notes: alta (discharge), mora (lives), della (of the), kami (we)
+    "alta", "mora", "della", "kami"})
 GIVEN_NAMES = frozenset(lexicon_lines("given_names.txt")) | COMMON_GIVEN
 CLINICAL_WORDS = {"tia", "ana", "ami", "asa", "aki", "ali", "ama", "anca", "ena", "ida", "gerd", "kali", "sal", "val",
                   "ted", "teds", "evar", "jan", "june", "april", "august", "may", "mar", "arvo", "tab", "na", "ara"}
@@ -123,6 +125,7 @@ today yesterday tomorrow tonight morning evening night week month year
 patient patients pt doctor dr nurse gp team ward clinic hospital family relative unknown none male female man
 woman boy girl child baby infant son daughter wife husband mother father mum mom dad brother sister partner
 sent seen given started stopped noted known diagnosed treated worried concerned unwell well fine sick
+chào hola bonjour ciao hallo olá
 consultant registrar surgeon physician cardiologist physiotherapist pharmacist
 history exam examination plan impression assessment diagnosis results result report letter note summary
 back later soon asap urgently again colleague colleagues sir madam everyone
@@ -326,16 +329,23 @@ def _initial_surname(text: str, tokens: list[tuple[int, int, str]], i: int) -> b
         and _case(tokens[i + 1][2]) == "title" and _in(SURNAMES, tokens[i + 1][2])
 
 
-_INVERTED = re.compile(r"(?:^|[\n:;(—–\-]\s*|\b[Rr][Ee]:?\s+)((?:[A-Z][A-Z'’\-]+\s+)*[A-Z][A-Z'’\-]+),\s*$")
+_INVERTED = re.compile(r"(?:^|[\n:;(—–\-|\t]\s*|\b[Rr][Ee]:?\s+)((?:[A-Z][A-Z'’\-]+\s+)*[A-Z][A-Z'’\-]+),\s*$")
+# ... after any other word, a known surname in any case: "summary for SHEEHAN, Bridget", "shows kowalski, marek"
+_INVERTED_KNOWN = re.compile(r"(?<=\s)([A-Za-z][A-Za-z'’\-]+),\s*$")
 
 
 def _inverted_start(text: str, at: int) -> int:
     """Where a name that begins at ``at`` really begins when it is written surname first with a
     comma: "SMITH, Arthur", "Re: MACLEOD, Morag" (``at`` itself when it is not)."""
-    match = _INVERTED.search(text[max(0, at - 40) : at])
+    before = text[max(0, at - 40) : at]
+    match = _INVERTED.search(before)
+    if not match:
+        match = _INVERTED_KNOWN.search(before)
+        if match and not _in(SURNAMES, match.group(1)):
+            return at
     if not match or match.group(1).lower() in STOP:
         return at
-    return at - len(text[max(0, at - 40) : at]) + match.start(1)
+    return at - len(before) + match.start(1)
 
 
 def _thing(text: str, tokens: list[tuple[int, int, str]], end: int) -> bool:
@@ -427,7 +437,8 @@ def _english(text: str) -> Iterator[Finding]:
         end = i + 1
         while end < len(tokens) and end - i < _MAX_NAME_WORDS and (step := _next_part(text, tokens, end, case)):
             end += step
-        if not strength and _thing(text, tokens, end):
+        # "Patient Emirates ID 784-…", "Pt Aadhaar 4521 …", "Ayushman card …": a scheme's name, not a person
+        if not strength and _thing(text, tokens, end) or is_id_scheme(text, tokens[i][0], tokens[end - 1][1]):
             i = end
             continue
         last = tokens[end - 1]

@@ -36,7 +36,8 @@ CN_STATE_LEVEL = frozenset([
 NOT_TOWNS = frozenset({"March", "May", "Normal", "Split", "Mobile", "Orange", "Sale", "Deal", "Nice", "Bath",
                        "Reading", "Independence", "Liberty", "Hope", "Progress", "Union", "Central", "Unity",
                        "Mercy", "Providence", "Ward", "Bay", "Theatre", "Recovery", "Home", "University",
-                       "Mission", "Marathon", "Commerce", "Industry", "Enterprise", "Friendship", "Paradise"})
+                       "Mission", "Marathon", "Commerce", "Industry", "Enterprise", "Friendship", "Paradise", "Bed",
+                       "Side", "Resus", "Triage"})
 # Towns whose Chinese names are everyday words (新生 newborn, 中心 centre, 花园 garden, 安康 well-being).
 CN_NOT_TOWNS = frozenset([
     "新生", "中心", "花园", "花園", "光明", "胜利", "勝利", "安康", "新城", "金山", "太和", "永安",

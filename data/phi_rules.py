@@ -12,6 +12,8 @@ with the name finder's (and an NER engine's, when installed). Two choices run th
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ _NUM_R = r"(?![A-Za-z0-9]|[.,]\d)"
 _DIG_L = r"(?<!\d)(?<!\d[.,])"
 _DIG_R = r"(?!\d|[.,]\d)"
 _HAN = "\u4e00-\u9fff"
+_KANA = "\u3040-\u30ff"  # hiragana and katakana
 
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -170,18 +173,26 @@ _STREET_SUFFIX = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Pa
                   r"|Salai|Marg|Nagar|Colony|Layout|Society")
 # Streets named before their number (Rua das Flores 218, Via dei Mille 14, Calle Mayor 5, Jalan Ampang
 # 88) and French-style number-first ones (4 boulevard Voltaire, 1187 Rue Saint-Denis)
+# Places inside a hospital: "via Resus Bay 2", "moved to Bed 12" name no home
+_CARE_AREA = r"(?:Ward|Bay|Bed|Side|Room|Resus|Majors|Minors|Theatres?|Recovery|Triage|ICU|HDU|CCU|ED)"
 _STREET_FIRST = (r"rua|via|viale|corso|calle|carrer|avenida|avda\.?|av\.|rue|boulevard|bd\.?|allée|chemin|piazza|plaza"
                  r"|praça|largo|jalan|jln\.?|jl\.|lorong|travessa|paseo|camino|ulica|ul\.|os\.|sráid|strada|stradă|c/")
 _OLD = r"(9\d|1[01]\d)"  # over 89: the ages Safe Harbor names
 _NOT_AGE = r"(?:%|/|\.\d|(?:kg|g|lbs?|mg|mcg|ml|mmhg|cm|mm|bpm|beats|percent|mins?|minutes|degrees|units)(?![A-Za-z]))"
 # Words for "years" after an age in the languages of DATE_LOCALES' clinics: 93 años, 93 ans, 93 Jahre,
 # 93 anni, 93 anos, 93 jaar, 93 lat, 93 yaşında, 93 tahun, 93 taon, 93 år.
-_YEARS_ABROAD = r"(?:años|anos|ans|jahre?n?|jährige[rn]?|j\.|anni|jaar|lata?|yaş\w*|tahun|taon|år|ár|aastat)"
+_YEARS_ABROAD = r"(?:años|anos|ans|jahre?n?|jährige[rn]?|j\.|anni|jaar|lata?|yaş\w*|tahun|taon|år|ár|aastat|tuổi)"
+# ... and in words: "ninety-two year old", "I'm ninety-three", "aged one hundred and one"
+_OLD_WORDS = (r"((?i:ninety(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?"
+              r"|(?:a|one)\s+hundred(?:\s+and\s+(?:one|two|three|four|five|six|seven|eight|nine|ten))?))")
 _AGE = re.compile(
     "|".join([
         # 92-year-old, 94 years old, 90 y/o, 99 yo, 93 y.o., 93-yr-old, 92岁, 93歳
         rf"{_NUM_L}{_OLD}(?=\s*[-–‑]?\s*(?i:years?[-–‑\s]old|year[-–‑]old|yrs?\.?[-–‑\s]old|y[./-]?/?o\.?{_R}|yo{_R})"
         rf"|\s*[周週]?[岁歲歳세])",
+        rf"{_L}{_OLD_WORDS}(?=[-\s](?i:years?[-\s]old|year[-\s]old){_R})",
+        rf"(?i:{_L}(?:aged?|i['’]?m|i\s+am|(?:he|she)(?:['’]s|\s+is|\s+was)|turned|turns|reached)\s+){_OLD_WORDS}{_R}"
+        r"(?!\s+(?i:percent|per\s+cent|minutes|mins|seconds|kg|pounds|degrees|times))",
         # 奶奶94了, 阿婆 96 岁: a relative, then the age
         rf"(?<=[奶爷爺婆公妈媽爸伯叔姨她他])\s?{_OLD}(?=\s?[了岁歲])",
         # Ah Kow 伯伯，91，住: an honorific between commas
@@ -239,17 +250,26 @@ _AGE = re.compile(
 
 _EMAIL = re.compile(rf"{_L}[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+{_R}"
                     # written out to dodge spam filters: priya dot nair at example dot com
-                    rf"|{_L}[A-Za-z0-9_\-]+(?:\s+dot\s+[A-Za-z0-9_\-]+)*\s+at\s+[A-Za-z0-9\-]+(?:\s+dot\s+[A-Za-z]{{2,}})+{_R}")
+                    rf"|{_L}[A-Za-z0-9._\-]+(?:\s+dot\s+[A-Za-z0-9_\-]+)*\s+at\s+[A-Za-z0-9\-]+(?:\s+dot\s+[A-Za-z]{{2,}})+{_R}")
 _URL = re.compile(rf"(?i:{_L}(?:https?://|www\.))[^\s<>\"'，。；：、）（]+")
 _IP = re.compile(rf"{_DIG_L}(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){{3}}(?:25[0-5]|2[0-4]\d|1?\d?\d){_DIG_R}")
+# IPv6 candidates (2001:db8::4a1:7, fe80::1): three groups at least, six characters, a digit; ``ipaddress``
+# decides, so a time (14:03:22) or a ratio is never one
+_IPV6 = re.compile(r"(?<![\w:])(?=[0-9A-Fa-f:]*::|(?:[0-9A-Fa-f]{1,4}:){7})(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}"
+                   r"(?![\w:])")
 
 _PHONE = re.compile(
     # Chinese mobiles, glued to Chinese text or not: 13812345678, +86 186 1234 5678, 139-0011-2233
     rf"(?:\+86[\s\-]?)?{_DIG_L}1[3-9]\d(?:[\s\-]?\d{{4}}){{2}}{_DIG_R}"
     # grouped numbers: 555-123-4567, (020) 7946 0958, +1 (555) 201-3344, 010-62345678
     rf"|(?:\+\d{{1,3}}[\s.\-]?(?:\(0\))?)?(?:\(\d{{2,4}}\)\s?)?{_DIG_L}\d{{2,5}}(?:[\s.\-]\d{{2,8}}){{1,3}}{_DIG_R}"
+    # a trunk zero in brackets before a one-digit area code: +234 (0)2 555 0143
+    rf"|\+\d{{1,3}}\s?\(0\)\s?\d{{1,4}}(?:[\s.\-]\d{{2,8}}){{1,3}}{_DIG_R}"
     rf"|\(\d{{2,4}}\)\s?\d{{3,4}}[\s.\-]?\d{{3,4}}{_DIG_R}")
-_EXTENSION = re.compile(r"\s*,?\s*(?i:ext\.?|extension|x)\s*\d{1,5}(?!\d)")
+_EXTENSION = re.compile(r"\s*,?\s*(?:(?i:ext\.?|extension|x)|转|分机)\s*\d{1,5}(?!\d)")
+# an internal number on its own after what names it: "ext 4471", "bleep 2231", 分机8621 (only the number)
+_INTERNAL_PHONE = re.compile(r"(?:(?<![A-Za-z])(?i:ext\.?|extension|bleep|pager)\s*(?:no\.?\s*)?:?|分机号?[:：]?)"
+                             r"\s*(?P<v>\d{3,5})(?!\d|[.,/:]\d)")
 
 # A cue word, then the number it names: only the number is replaced ("MRN: [ID]").
 _ID_CUE = (
@@ -269,7 +289,20 @@ _ID_CUE = (
     r"|reg\.?(?:\s+no\.?)?|IP\s+no\.?|acc\.?|OHIP|NHI|CHI|IHI|UHID|NRIC|HKID|Aadhaar"
     # chart #, clinic number, Centrelink CRN, car rego, Medicare MBI, PhilHealth (not a vaccine's batch or
     # lot: the product's number, not the patient's)
-    r"|chart|clinic\s+(?:number|no\.?)|CRN|rego|MBI|PhilHealth")
+    r"|chart|clinic\s+(?:number|no\.?)|CRN|rego|MBI|PhilHealth"
+    # prisons' numbers; Nordic, Finnish, Belgian, Italian and Mexican national numbers
+    r"|prison(?:er)?\s+(?:number|no\.?)|personnummer|henkilötunnus|hetu|rijksregisternummer|codice\s+fiscale|CURP")
+_ID_CUE_WORD = re.compile(rf"(?i:{_ID_CUE})")
+_SCHEME_AFTER = re.compile(r"\s+(?:ID|card|number|no\.|No\.)(?![A-Za-z])")
+
+
+def is_id_scheme(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` names a numbering scheme: a record cue itself ("Aadhaar", "PhilHealth"), or one
+    word before "ID", "card" or "number" ("Emirates ID", "Ayushman card"; "Maria Lopez card" is a person)."""
+    one_word = " " not in text[start:end].strip()
+    return bool(_ID_CUE_WORD.fullmatch(text, start, end) or one_word and _SCHEME_AFTER.match(text, end))
+
+
 # A value: letters, digits, hyphens and slashes with a digit in it (H25/11873), then space-separated
 # groups ("2953 41827 1", "308 417 522K", "WD19 KXP"); a number with a decimal after it is a lab range
 # ("ref 3.5-5.3"), not a reference.
@@ -320,6 +353,20 @@ _IDS = [
     re.compile(rf"{_L}\d[A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{{2}}\d{{2}}{_R}"),
     re.compile(rf"{_DIG_L}\d{{2}}-\d{{9}}-\d{_DIG_R}"),
     re.compile(rf"{_DIG_L}\d\s\d{{4}}\s\d{{5}}\s\d{{2}}\s\d{_DIG_R}"),
+    # Italian codice fiscale (RSSGPP29C41F839X), Mexican CURP (HELG550312MDFRPD08), Finnish henkilötunnus
+    # (131052-308T), Belgian national number (85.07.30-033.61), dotted thousands past a billion (1.020.445.881)
+    re.compile(rf"{_L}[A-Z]{{6}}\d{{2}}[A-EHLMPR-T]\d{{2}}[A-Z]\d{{3}}[A-Z]{_R}"),
+    re.compile(rf"{_L}[A-Z]{{4}}\d{{6}}[HMX][A-Z]{{5}}[A-Z0-9]\d{_R}"),
+    re.compile(rf"{_DIG_L}[0-3]\d[01]\d\d{{2}}[-+A]\d{{3}}[0-9A-Y]{_R}"),
+    re.compile(rf"{_DIG_L}\d{{2}}\.\d{{2}}\.\d{{2}}-\d{{3}}\.\d{{2}}{_DIG_R}"),
+    re.compile(rf"{_DIG_L}\d{{1,3}}(?:\.\d{{3}}){{3}}{_DIG_R}"),
+    # digit groups joined by hyphens, eleven digits or more, with a group of seven or a check digit alone:
+    # national numbers (35202-1234567-1, 784-1985-1234567-1, 19350412-4471, 1-1017-00234-56-1), not phones
+    # (020-8733-2100)
+    re.compile(rf"{_DIG_L}(?<!\+)(?=(?:\d-?){{11}})(?:(?=[\d\-]*\d{{7}})|(?=\d-)|(?=[\d\-]*-\d(?!\d)))"
+               rf"\d{{1,8}}(?:-\d{{1,10}}){{1,4}}{_DIG_R}"),
+    # a user name in an audit line: "by user rad-jsmith2", "username rosie_m_1952"
+    re.compile(r"(?i:(?<![A-Za-z])(?:user(?:\s?name)?|login)\s*[:=]?\s*)(?P<v>(?=[\w.\-]*\d)[A-Za-z][\w.\-]{2,}[A-Za-z0-9])"),
 ]
 # ... and after phones: what is left of long numbers once no phone took them
 _LAST_IDS = [
@@ -354,7 +401,15 @@ _NUMBER_FIRST = r"rue|boulevard|bd|avenue|av\.|allée|chemin|place|quai|impasse|
 # their name in Turkish (Moda Caddesi 41/7)
 _STREET_COMPOUND = (r"straße|strasse|str\.|weg|allee|platz|gasse|damm|straat|laan|gracht|plein|kade|vej|gade|gatan"
                     r"|vägen|veien|gata")
-_UNIT_BEFORE = re.compile(r"(?i:(?<![A-Za-z])(?:flat|unit|apt\.?|apartment|suite|lot)\s+)\Z")
+_UNIT_BEFORE = re.compile(r"(?i:(?<![A-Za-z])(?:flat|unit|apt\.?|apartment|suite|lot|no\.?)\s+|#\d{1,5}\s*-\s*)\Z")
+# Vietnamese address words (house number, lane, hamlet, commune, ward, district, province, city) and the
+# capitalised names or numbers after them
+_VI_UPPER = "A-ZĐÂĂÊÔƠƯÁÀẢÃẠẤẦẨẪẬẮẰẲẴẶÉÈẺẼẸẾỀỂỄỆÍÌỈĨỊÓÒỎÕỌỐỒỔỖỘỚỜỞỠỢÚÙỦŨỤỨỪỬỮỰÝỲỶỸỴ"
+_VI_WORD = rf"[{_VI_UPPER}][^\W\d_]*"
+_VI_NAME = (rf"(?:{_VI_WORD}|\d{{1,4}}[A-Za-z]?(?:/\d{{1,4}})?)"
+            rf"(?:\s(?:{_VI_WORD}|\d{{1,4}}(?!\s?(?:ngày|tuổi|tháng|năm|lần))))*")
+_VI_CUE = (r"ngõ|ngách|hẻm|kiệt|thôn|xóm|ấp|xã|[Pp]hường|[Qq]uận|[Hh]uyện|[Tt]hị\s+xã|[Tt]ỉnh|TP\.|[Tt]hành\s+phố"
+           r"|[Đđ]ường")
 _ADDRESSES = [
     # 42 Elm Street, 221B Baker Street, Flat 3, 21 Queen's Avenue, 5500 Wilshire Blvd, Apt 12, 5/22 Banksia Cres
     re.compile(rf"{_UNIT}{_NUM_L}(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Za-z'\-]+\s+){{1,3}}"
@@ -370,7 +425,7 @@ _ADDRESSES = [
     # Irish counties and Dublin's postal districts: Kilkee, Co. Clare; Ballymun, Dublin 11
     re.compile(rf"{_L}(?:{_PLACE_NAME},?\s+)?(?:Co\.|County)\s+{_PLACE_WORD}"
                rf"|{_L}(?:{_PLACE_NAME},?\s+)?Dublin\s+(?:6W|[1-9]|1\d|2[0-4]){_NUM_R}"),
-    re.compile(rf"{_L}(?i:{_STREET_FIRST})\s*(?:(?:{_LINK})\s+)*(?:{_PLACE_WORD}|[A-Z]{{1,4}}\d{{0,3}})"
+    re.compile(rf"{_L}(?i:{_STREET_FIRST})\s*(?!{_CARE_AREA}{_R})(?:(?:{_LINK})\s+)*(?:{_PLACE_WORD}|[A-Z]{{1,4}}\d{{0,3}})"
                rf"(?:\s+(?:(?:{_LINK})\s+)*(?:{_PLACE_WORD}|[IVX]{{1,4}})){{0,3}}(?:,?\s+(?:n\.?\s?º\s?)?\d{{1,5}}[A-Za-z]?"
                rf"|/\d{{1,4}})(?:/\d{{1,4}})?{_NUM_R}"),
     re.compile(rf"{_NUM_L}\d{{1,5}}(?:\s?(?:bis|ter))?,?\s+(?i:{_NUMBER_FIRST})\s+(?:(?:{_LINK})\s+)*{_PLACE_WORD}"
@@ -398,8 +453,13 @@ _ADDRESSES = [
     re.compile(rf"{_L}(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:Street|Road|Avenue|Lane|Drive|Boulevard|Parkway|Crescent|Terrace"
                rf"|Gardens|Way){_R}"),
     # in capitals, and with a direction and an ordinal: 22 BELGRAVE RD, 310 E 118th St
-    re.compile(rf"{_NUM_L}\d{{1,5}}[A-Z]?\s+(?:[A-Z][A-Z'\-]+\s+){{1,3}}(?:STREET|ST|ROAD|RD|AVENUE|AVE|LANE|DRIVE|CLOSE"
-               rf"|WAY|CRESCENT|PLACE|GARDENS|TERRACE|COURT){_R}"
+    # with a unit, then a town, state and ZIP or a town alone: 4917 SW 8TH ST APT 12, MIAMI FL 33134; 8 TAI KOO
+    # WAN RD, QUARRY BAY; 2 THISTLE BRAE KIRKCALDY
+    re.compile(rf"{_NUM_L}\d{{1,5}}[A-Z]?\s+(?:(?:[NS][EW]?|[EW])\s+)?(?:(?:[A-Z][A-Z'\-]+|\d{{1,3}}(?:ST|ND|RD|TH))\s+){{1,3}}"
+               rf"(?:STREET|ST|ROAD|RD|AVENUE|AVE|LANE|LN|DRIVE|DR|CLOSE|WAY|CRESCENT|PLACE|GARDENS|TERRACE|COURT|BRAE|RISE"
+               rf"|ROW|WALK|SQUARE|BLVD){_R}(?:\s+(?:APT|UNIT|SPC|STE|FLAT)\s+[A-Z0-9]{{1,5}}{_R})?"
+               rf"(?:,?\s+(?:[A-Z]{{3,}}\s+){{1,2}}(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?{_R}"
+               rf"|,?\s+[A-Z]{{3,}}(?:\s[A-Z]{{3,}}){{0,2}}(?=\s*(?:[,.;\t\n]|$)))?"
                rf"|{_NUM_L}\d{{1,5}}\s+[NSEW]\.?\s+\d{{1,3}}(?:st|nd|rd|th)\s+(?:{_STREET_SUFFIX}){_R}\.?"),
     # the Gulf's villas and streets, Philippine puroks and barangays, Mexican colonias, plots and houses
     # ("House" only with a block letter: "House C/44"; "Gregory House 555-123-4567" is a name and a phone)
@@ -422,20 +482,37 @@ _ADDRESSES = [
                rf"|(?:\d{{4,6}}|\d{{4}}-\d{{3}}|\d{{4}}\s?[A-Z]{{2}}|\d{{2}}-\d{{3}}|\d{{5}}-\d{{3}})\s+{_PLACE_NAME}"
                rf"(?:/{_PLACE_WORD})?)"
                rf"{_NUM_R}"),
+    # Japan: 〒980-0811 宮城県仙台市青葉区一番町3-7-1 1203号室, 大阪府堺市北区中百舌鳥町2-104
+    re.compile(rf"〒\s?\d{{3}}-\d{{4}}(?:\s?(?:東京都|北海道|京都府|大阪府|[{_HAN}]{{2,3}}県)[{_HAN}{_KANA}]{{1,16}}?"
+               rf"\d{{1,4}}(?:[-－]\d{{1,4}}){{0,3}}(?:\s?[{_HAN}{_KANA}]{{0,10}}\d{{1,5}}号室?)?)?"
+               rf"|(?:東京都|北海道|京都府|大阪府|[{_HAN}]{{2,3}}県)[{_HAN}{_KANA}]{{1,16}}?\d{{1,4}}(?:[-－]\d{{1,4}}){{1,3}}"
+               rf"(?:\s?[{_HAN}{_KANA}]{{0,10}}\d{{1,5}}号室?)?"),
+    # Korea: 부산광역시 해운대구 우동 1408, 경기도 수원시 팔달구 인계로 124, 301동 1202호
+    re.compile(r"[가-힣]{1,4}(?:특별시|광역시|특별자치시|도)(?:\s[가-힣]{1,5}(?:시|군|구)){1,2}(?:\s[가-힣0-9]{1,10}(?:동|로|길|읍|면|리))?"
+               r"(?:\s\d{1,5}(?:-\d{1,4})?(?:번지)?)?(?:,?\s\d{1,4}동\s?\d{1,4}호)?"),
+    # Vietnam: số 45 ngõ 120 Trần Duy Hưng, Cầu Giấy, Hà Nội; thôn 2, xã Hòa Phước, Hòa Vang, Đà Nẵng
+    re.compile(rf"(?:(?:{_VI_CUE})\s+{_VI_NAME}|số\s+\d{{1,4}}[A-Za-z]?(?:/\d{{1,4}})?(?=\s+(?:{_VI_CUE}|[{_VI_UPPER}]))"
+               rf"(?:\s+{_VI_WORD}(?:\s{_VI_WORD})*)?)(?:\s+(?:{_VI_CUE})\s+{_VI_NAME})*"
+               rf"(?:,\s*(?:(?:{_VI_CUE})\s+{_VI_NAME}|{_VI_WORD}(?:\s{_VI_WORD})?(?=[,.;)\n]|$)))*"
+               rf"|{_NUM_L}\d{{1,4}}/\d{{1,4}}\s+{_VI_WORD}(?:\s{_VI_WORD}){{0,3}}(?=,\s*(?:{_VI_CUE})\s)"),
 ]
 # An address found in pieces is one address: pieces joined by a comma, the town between a street and
 # its code, and the named building or unit before the street ("Ashgrove Nursing Home, 112 Belmont Road").
 # A flat or unit written inside an address: "apto 41", "app. 4", "int. 6", "3ºB", "#09-114"
-_UNIT_PART = (r"(?i:apto|app\.?|apt\.?|ap\.|int\.|piso|étage|esc\.|puerta|flat|unit|lot|bât\.?|bâtiment|daire:?|m\.)"
-              r"\s*[A-Za-z0-9\-]+|\d{1,2}\.?º\s?(?:[A-Z]|Esq\.?|Dto\.?|Dir\.?|izq\.?|izda\.?|dcha\.?)?|#\d{1,3}-\d{1,4}|\d{1,2}e\s+étage"
-              r"|\d{1,2}/F|No\.?\s?\d{1,4}")
+_UNIT_PART = (r"(?i:apto|app\.?|apt\.?|ap\.|int\.|piso|étage|esc\.|puerta|flat|unit|lot|bât\.?|bâtiment|daire:?|m\."
+              r"|depto\.?|lgh|bus|blk|bldg|building|block|villa|zone|house|stand|plot|room)\s*[A-Za-z0-9][A-Za-z0-9\-/]*"
+              r"|(?i:street|road)\s+\d{1,4}|\d{1,2}\.?º\s?(?:[A-Z]|Esq\.?|Dto\.?|Dir\.?|izq\.?|izda\.?|dcha\.?)?|#\d{1,3}-\d{1,4}|\d{1,2}e\s+étage"
+              r"|\d{1,2}/F|No\.?\s?\d{1,4}(?:/\d{1,3})?")
 # A unit written right after its street, without a comma: "Av. Juárez 200 Int. 3", "Marszałkowska 10 m. 5"
-_UNIT_AFTER = re.compile(r"\s+(?i:int\.|apto\.?|apt\.?|piso|m\.|daire:?|lok\.|flat|unit)\s*[A-Za-z0-9\-]{1,5}(?![\w])")
+_UNIT_AFTER = re.compile(r"\s+(?i:int\.|apto\.?|apt\.?|piso|m\.|daire:?|lok\.|flat|unit|lgh|bus|depto\.?|spc)"
+                         r"\s*[A-Za-z0-9\-]{1,5}(?![\w])")
 _ADDRESS_PART = (rf"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite|Block|Building|Room|Tower|RD|PO\s+Box)\s+[A-Za-z0-9]+\s*)?"
                  rf"(?:\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?\s+)?{_PLACE_NAME}(?:\s+(?:No:?\s*)?\d{{1,5}}[A-Za-z]?)?"
                  rf"|(?i:flat|apt\.?|apartment|unit|suite|block|building|room|tower|rd|po\s+box)\s+[A-Za-z0-9/]+")
 _ADDRESS_BEFORE = re.compile(rf"(?:(?<=[\s(:;\x00])|^)(?:{_ADDRESS_PART}|{_UNIT_PART}),\s*\Z")
-_ADDRESS_AFTER = re.compile(rf",\s*(?:{_UNIT_PART}(?=,)|\d{{4,6}}(?:-\d{{3,4}})?(?=\s*(?:[,.;)\n]|$))|(?:{_PLACE_NAME})"
+_ADDRESS_AFTER = re.compile(rf",\s*(?:{_UNIT_PART}(?=,)"
+                            # a continental postcode before its town: 753 31 Uppsala, 03940 CDMX, C1193AAE CABA
+                            rf"|(?:\d{{3}}\s\d{{2}}|\d{{4,5}}|[A-Z]\d{{4}}[A-Z]{{3}})\s+(?:{_PLACE_NAME}|[A-Z]{{2,5}}{_R})|\d{{4,6}}(?:-\d{{3,4}})?(?=\s*(?:[,.;)\n]|$))|(?:{_PLACE_NAME})"
                             rf"(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES})|\s+-\s+[A-Z]{{2}})?"
                             rf"(?:\s+(?:{_UK_POSTCODE}|{_CA_POSTCODE}|{_EIRCODE}|\d{{4,6}}(?:-\d{{4}})?))?"
                             rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s))")
@@ -446,7 +523,7 @@ _RESIDENCE = (r"(?:lives?|living|resides?|residing|resident|based|settled|stays?
               r"(?:\s+(?:alone|locally|independently|now|nearby|there|here))?\s+(?:in|at|to|from|near|outside|of)")
 _TOWN = re.compile(
     rf"(?i:{_L}{_RESIDENCE}\s+)"
-    rf"(?!(?:Ward|Bay|Side|Room|Resus|Majors|Minors|Theatres?|Recovery|Hospital|Hospice|Home|The|A|An|His|Her"
+    rf"(?!(?:{_CARE_AREA}|Hospital|Hospice|Home|The|A|An|His|Her|Flat|No"
     rf"|Their|Our|My|St)(?![a-z]))(?P<v>{_PLACE_NAME})")
 # A proper noun followed by one of these is an eponym, not a person or a place: Parkinson disease, Glasgow
 # Coma Scale, Foley catheter.
@@ -466,24 +543,32 @@ _AFTER_PREPOSITION = re.compile(
     rf"(?:(?i:{_L}(?P<cue>{_RESIDENCE})\s+)(?P<low>)"
     # ... and other languages' prepositions: "vit seule à Roubaix", "mora em Niterói", "wohnt in Köln"
     rf"|(?i:{_L}(?:in|at|from|to|near|around|outside|towards|via|nr|of|past|à|em|en|dans|nach|aus|bei|nella|nel|w"
-    rf"|naar|uit|desde)\s+))"
+    rf"|naar|uit|desde|bor\s+i|bo\s+i|tinggal\s+di|ở|tại)\s+))"
     rf"(?P<v>(?(low)[^\W\d_]+(?:\s(?!(?:to|in|at|and|or|from|for|with|on|by|near)\s)[^\W\d_]+)?|{_PLACE_NAME}))")
 # A Chinese town after an English preposition, a Latin one after a Chinese cue: "from 深圳", "住 Sha Tin"
 _HAN_AFTER_PREPOSITION = re.compile(rf"(?i:{_L}(?:in|at|from|to|near)\s+)(?P<v>[{_HAN}]{{2,5}})")
 _NEXT_WORD = re.compile(r"(?:['’]s?)?\s+([^\W\d_]+)|['’]")
-_CN_TOWN_CUE = re.compile(r"住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居|居於|居于"
-                          r"|人在|在|去|到|回|从|從|住|喺|返")
+_CN_TOWN_CUE = re.compile(r"[现現]?居住地[:：]|住址[:：]|住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居"
+                          r"|居於|居于|人在|在|去|到|回|从|從|住|喺|返")
 _LATIN_AFTER_CN_CUE = re.compile(rf"(?:{_CN_TOWN_CUE.pattern})\s?(?P<v>{_PLACE_NAME})")
 # what follows a town in a sentence: 上海市, 温州的, 从温州转来, 回桂林老家, 去深圳出差, 居於沙田老人院
 _CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩转轉来來老出旅返回探过過")
 _HAN_CHAR = re.compile(rf"[{_HAN}]")
+# after a home cue, a town's neighbourhood of a few characters before a boundary: 住在佛山顺德，
+_CN_HOME_CUE = re.compile(r"[现現]?居住地[:：]|[现現]?住在|家在|老家在?|[现現]住|住址[:：]?|[现現]居")
+_CN_PLACE_TAIL = re.compile(rf"[{_HAN}]{{1,4}}(?![{_HAN}])")
+# a province named without 省 before its town: 山东临沂
+_CN_PROVINCE = re.compile(r"(?:黑龙江|黑龍江|内蒙古|內蒙古|河北|山西|辽宁|遼寧|吉林|江苏|江蘇|浙江|安徽|福建|江西"
+                          r"|山东|山東|河南|湖北|湖南|广东|廣東|海南|四川|贵州|貴州|云南|雲南|陕西|陝西|甘肃|甘肅|青海"
+                          r"|台湾|臺灣|台灣|广西|廣西|西藏|宁夏|寧夏|新疆)省?")
 # a district after a town: 深圳南山区, 西安雁塔區
 _CN_DISTRICT = re.compile(rf"[{_HAN}]{{1,3}}?[区區县縣镇鎮]")
 # "杭州人，": a town opening a sentence, then 人 (a person from there)
 _CN_TOWN_PERSON = re.compile(rf"(?:^|(?<=[，。；：,;:\s]))(?P<v>[{_HAN}]{{2,4}}?)人(?![{_HAN}]{{0,1}}[员員民院])")
 # one part is enough after a home cue: 家住中山路附近, 住幸福里养老院, 邮政编码710061
-_CN_HOME_PART = re.compile(rf"(?:家住|住在|住址|住|入住|送回|送到|回到)"
-                           rf"(?P<v>[{_HAN}]{{1,8}}?(?:大道|路|街|巷|养老院|養老院|敬老院|老人院|护理院|護理院))"
+_CN_HOME_PART = re.compile(rf"(?:家住|住在|住址|住|入住|送回|送到|回到|喺)"
+                           rf"(?P<v>[{_HAN}]{{1,8}}?(?:大道|路|街|巷|养老院|養老院|敬老院|老人院|护理院|護理院"
+                           rf"|邨(?:[{_HAN}]{{1,3}}?[樓楼](?![{_HAN}]))?))"
                            rf"|(?:邮政编码|郵遞區號|郵政編碼)\s*[:：]?\s*(?P<w>\d{{5,6}})(?!\d)")
 # Chinese addresses: two or more administrative parts (province, city, district, road, number).
 _CN_NUMERAL = "一二三四五六七八九十"
@@ -491,13 +576,15 @@ _CN_PART = (rf"[{_HAN}]{{2,6}}?(?:省|自治区|自治區)|[{_HAN}]{{1,6}}?市|[
             rf"|[{_HAN}]{{1,6}}?(?:区|區|县|縣|镇|鎮|乡|鄉)|香港|九[龍龙]|新界|澳[門门]|氹仔|路[環环]"
             # roads, sections and lanes: 彌敦道612號 (道 only before its number), 人民南路四段, 219巷
             rf"|[{_HAN}]{{1,8}}?\d*(?:大道|路|街|巷|道(?=\d))|[{_CN_NUMERAL}东西南北中東]+段"
-            rf"|(?:附|第)?\d+(?:号|號|弄|巷|栋|棟|幢|单元|單元|室|楼|樓|层|層|门|門|座|舍|房)(?:[A-Z](?!室))?(?:楼|樓|院)?"
+            rf"|(?:附|第)?\d+(?:号|號|弄|巷|栋|棟|幢|单元|單元|室|楼|樓|层|層|门|門|座|舍|房|鄰|邻|组|組)(?:[A-Z](?!室))?(?:楼|樓|院)?"
+            rf"|[A-Z](?:栋|棟|座|幢)|(?<=[路街道])[东西南北東](?=\d)"
             # 312号之4, 5樓之2; a building's name before its flat: 秀明樓2215室
             rf"|之\d{{1,3}}|[{_HAN}]{{1,4}}?[樓楼閣阁](?=\d)"
-            rf"|第[{_CN_NUMERAL}]+座|[A-Z]室|[{_CN_NUMERAL}]+[组組]|(?<=[栋棟幢门門元舍])\d{{1,4}}(?:-\d{{1,4}})?[A-Z]?(?![\d.])"
+            rf"|第[{_CN_NUMERAL}]+座|[A-Z]室|[{_CN_NUMERAL}]+[组組]|(?<=[栋棟幢门門元舍座])\d{{1,4}}(?:-\d{{1,4}})?[A-Z]?(?![\d.])"
             # estates and landmarks that close an address: 阳光花园, 解放碑, 留学生公寓, 社区卫生服务中心
             rf"|[{_HAN}]{{1,6}}?(?:小区|小區|花园|花園|大厦|大廈|广场|廣場|公寓|新村|村|苑|碑|城|邨|宿舍|校区|校區|园|園|(?<![这這那哪家心夜手嘴屋])里)"
-            rf"|[{_HAN}]{{0,8}}?(?:卫生服务中心|衛生服務中心|养老院|養老院|颐养院|頤養院|敬老院|卫生院|衛生院)")
+            rf"|[{_HAN}]{{0,8}}?(?:卫生服务中心|衛生服務中心|养老院|養老院|颐养院|頤養院|敬老院|卫生院|衛生院|看守所|监狱|監獄"
+            rf"|戒毒所)")
 _CN_ADDRESS = re.compile(rf"(?:{_CN_PART})(?:{_CN_PART})+")
 _CN_ADDRESS_LEAD = re.compile(r"^(?:住址|地址|家住|现住|居住于|居住在|户籍地址|户籍地|住在|住于|住|来自|位于|位於|居於"
                               r"|居于|於|于|送回|送到|回到)")
@@ -540,6 +627,16 @@ def _phones(text: str) -> Iterator[Finding]:
             yield Finding(match.start(), extension.end() if extension else match.end(), "PHONE")
     if "+" in text:
         yield from _international_phones(text)
+    yield from _spans(_INTERNAL_PHONE, text, "PHONE")
+
+
+def _ipv6(text: str) -> Iterator[Finding]:
+    for match in _IPV6.finditer(text):
+        if len(match.group(0)) < 6 or not any(c.isdigit() for c in match.group(0)):
+            continue
+        with contextlib.suppress(ValueError):
+            ipaddress.IPv6Address(match.group(0))
+            yield Finding(match.start(), match.end(), "IP")
 
 
 def _international_phones(text: str) -> Iterator[Finding]:
@@ -589,28 +686,36 @@ def _longest_town(words: str, known: Callable[[str], bool]) -> str:
     return next((name for k in range(len(parts), 0, -1) if known(name := " ".join(parts[:k]))), "")
 
 
+# Between two pieces of one address: nothing but commas, or units and numbered parts ("G-9/3", "Building 12",
+# "3. OG links", "lgh 1102, 753 31")
+_PARTS_BETWEEN = re.compile(rf"[,\s]*(?:(?:{_UNIT_PART}|[A-Z]-\d{{1,3}}(?:/\d{{1,2}})?|\d{{3}}\s\d{{2}}"
+                            rf"|RT\s?\d{{1,3}}/RW\s?\d{{1,3}}|\d{{1,2}}\.\s?OG(?:\s+(?:links|rechts))?|\d{{1,5}}[A-Za-z]?\s+[A-Z][\w\-]*(?:\s+[\w\-]+){{0,2}})"
+                            rf"[,\s]+)*")
+
+
 def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
     """``found`` with each address grown over its neighbouring parts (see ``_ADDRESS_PART``)."""
     grown: list[Finding] = []
     for f in sorted(found, key=lambda f: f.start):
         start, end = f.start, f.end
-        unit_after = _UNIT_AFTER.match(text, end)
-        end = unit_after.end() if unit_after else end
+        while unit_after := _UNIT_AFTER.match(text, end):
+            end = unit_after.end()
         if text[start:end].islower():
             end = _lower_town_after(text, end)
-        unit = _UNIT_BEFORE.search(text, max(0, start - 12), start)
-        start = unit.start() if unit else start  # "Unit 5/22 Banksia Cres": the word goes with its number
-        for _ in range(4):
+        for _ in range(5):
+            # "Unit 5/22 Banksia Cres", "#1203 - 1328 W Pender St": the word goes with its number
+            unit = _UNIT_BEFORE.search(text, max(0, start - 12), start)
+            start = unit.start() if unit else start
             before = _ADDRESS_BEFORE.search(text, max(0, start - 80), start)
             if not before:
                 break
             start = before.start()
         for _ in range(4):
-            after = _ADDRESS_AFTER.match(text, end)
+            after = _ADDRESS_AFTER.match(text, end) or _UNIT_AFTER.match(text, end)
             if not after:
                 break
             end = after.end()
-        if grown and (start <= grown[-1].end or text[grown[-1].end:start].strip(", ") == ""):
+        if grown and (start <= grown[-1].end or _PARTS_BETWEEN.fullmatch(text, grown[-1].end, start)):
             previous = grown.pop()  # two pieces of one address, overlapping or a comma apart
             start, end = min(start, previous.start), max(end, previous.end)
         grown.append(Finding(start, end, "ADDRESS"))
@@ -651,6 +756,16 @@ def _cn_town_at(text: str, start: int) -> int:
     return start
 
 
+def _cn_town_and_place(text: str, start: int) -> int:
+    """The end of a known town and the place after it up to a boundary (佛山顺德，), or 0."""
+    han = towns()[1]
+    for n in range(5, 1, -1):
+        tail = _CN_PLACE_TAIL.match(text, start + n)
+        if text[start : start + n] in han and tail and tail.group(0)[0] not in _CN_TOWN_AFTER:
+            return tail.end()  # not a particle or verb after the town: 老家开封的
+    return 0
+
+
 def _cn_towns(text: str) -> Iterator[Finding]:
     """A Chinese town after a verb or word of place, before a boundary (我们在石家庄，老家桂林的), after an
     English preposition ("from 深圳"), or opening a sentence before 人 (杭州人); a Latin town after a
@@ -658,25 +773,37 @@ def _cn_towns(text: str) -> Iterator[Finding]:
     starts = [cue.end() for cue in _CN_TOWN_CUE.finditer(text)]
     starts += [m.start("v") for m in (*_HAN_AFTER_PREPOSITION.finditer(text), *_CN_TOWN_PERSON.finditer(text))]
     for start in starts:
-        end = _cn_town_at(text, start)
-        if end > start:
+        province = _CN_PROVINCE.match(text, start)
+        end = _cn_town_at(text, province.end() if province else start)
+        if end > (province.end() if province else start):
             yield Finding(start, end, "ADDRESS")
+    for cue in _CN_HOME_CUE.finditer(text):
+        if end := _cn_town_and_place(text, cue.end()):
+            yield Finding(cue.end(), end, "ADDRESS")
     for match in _LATIN_AFTER_CN_CUE.finditer(text):
         if name := _longest_town(match.group("v"), towns()[0].__contains__):
             yield Finding(match.start("v"), match.start("v") + len(name), "ADDRESS")
     yield from _spans(_CN_HOME_PART, text, "ADDRESS")
 
 
+# a floor and wing inside a hospital (住院部7楼东区) is no one's address
+_CN_IN_HOSPITAL = re.compile(r"(?:住院部|门诊部|門診部|医院|醫院|病区|病區|院区|院區)\Z")
+
+
 def _cn_addresses(text: str) -> Iterator[Finding]:
     for match in _CN_ADDRESS.finditer(text):
         lead = _CN_ADDRESS_LEAD.match(match.group(0))
         start = match.start() + (lead.end() if lead else 0)
-        if match.end() - start >= 4:
+        if match.end() - start >= 4 and not _CN_IN_HOSPITAL.search(text, max(0, start - 3), start):
             yield Finding(start, match.end(), "ADDRESS")
 
 
-# Public identifiers of literature and trials: cited, never a patient's (PMID 12345678, NCT01234567).
-_PUBLIC_ID = re.compile(r"(?i:PMID|PMCID|PMC|DOI|ISBN|ISSN|NCT)[:\s]*[\dX][\dX./\-]*")
+# Public identifiers of literature, trials, codes and products: cited, never a patient's (PMID 12345678,
+# NCT01234567, SNOMED CT 22298006, batch B44718C).
+_PUBLIC_ID = re.compile(r"(?i:PMID|PMCID|PMC|DOI|ISBN|ISSN|NCT|SNOMED(?:[\s\-]CT)?)[:\s]*[\dX][\dX./\-]*"
+                        # a medicine's or vaccine's batch or lot: the product's number, not the patient's
+                        r"|(?i:batch|lot)(?:\s+(?:no\.?|number|#))?\s*[:#]?\s*(?=[A-Z0-9\-]*\d)[A-Z0-9\-]{4,}(?![\w\-])"
+                        r"|批[号號]\s*[:：]?\s*[A-Za-z0-9\-]{4,}")
 
 
 def public_ids(text: str) -> list[Finding]:
@@ -689,6 +816,7 @@ def find_rules(text: str) -> Iterator[Finding]:
     yield from _urls(text)
     yield from _spans(_EMAIL, text, "EMAIL")
     yield from _spans(_IP, text, "IP")
+    yield from _ipv6(text)
     # a value after a cue word is three letters or digits at least: "group 3", "bed 12", "serial 7s" are no records
     yield from (f for f in _spans(_CUED_IDS[0], text, "ID") if sum(c.isalnum() for c in text[f.start:f.end]) >= 3)
     for pattern in _CUED_IDS[1:]:

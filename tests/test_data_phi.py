@@ -186,6 +186,35 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # Chinese: traditional surnames, honorifics, nicknames
     ("家屬黃美玲陪同，通知當值關醫生", "家屬[NAME]陪同，通知當值[NAME]醫生"),
     ("我是老王，鄧伯今天好些", "我是[NAME]，[NAME]伯今天好些"),
+    # IPv6, internal numbers after what names them, extensions in Chinese, a trunk zero, a dotted spelled-out e-mail
+    ("opened from 2001:db8::4a1:7 and 2001:db8:4a1:7::2c, fe80::1)", "opened from [IP] and [IP], [IP])"),
+    ("on ext 6623. bleep 2231); pager: 4471; 分机8621。", "on ext [PHONE]. bleep [PHONE]); pager: [PHONE]; 分机[PHONE]。"),
+    ("单位电话(0755) 8832 1109 转 806，护士站020-8733 2100转3312", "单位电话[PHONE]，护士站[PHONE]"),
+    ("| +234 (0)2 555 0143 | tui.faleolo at example dot net", "| [PHONE] | [EMAIL]"),
+    # Vietnamese, Japanese and Korean addresses
+    ("ở số 45 ngõ 120 Trần Duy Hưng, Cầu Giấy, Hà Nội; nhà ở thôn 2, xã Hòa Phước, Hòa Vang, Đà Nẵng.",
+     "ở [ADDRESS]; nhà ở [ADDRESS]."),
+    ("住所 〒980-0811 宮城県仙台市青葉区一番町3-7-1 1203号室、주소 경기도 수원시 팔달구 인계로 124, 301동 1202호, 병록",
+     "住所 [ADDRESS]、주소 [ADDRESS], 병록"),
+    # the parts between two pieces of one address, units before it, a postcode before its town, capitals
+    ("alamat Jl. Kebon Jeruk Raya No. 27, RT 05/RW 03, Kebon Jeruk, Jakarta Barat 11530; "
+     "wohnhaft Hauptstraße 12, 3. OG links, 69117 Heidelberg.", "alamat [ADDRESS]; wohnhaft [ADDRESS]."),
+    ("Flat 11, Bldg 2140, Road 4132, Block 341; #1203 - 1328 W Pender St, Vancouver BC V6E 4T1.",
+     "[ADDRESS]; [ADDRESS]."),
+    ("Returned mail: 4917 SW 8TH ST APT 12, MIAMI FL 33134, label: 2 THISTLE BRAE KIRKCALDY, ramipril",
+     "Returned mail: [ADDRESS], label: [ADDRESS], ramipril"),
+    # Chinese: a road's direction and a block's seat, estates (邨) and blocks, a province before its town,
+    # a town's neighbourhood after a home cue
+    ("现住址：广东省佛山市南海区桂城街道南海大道北89号6座1203｜", "现住址：[ADDRESS]｜"),
+    ("佢哋住屯門良景邨良智樓，老家在山东临沂，现住在佛山顺德，", "佢哋住[ADDRESS]，老家在[ADDRESS]，现住在[ADDRESS]，"),
+    # ages in words; national numbers of fixed shape, hyphenated groups, a prison's number, a user name
+    ("review this ninety-two year old man; I'm ninety-three, love; aged one hundred and one.",
+     "review this [AGE] year old man; I'm [AGE], love; aged [AGE]."),
+    ("CF RSSGPP29C41F839X, CURP HELG550312MDFRPD08, hetu 131052-308T, 85.07.30-033.61, CC 1.020.445.881",
+     "CF [ID], CURP [ID], hetu [ID], [ID], CC [ID]"),
+    ("personnummer 19350412-4471, 784-1985-1234567-1, prison no. A4821BK, by user rad-jsmith2.",
+     "personnummer [ID], [ID], prison no. [ID], by user [ID]."),
+    ("Discharge summary for SHEEHAN, Bridget; MRN 55", "Discharge summary for [NAME]; MRN 55"),
 ])
 def test_identifiers_are_replaced(text, expected):
     assert scrub(text, "rules") == expected
@@ -230,6 +259,13 @@ def test_identifiers_are_replaced(text, expected):
     "联系方式见下，通知：周三病区消毒",
     "这里有3号房，那里的花园，家里的小区; the house 5 times, a villa 2, the way he walks",
     "每小时尿量30 ml，小于5岁，阿司匹林100 mg，老年患者，高血压3级，常规复查，Braden评分 11分",
+    # near IPv6 and internal numbers: times, ratios, alleles, a hex word, doses and durations after "ext"
+    "at 14:03:22 and 10:30, ratio 1:2:3, HLA-B*57:01, a::b, ext 4 weeks, pager 12.5 mg, ext. 12.5",
+    # places in a hospital, products' batches and lots, codes; numbers and words near the new shapes
+    "Pt arrived via Resus Bay 2, moved to Bed 12; Epclusa batch B44718C, MMR lot W017562, SNOMED CT 22298006",
+    "住院部7楼东区，胶囊批号2601128，疫苗批號X018224",
+    "she is ninety percent sure; for ninety minutes; số 3 lần mỗi ngày; user 3 of 4; Platelets 150.000/µL",
+    "reviewed ECG, Grace present; mora na casa; Chào bác sĩ; Patient Emirates ID card; Pt Aadhaar card",
 ])
 def test_clinical_text_is_kept(text):
     assert scrub(text, "rules") == text
