@@ -786,6 +786,14 @@ def _cn_towns(text: str) -> Iterator[Finding]:
     yield from _spans(_CN_HOME_PART, text, "ADDRESS")
 
 
+# a medicine's or vaccine's batch or lot is the product's number, not the patient's: "MMR lot W017562"
+_BATCH_BEFORE = re.compile(r"(?:(?i:batch|lot)(?:\s+(?:no\.?|number|#))?\s*[:#]?|批[号號]\s*[:：]?)\s*\Z")
+
+
+def _not_batches(text: str, found: Iterator[Finding]) -> Iterator[Finding]:
+    return (f for f in found if not _BATCH_BEFORE.search(text, max(0, f.start - 16), f.start))
+
+
 # a floor and wing inside a hospital (住院部7楼东区) is no one's address
 _CN_IN_HOSPITAL = re.compile(r"(?:住院部|门诊部|門診部|医院|醫院|病区|病區|院区|院區)\Z")
 
@@ -798,12 +806,9 @@ def _cn_addresses(text: str) -> Iterator[Finding]:
             yield Finding(start, match.end(), "ADDRESS")
 
 
-# Public identifiers of literature, trials, codes and products: cited, never a patient's (PMID 12345678,
-# NCT01234567, SNOMED CT 22298006, batch B44718C).
-_PUBLIC_ID = re.compile(r"(?i:PMID|PMCID|PMC|DOI|ISBN|ISSN|NCT|SNOMED(?:[\s\-]CT)?)[:\s]*[\dX][\dX./\-]*"
-                        # a medicine's or vaccine's batch or lot: the product's number, not the patient's
-                        r"|(?i:batch|lot)(?:\s+(?:no\.?|number|#))?\s*[:#]?\s*(?=[A-Z0-9\-]*\d)[A-Z0-9\-]{4,}(?![\w\-])"
-                        r"|批[号號]\s*[:：]?\s*[A-Za-z0-9\-]{4,}")
+# Public identifiers of literature, trials and codes: cited, never a patient's (PMID 12345678, NCT01234567,
+# SNOMED CT 22298006).
+_PUBLIC_ID = re.compile(r"(?i:PMID|PMCID|PMC|DOI|ISBN|ISSN|NCT|SNOMED(?:[\s\-]CT)?)[:\s]*[\dX][\dX./\-]*")
 
 
 def public_ids(text: str) -> list[Finding]:
@@ -827,8 +832,6 @@ def find_rules(text: str) -> Iterator[Finding]:
                                         *_towns(text)])
     yield from _cn_addresses(text)
     yield from _cn_towns(text)
-    for pattern in _IDS:
-        yield from _spans(pattern, text, "ID")
+    yield from _not_batches(text, (f for pattern in _IDS for f in _spans(pattern, text, "ID")))
     yield from _phones(text)
-    for pattern in _LAST_IDS:
-        yield from _spans(pattern, text, "ID")
+    yield from _not_batches(text, (f for pattern in _LAST_IDS for f in _spans(pattern, text, "ID")))

@@ -201,6 +201,7 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
      "wohnhaft Hauptstraße 12, 3. OG links, 69117 Heidelberg.", "alamat [ADDRESS]; wohnhaft [ADDRESS]."),
     ("Flat 11, Bldg 2140, Road 4132, Block 341; #1203 - 1328 W Pender St, Vancouver BC V6E 4T1.",
      "[ADDRESS]; [ADDRESS]."),
+    ("Lot 1234, Jalan Besar, 53000 Kuala Lumpur", "[ADDRESS]"),  # an address's lot, not a vaccine's
     ("Returned mail: 4917 SW 8TH ST APT 12, MIAMI FL 33134, label: 2 THISTLE BRAE KIRKCALDY, ramipril",
      "Returned mail: [ADDRESS], label: [ADDRESS], ramipril"),
     # Chinese: a road's direction and a block's seat, estates (邨) and blocks, a province before its town,
