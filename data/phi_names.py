@@ -125,7 +125,7 @@ today yesterday tomorrow tonight morning evening night week month year
 patient patients pt doctor dr nurse gp team ward clinic hospital family relative unknown none male female man
 woman boy girl child baby infant son daughter wife husband mother father mum mom dad brother sister partner
 sent seen given started stopped noted known diagnosed treated worried concerned unwell well fine sick
-chào hola bonjour ciao hallo olá
+chào hola bonjour ciao hallo olá goedemorgen email hosp
 consultant registrar surgeon physician cardiologist physiotherapist pharmacist
 history exam examination plan impression assessment diagnosis results result report letter note summary
 back later soon asap urgently again colleague colleagues sir madam everyone

@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from medassist.data.phi_names import CN_COMPOUND_SURNAMES, CN_SURNAMES, PERSON_VERBS
+from medassist.data.phi_names import AMBIGUOUS_GIVEN, CN_COMPOUND_SURNAMES, CN_SURNAMES, PERSON_VERBS, STOP
 from medassist.data.phi_places import state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
@@ -38,6 +38,13 @@ MIN_SCORE = 0.5
 _LATIN = re.compile(r"[A-Za-z]{2}")
 _LINES = re.compile(r"[^\n]+")  # spaCy's cost grows with the text: one line at a time
 _NEXT_WORD = re.compile(r"(?:['’]s)?\W*(\w+)")  # past a possessive: "Murphy's sign"
+_PARTICLES = {"van", "von", "de", "da", "di", "del", "della", "dela", "le", "la", "al", "el", "bin", "binti", "ter",
+              "ten", "du", "dos", "das", "der", "den"}
+_LOWER_WORD_BEFORE = re.compile(r"(?<![^\W\d_])[a-zà-ÿ]+\s+\Z")
+# first words of a disease, scale, stage or product, in the notes' languages: Morbus Crohn, Syndrome de
+# Guillain-Barré, Escala de Glasgow, Stage IIB, Vaccine Shingrix
+_NOUN_FIRST = {"morbus", "syndrome", "síndrome", "syndrom", "maladie", "enfermedad", "doença", "malattia", "escala",
+               "échelle", "scala", "stage", "grade", "vaccine", "certificado"}
 _GRADE = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|X)[a-c]?")  # a classification's grade: Mallampati III, Forrest IIa
 _SENTENCE_END = re.compile(r"[.!?;:]\s*$")
 _HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
@@ -156,9 +163,18 @@ class PresidioFinder:
                 # the small English model guesses there, and the rules already cover lower-case names
                 # ... or a score or lab ("Glasgow Coma Scale", "Gleason 4+3", "Hb 10.4": a last word that is
                 # an eponym noun, or one word followed by a number or a grade in Roman numerals)
+                # ... or lower case first, unless a surname's particle that no lower-case word comes before ("NOK:
+                # van den Berg"; not "score de Glasgow", "maladie de Basedow", "mmHg"), a disease's or scale's
+                # noun first ("Morbus Crohn", "Escala de Glasgow"), a grade
+                # last ("Killip II"), one word that is never a name ("Mum", "Email"; "Will" may be)
+                words = span.split()
                 if span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span) or \
+                        span[0].islower() and (words[0] not in _PARTICLES
+                                               or _LOWER_WORD_BEFORE.search(text, max(0, start - 30), start)) or \
                         (follower and follower.group(1).lower() in EPONYM_NOUNS) or \
-                        span.split()[-1].lower() in EPONYM_NOUNS or \
+                        words[-1].lower() in EPONYM_NOUNS or words[0].lower() in _NOUN_FIRST or \
+                        _GRADE.fullmatch(words[-1]) or \
+                        len(words) == 1 and span.lower() in STOP and span.lower() not in AMBIGUOUS_GIVEN or \
                         (" " not in span and follower and (follower.group(1)[0].isdigit()
                                                            or _GRADE.fullmatch(follower.group(1)))):
                     continue

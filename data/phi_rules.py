@@ -537,7 +537,9 @@ EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour",
                 "ring", "body", "frame", "splint", "catheter", "tube", "needle", "spots", "nodule", "duct", "gland",
                 "block",
                 # tools and scales named after their authors or towns: Hartford nomogram, Lester tool, Berg Balance
-                "nomogram", "tool", "balance", "questionnaire", "inventory", "index"}
+                "nomogram", "tool", "balance", "questionnaire", "inventory", "index",
+                # fluids: Hartmann's solution, Lugol's solution
+                "solution"}
 # A known town (``phi_places``) after a preposition, capitalised; lower case only after a residence cue.
 _AFTER_PREPOSITION = re.compile(
     rf"(?:(?i:{_L}(?P<cue>{_RESIDENCE})\s+)(?P<low>)"

@@ -32,9 +32,19 @@ def test_eponyms_and_abbreviations_are_not_people():
     "Positive Murphy's sign, known Barrett's oesophagus and Raynaud's phenomenon.",  # possessive eponyms
     "Airway Mallampati III; ulcer Forrest IIa on endoscopy.",  # a classification and its grade
     "Plotted on the Hartford nomogram; Berg Balance 38/56; Lester tool completed.",  # tools named after people
+    # other languages' diseases and scales, a fluid, a grade inside the span, units and words that are no one
+    "Escala de Glasgow 13, Killip II; score de Glasgow 14; Syndrome de Guillain-Barré; Morbus Crohn.",
+    "Adrenaline 0.5 mg IM, then Hartmann's solution 1 L; Stage IIB; BP 120/80 mmHg, Cr 2.14 mg/dL.",
 ])
 def test_eponyms_of_other_shapes_are_not_people(text):
     assert scrub(text, "presidio") == text
+
+
+def test_names_with_particles_and_given_names_that_are_words_stay_names():
+    text = "NOK: van den Berg, Pieter. She lives with her son Will in Ballymena. Jürgen Müller, Morbus Crohn."
+    cleaned = scrub(text, "presidio")
+    assert not any(part in cleaned for part in ("van den Berg", "Pieter", "Will", "Ballymena", "Jürgen", "Müller"))
+    assert cleaned.endswith(", Morbus Crohn.")
 
 
 @pytest.mark.parametrize("name", ["phi_labelled.txt", "phi_heldout.txt"])
