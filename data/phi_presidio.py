@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from medassist.data.phi_names import AMBIGUOUS_GIVEN, CN_COMPOUND_SURNAMES, CN_SURNAMES, PERSON_VERBS, STOP
+from medassist.data.phi_names import AMBIGUOUS_GIVEN, CN_COMPOUND_SURNAMES, CN_SURNAMES, PERSON_VERBS, PLACE_NOUNS, STOP
 from medassist.data.phi_places import state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
@@ -41,10 +41,15 @@ _NEXT_WORD = re.compile(r"(?:['’]s)?\W*(\w+)")  # past a possessive: "Murphy's
 _PARTICLES = {"van", "von", "de", "da", "di", "del", "della", "dela", "le", "la", "al", "el", "bin", "binti", "ter",
               "ten", "du", "dos", "das", "der", "den"}
 _LOWER_WORD_BEFORE = re.compile(r"(?<![^\W\d_])[a-zà-ÿ]+\s+\Z")
-# first words of a disease, scale, stage or product, in the notes' languages: Morbus Crohn, Syndrome de
-# Guillain-Barré, Escala de Glasgow, Stage IIB, Vaccine Shingrix
+# first words of a disease, scale, stage, product or place in the hospital, and nouns of the notes' languages that
+# the English model takes for names: Morbus Crohn, Escala de Glasgow, Stage IIB, Ward C, Resus Bay, Versichertennummer
 _NOUN_FIRST = {"morbus", "syndrome", "síndrome", "syndrom", "maladie", "enfermedad", "doença", "malattia", "escala",
-               "échelle", "scala", "stage", "grade", "vaccine", "certificado"}
+               "échelle", "scala", "stage", "grade", "vaccine", "certificado", "ward", "bay", "resus", "paciente",
+               "jahre", "geriatria", "versichertennummer", "versichertennr", "entrée", "ingreso", "cita", "tochter",
+               "consulta", "termin"}
+_PLACE_PREPOSITION = re.compile(r"(?i:\b(?:on|to|in|at|from|onto|into|via)\s+)\Z")
+# a short word with two capitals or more is a lab's or a gene's abbreviation: HbSS, RhD, AChR, HBsAg (not McKay)
+_ABBREVIATION = re.compile(r"(?!Mc|Mac)(?=(?:[a-z]*[A-Z]){2})[A-Za-z]{2,5}")
 _GRADE = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|X)[a-c]?")  # a classification's grade: Mallampati III, Forrest IIa
 _SENTENCE_END = re.compile(r"[.!?;:]\s*$")
 _HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
@@ -82,6 +87,29 @@ def presidio_missing() -> str | None:
     except ImportError as exc:
         return f"no module {exc.name}"
     return None
+
+
+def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[str] | None) -> bool:
+    """Where the small English model guesses and is wrong: a shouted abbreviation (SOB), a code, no capital
+    at all ("zip code", "max"; the rules cover lower-case names); lower case first, unless a surname's particle
+    with no lower-case word before it ("NOK: van den Berg"; not "score de Glasgow", "maladie de Basedow",
+    "mmHg"); a score, lab or eponym ("Glasgow Coma Scale", "Gleason 4+3", "Hb 10.4": an eponym noun after or
+    last, or one word followed by a number or a grade); a disease's, scale's or ward's noun first ("Morbus
+    Crohn", "Escala de Glasgow", "Ward C"); a place noun last ("Rift Valley"; "Ward" only after a preposition:
+    "to Keats Ward", not "health worker Bridie Ward"); an abbreviation (HbSS); a grade last ("Killip II"); one
+    word that is never a name ("Mum", "Email"; "Will" may be)."""
+    words = span.split()
+    return (span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span)
+            or span[0].islower() and (words[0] not in _PARTICLES
+                                      or bool(_LOWER_WORD_BEFORE.search(text, max(0, start - 30), start)))
+            or bool(follower and follower.group(1).lower() in EPONYM_NOUNS)
+            or words[-1].lower() in EPONYM_NOUNS or words[0].lower() in _NOUN_FIRST
+            or bool(_GRADE.fullmatch(words[-1])) or bool(_ABBREVIATION.fullmatch(span))
+            or len(words) > 1 and words[-1].lower() in PLACE_NOUNS
+            and (words[-1].lower() != "ward" or bool(_PLACE_PREPOSITION.search(text, max(0, start - 8), start)))
+            or len(words) == 1 and span.lower() in STOP and span.lower() not in AMBIGUOUS_GIVEN
+            or " " not in span and bool(follower and (follower.group(1)[0].isdigit()
+                                                      or _GRADE.fullmatch(follower.group(1)))))
 
 
 class ChineseNames:
@@ -158,25 +186,11 @@ class PresidioFinder:
                     continue
                 end = name.end()
                 span = text[start:end]
+                while " " in span and span.rsplit(" ", 1)[1].islower():  # "Analyn po ito", "Cormac Ó Súilleabháin of"
+                    span = span.rsplit(" ", 1)[0]
+                end = start + len(span)
                 follower = _NEXT_WORD.match(text, end)
-                # a shouted abbreviation (SOB), a code, an eponym, or no capital at all ("zip code", "max"):
-                # the small English model guesses there, and the rules already cover lower-case names
-                # ... or a score or lab ("Glasgow Coma Scale", "Gleason 4+3", "Hb 10.4": a last word that is
-                # an eponym noun, or one word followed by a number or a grade in Roman numerals)
-                # ... or lower case first, unless a surname's particle that no lower-case word comes before ("NOK:
-                # van den Berg"; not "score de Glasgow", "maladie de Basedow", "mmHg"), a disease's or scale's
-                # noun first ("Morbus Crohn", "Escala de Glasgow"), a grade
-                # last ("Killip II"), one word that is never a name ("Mum", "Email"; "Will" may be)
-                words = span.split()
-                if span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span) or \
-                        span[0].islower() and (words[0] not in _PARTICLES
-                                               or _LOWER_WORD_BEFORE.search(text, max(0, start - 30), start)) or \
-                        (follower and follower.group(1).lower() in EPONYM_NOUNS) or \
-                        words[-1].lower() in EPONYM_NOUNS or words[0].lower() in _NOUN_FIRST or \
-                        _GRADE.fullmatch(words[-1]) or \
-                        len(words) == 1 and span.lower() in STOP and span.lower() not in AMBIGUOUS_GIVEN or \
-                        (" " not in span and follower and (follower.group(1)[0].isdigit()
-                                                           or _GRADE.fullmatch(follower.group(1)))):
+                if _not_a_person_or_home(text, start, span, follower):
                     continue
                 # one capitalised word opening a sentence is a person only if a verb follows ("Dawson
                 # was reviewed" is, "Heartburn after meals" is not), and never a place ("Biopsy taken")

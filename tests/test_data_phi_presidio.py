@@ -35,15 +35,18 @@ def test_eponyms_and_abbreviations_are_not_people():
     # other languages' diseases and scales, a fluid, a grade inside the span, units and words that are no one
     "Escala de Glasgow 13, Killip II; score de Glasgow 14; Syndrome de Guillain-Barré; Morbus Crohn.",
     "Adrenaline 0.5 mg IM, then Hartmann's solution 1 L; Stage IIB; BP 120/80 mmHg, Cr 2.14 mg/dL.",
+    "Transferred to Keats Ward, then Ward C; HbSS, HBsAg negative; Paciente de 70 años; Rift Valley fever.",
 ])
 def test_eponyms_of_other_shapes_are_not_people(text):
     assert scrub(text, "presidio") == text
 
 
 def test_names_with_particles_and_given_names_that_are_words_stay_names():
-    text = "NOK: van den Berg, Pieter. She lives with her son Will in Ballymena. Jürgen Müller, Morbus Crohn."
+    text = ("NOK: van den Berg, Pieter. She lives with her son Will in Ballymena. Health worker Bridie Ward. "
+            "Jürgen Müller, Morbus Crohn.")
     cleaned = scrub(text, "presidio")
-    assert not any(part in cleaned for part in ("van den Berg", "Pieter", "Will", "Ballymena", "Jürgen", "Müller"))
+    assert not any(part in cleaned for part in ("van den Berg", "Pieter", "Will", "Ballymena", "Bridie", "Jürgen",
+                                                "Müller"))
     assert cleaned.endswith(", Morbus Crohn.")
 
 
