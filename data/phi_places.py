@@ -45,8 +45,10 @@ CN_NOT_TOWNS = frozenset([
 ])
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def plain(name: str) -> str:
-    """Gdańsk -> Gdansk: notes are often typed without accents."""
+    """Gdańsk -> Gdansk: notes are often typed without accents. Cached: the name rules ask it of every
+    word against each lexicon (about 300 calls a sentence)."""
     return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
 
 
