@@ -188,7 +188,8 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("我是老王，鄧伯今天好些", "我是[NAME]，[NAME]伯今天好些"),
     # IPv6, internal numbers after what names them, extensions in Chinese, a trunk zero, a dotted spelled-out e-mail
     ("opened from 2001:db8::4a1:7 and 2001:db8:4a1:7::2c, fe80::1)", "opened from [IP] and [IP], [IP])"),
-    ("on ext 6623. bleep 2231); pager: 4471; 分机8621。", "on ext [PHONE]. bleep [PHONE]); pager: [PHONE]; 分机[PHONE]。"),
+    ("on ext 6623. bleep 2231); pager: 4471; 分机8621。",
+     "on ext [PHONE]. bleep [PHONE]); pager: [PHONE]; 分机[PHONE]。"),
     ("单位电话(0755) 8832 1109 转 806，护士站020-8733 2100转3312", "单位电话[PHONE]，护士站[PHONE]"),
     ("| +234 (0)2 555 0143 | tui.faleolo at example dot net", "| [PHONE] | [EMAIL]"),
     # Vietnamese, Japanese and Korean addresses
