@@ -76,7 +76,8 @@ _INITIAL = re.compile(r"[A-Z]\.")
 _NAME_GAP = re.compile(r"\s+|\s*[\"'‘’“”]\s*|\s+[\"'‘’“”]|[\"'‘’“”]\s+")
 # Words inside a name in lower case: "Johannes van der Merwe", "Nur Aisyah binti Kamarudin"
 PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "le", "la", "ní", "nic",
-             "mac", "ap", "bin", "binti", "bint", "ibn", "al", "el", "ter", "te", "a/l", "anak", "arap", "y", "los"}
+             "mac", "ap", "bin", "binti", "bint", "ibn", "al", "el", "ter", "te", "ten", "dela", "a/l", "anak", "arap",
+             "y", "los"}
 _MAX_NAME_WORDS = 5
 # A name followed by one of these is a place or a thing named after one: "Rowan Ward", "Murray Valley
 # encephalitis", "Bristol type 7"; Chinese: "Braden评分", "Harris评分".

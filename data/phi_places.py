@@ -33,11 +33,13 @@ CN_STATE_LEVEL = frozenset([
     "寧夏", "新疆",
 ])
 # Towns whose names are everyday English words in clinical text ("in Normal saline", "Split doses").
+# Places inside a hospital: "via Resus Bay 2", "moved to Bed 12", "Ward C" name no home and no person.
+CARE_AREAS = ("Ward", "Bay", "Bed", "Side", "Room", "Resus", "Majors", "Minors", "Theatre", "Theatres", "Recovery",
+              "Triage", "ICU", "HDU", "CCU", "ED")
 NOT_TOWNS = frozenset({"March", "May", "Normal", "Split", "Mobile", "Orange", "Sale", "Deal", "Nice", "Bath",
                        "Reading", "Independence", "Liberty", "Hope", "Progress", "Union", "Central", "Unity",
-                       "Mercy", "Providence", "Ward", "Bay", "Theatre", "Recovery", "Home", "University",
-                       "Mission", "Marathon", "Commerce", "Industry", "Enterprise", "Friendship", "Paradise", "Bed",
-                       "Side", "Resus", "Triage"})
+                       "Mercy", "Providence", "Home", "University", "Mission", "Marathon", "Commerce", "Industry",
+                       "Enterprise", "Friendship", "Paradise", *CARE_AREAS})
 # Towns whose Chinese names are everyday words (新生 newborn, 中心 centre, 花园 garden, 安康 well-being).
 CN_NOT_TOWNS = frozenset([
     "新生", "中心", "花园", "花園", "光明", "胜利", "勝利", "安康", "新城", "金山", "太和", "永安",

@@ -26,8 +26,16 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from medassist.data.phi_names import AMBIGUOUS_GIVEN, CN_COMPOUND_SURNAMES, CN_SURNAMES, PERSON_VERBS, PLACE_NOUNS, STOP
-from medassist.data.phi_places import state_level_names
+from medassist.data.phi_names import (
+    AMBIGUOUS_GIVEN,
+    CN_COMPOUND_SURNAMES,
+    CN_SURNAMES,
+    PARTICLES,
+    PERSON_VERBS,
+    PLACE_NOUNS,
+    STOP,
+)
+from medassist.data.phi_places import CARE_AREAS, state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
 ENV_SPACY_MODEL = "MEDASSIST_SPACY_MODEL"
@@ -38,15 +46,13 @@ MIN_SCORE = 0.5
 _LATIN = re.compile(r"[A-Za-z]{2}")
 _LINES = re.compile(r"[^\n]+")  # spaCy's cost grows with the text: one line at a time
 _NEXT_WORD = re.compile(r"(?:['’]s)?\W*(\w+)")  # past a possessive: "Murphy's sign"
-_PARTICLES = {"van", "von", "de", "da", "di", "del", "della", "dela", "le", "la", "al", "el", "bin", "binti", "ter",
-              "ten", "du", "dos", "das", "der", "den"}
 _LOWER_WORD_BEFORE = re.compile(r"(?<![^\W\d_])[a-zà-ÿ]+\s+\Z")
 # first words of a disease, scale, stage, product or place in the hospital, and nouns of the notes' languages that
 # the English model takes for names: Morbus Crohn, Escala de Glasgow, Stage IIB, Ward C, Resus Bay, Versichertennummer
 _NOUN_FIRST = {"morbus", "syndrome", "síndrome", "syndrom", "maladie", "enfermedad", "doença", "malattia", "escala",
-               "échelle", "scala", "stage", "grade", "vaccine", "certificado", "ward", "bay", "resus", "paciente",
-               "jahre", "geriatria", "versichertennummer", "versichertennr", "entrée", "ingreso", "cita", "tochter",
-               "consulta", "termin"}
+               "échelle", "scala", "stage", "grade", "vaccine", "certificado", "paciente", "jahre", "geriatria",
+               "versichertennummer", "versichertennr", "entrée", "ingreso", "cita", "tochter", "consulta", "termin",
+               *(area.lower() for area in CARE_AREAS)}
 _PLACE_PREPOSITION = re.compile(r"(?i:\b(?:on|to|in|at|from|onto|into|via)\s+)\Z")
 # a short word with two capitals or more is a lab's or a gene's abbreviation: HbSS, RhD, AChR, HBsAg (not McKay)
 _ABBREVIATION = re.compile(r"(?!Mc|Mac)(?=(?:[a-z]*[A-Z]){2})[A-Za-z]{2,5}")
@@ -100,7 +106,7 @@ def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[s
     word that is never a name ("Mum", "Email"; "Will" may be)."""
     words = span.split()
     return (span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span)
-            or span[0].islower() and (words[0] not in _PARTICLES
+            or span[0].islower() and (words[0] not in PARTICLES
                                       or bool(_LOWER_WORD_BEFORE.search(text, max(0, start - 30), start)))
             or bool(follower and follower.group(1).lower() in EPONYM_NOUNS)
             or words[-1].lower() in EPONYM_NOUNS or words[0].lower() in _NOUN_FIRST

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from medassist.data.phi_places import state_level_names, towns
+from medassist.data.phi_places import CARE_AREAS, state_level_names, towns
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,7 @@ _STREET_SUFFIX = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Pa
                   r"|Salai|Marg|Nagar|Colony|Layout|Society")
 # Streets named before their number (Rua das Flores 218, Via dei Mille 14, Calle Mayor 5, Jalan Ampang
 # 88) and French-style number-first ones (4 boulevard Voltaire, 1187 Rue Saint-Denis)
-# Places inside a hospital: "via Resus Bay 2", "moved to Bed 12" name no home
-_CARE_AREA = r"(?:Ward|Bay|Bed|Side|Room|Resus|Majors|Minors|Theatres?|Recovery|Triage|ICU|HDU|CCU|ED)"
+_CARE_AREA = "(?:" + "|".join(CARE_AREAS) + ")"
 _STREET_FIRST = (r"rua|via|viale|corso|calle|carrer|avenida|avda\.?|av\.|rue|boulevard|bd\.?|allée|chemin|piazza|plaza"
                  r"|praça|largo|jalan|jln\.?|jl\.|lorong|travessa|paseo|camino|ulica|ul\.|os\.|sráid|strada|stradă|c/")
 _OLD = r"(9\d|1[01]\d)"  # over 89: the ages Safe Harbor names
@@ -742,9 +741,11 @@ def _towns(text: str) -> Iterator[Finding]:
             yield Finding(match.start("v"), end, "ADDRESS")
 
 
-def _cn_town_at(text: str, start: int) -> int:
+def _cn_town_at(text: str, start: int, place_after: bool = False) -> int:
     """The end of a known Chinese town (and its district) that starts at ``start`` and stops at a boundary,
-    or ``start`` when there is none: 石家庄，  桂林的  深圳南山区打工."""
+    or ``start`` when there is none: 石家庄，  桂林的  深圳南山区打工. After a home cue (``place_after``) the
+    place after the town goes with it up to a boundary (住在佛山顺德，), unless a particle or verb opens it
+    (老家开封的)."""
     han = towns()[1]
     for n in range(5, 1, -1):
         name = text[start : start + n]
@@ -755,17 +756,10 @@ def _cn_town_at(text: str, start: int) -> int:
         after = text[end : end + 1]
         if not after or not _HAN_CHAR.match(after) or after in _CN_TOWN_AFTER or district:
             return end
-    return start
-
-
-def _cn_town_and_place(text: str, start: int) -> int:
-    """The end of a known town and the place after it up to a boundary (佛山顺德，), or 0."""
-    han = towns()[1]
-    for n in range(5, 1, -1):
         tail = _CN_PLACE_TAIL.match(text, start + n)
-        if text[start : start + n] in han and tail and tail.group(0)[0] not in _CN_TOWN_AFTER:
-            return tail.end()  # not a particle or verb after the town: 老家开封的
-    return 0
+        if place_after and tail and tail.group(0)[0] not in _CN_TOWN_AFTER:
+            return tail.end()
+    return start
 
 
 def _cn_towns(text: str) -> Iterator[Finding]:
@@ -780,7 +774,7 @@ def _cn_towns(text: str) -> Iterator[Finding]:
         if end > (province.end() if province else start):
             yield Finding(start, end, "ADDRESS")
     for cue in _CN_HOME_CUE.finditer(text):
-        if end := _cn_town_and_place(text, cue.end()):
+        if (end := _cn_town_at(text, cue.end(), place_after=True)) > cue.end():
             yield Finding(cue.end(), end, "ADDRESS")
     for match in _LATIN_AFTER_CN_CUE.finditer(text):
         if name := _longest_town(match.group("v"), towns()[0].__contains__):
