@@ -32,10 +32,10 @@ CN_STATE_LEVEL = frozenset([
     "雲南", "陕西", "陝西", "甘肃", "甘肅", "青海", "内蒙古", "內蒙古", "广西", "廣西", "西藏", "宁夏",
     "寧夏", "新疆",
 ])
-# Towns whose names are everyday English words in clinical text ("in Normal saline", "Split doses").
 # Places inside a hospital: "via Resus Bay 2", "moved to Bed 12", "Ward C" name no home and no person.
 CARE_AREAS = ("Ward", "Bay", "Bed", "Side", "Room", "Resus", "Majors", "Minors", "Theatre", "Theatres", "Recovery",
               "Triage", "ICU", "HDU", "CCU", "ED")
+# Towns whose names are everyday English words in clinical text ("in Normal saline", "Split doses").
 NOT_TOWNS = frozenset({"March", "May", "Normal", "Split", "Mobile", "Orange", "Sale", "Deal", "Nice", "Bath",
                        "Reading", "Independence", "Liberty", "Hope", "Progress", "Union", "Central", "Unity",
                        "Mercy", "Providence", "Home", "University", "Mission", "Marathon", "Commerce", "Industry",
