@@ -49,7 +49,8 @@ class RagConfig:
     # Streamed (sharded) builds, ``rag build --stream`` and ``rag update`` (docs/RETRIEVAL.md):
     # chunks per ``encode`` call; the single-process and Ray paths encode the same blocks, hence the same vectors.
     encode_block: int = 1024
-    # Vectors sampled to train IVF-PQ; 0: max(100k, 50 per list), capped at the corpus.
+    # Vectors sampled for the IVF quantizer's k-means (the PQ codes take FAISS's 65,536); 0: max(100k, 50 per list),
+    # capped at the corpus.
     train_sample: int = 0
     # ``rag update`` rewrites the FAISS checkpoint after this many update files; loading replays the rest.
     checkpoint_every: int = 8

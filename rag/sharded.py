@@ -41,7 +41,7 @@ import numpy as np
 from medassist.errors import MedassistError
 from medassist.rag.chunking import Chunk
 from medassist.rag.config import RagConfig
-from medassist.rag.index import bytes_per_vector, choose_kind, configure_search, ivf_nlist, new_id_index
+from medassist.rag.index import bytes_per_vector, choose_kind, configure_search, new_id_index
 from medassist.rag.shards import SHARDS_DIR, Shard, chunk_id
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,27 @@ def _train_sample(db: sqlite3.Connection, shards: list[Shard], size: int, seed: 
     return sample
 
 
+def _train_ivf(index: Any, db: sqlite3.Connection, shards: list[Shard], count: int, config: RagConfig) -> None:
+    """Train IVF-PQ in FAISS's two steps, each on its own sample, so that one sample is in memory at a time.
+
+    The coarse k-means takes ``train_sample`` vectors (default max(100k, 50 per list): 300 MB at 1M
+    abstracts); the PQ codebooks then take the 65,536 that ``IndexIVF.train`` would subsample for them,
+    with the quantizer already trained (FAISS skips it). One ``train`` on the whole sample held it, the
+    subsample and its residuals at once: 215 MB more at the peak of a 1M build.
+    """
+    import faiss
+
+    ivf = faiss.extract_index_ivf(index)
+    size = config.train_sample or min(count, max(100_000, 50 * ivf.nlist))
+    sample = _train_sample(db, shards, size, seed=0)
+    log.info("training the IVF quantizer (%d lists) on %d of %d vectors", ivf.nlist, len(sample), count)
+    faiss.Clustering(ivf.d, ivf.nlist, ivf.cp).train(sample, ivf.quantizer)
+    del sample
+    sample = _train_sample(db, shards, min(count, ivf.train_encoder_num_vectors()), seed=1)
+    log.info("training the PQ codes on %d vectors", len(sample))
+    index.train(sample)
+
+
 def _save(index_dir: Path, index: Any, seq: int) -> str:
     """Write a new checkpoint file beside the committed one (a fresh name: nothing referenced is overwritten)."""
     import faiss
@@ -187,11 +208,7 @@ def assemble(index_dir: Path, shard_names: list[str], config: RagConfig, dim: in
         kind = "ivfpq"  # auto stays updatable: HNSW cannot remove vectors (force it with --index hnsw)
     index = new_id_index(kind, dim, count, config)
     if not index.is_trained:
-        size = config.train_sample or min(count, max(100_000, 50 * ivf_nlist(count, config)))
-        sample = _train_sample(db, shards, size, seed=0)
-        log.info("training %s on %d of %d vectors", kind, len(sample), count)
-        index.train(sample)
-        del sample  # 300 MB at 1M abstracts, not needed while the index fills
+        _train_ivf(index, db, shards, count, config)
     for shard in tqdm(shards, desc="FAISS", unit="shard"):
         found = db.execute("SELECT id, row FROM chunks WHERE shard = ? ORDER BY row", (shard.name,)).fetchall()
         if found:

@@ -13,6 +13,7 @@ import pytest
 
 from medassist.cli import main
 from medassist.rag import stream
+from medassist.rag.chunking import Chunk
 from medassist.rag.config import RagConfig
 from medassist.rag.retriever import Retriever
 from medassist.rag.shards import SHARDS_DIR, ShardWriter
@@ -215,3 +216,42 @@ def test_ray_path_writes_the_same_shards(tmp_path, corpus, reference):
     db = sqlite3.connect(out / "chunks.sqlite")
     assert db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == json.loads(
         (reference / "manifest.json").read_text())["count"]
+
+
+def test_ivfpq_assembly_trains_quantizer_and_codes_on_their_own_samples(tmp_path, caplog):
+    """IVF-PQ from shards, as a PubMed-sized build assembles it, on 4,000 seeded unit vectors in four
+    shards (no encoder: training does not depend on where the vectors came from). The coarse k-means
+    takes ``train_sample`` vectors, the PQ codes FAISS's 65,536 or the corpus; every stored vector then
+    finds its own id through the real FAISS index and SQLite file."""
+    import faiss
+
+    from medassist.rag.sharded import assemble, load_faiss
+    from medassist.rag.shards import Block, SourceFile
+
+    dim, config = 64, RagConfig(index="ivfpq", pq_m=16, ivf_nlist=32, ivf_nprobe=32, train_sample=2000)
+    rng = np.random.default_rng(5)
+    names = []
+    for f in range(4):
+        chunks = [Chunk(pmid=str(40_000_000 + f * 1000 + i), chunk=0, title="t", text=f"text {f} {i}")
+                  for i in range(1000)]
+        vectors = rng.standard_normal((1000, dim), dtype=np.float32)
+        writer = ShardWriter(tmp_path / SHARDS_DIR, SourceFile(tmp_path / f"f{f}.xml.gz", f"{f:064d}"), config)
+        writer.add(Block(index=0, chunks=chunks, last=True), vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+        writer.finish(dim)
+        names.append(writer.final.name)
+    with caplog.at_level("INFO", logger="medassist.rag.sharded"):
+        info = assemble(tmp_path, names, config, dim)
+    assert info["index_kind"] == "ivfpq" and info["count"] == 4000
+    assert "training the IVF quantizer (32 lists) on " in caplog.text and "of 4000 vectors" in caplog.text
+    assert "training the PQ codes on 4000 vectors" in caplog.text
+    db = sqlite3.connect(tmp_path / "chunks.sqlite")
+    index = load_faiss(tmp_path, db, config)
+    ivf = faiss.extract_index_ivf(index)
+    assert index.is_trained and ivf.quantizer.ntotal == 32 and index.ntotal == 4000
+    shard = np.load(tmp_path / SHARDS_DIR / names[2] / "vectors.npy")
+    ids, rows = np.array(db.execute("SELECT id, row FROM chunks WHERE shard = ? ORDER BY row LIMIT 200",
+                                    (names[2],)).fetchall()).T
+    _, found = index.search(shard[rows], 10)
+    assert np.mean([i in hits for i, hits in zip(ids, found, strict=True)]) >= 0.9
+    assert db.execute("SELECT pmid FROM chunks WHERE id = ?", (int(ids[0]),)).fetchone()[0] == "40002000"
+    db.close()
