@@ -145,21 +145,45 @@ wanted asks asked needs needed takes took will would can could should must may m
 returned returns arrived arrives developed noticed noted describes described tells told""")
 
 # Chinese surnames: the common ones, simplified and traditional (Faker's lists in ``data/lexicons``
-# are in frequency order), minus those that open everyday words (温度, 康复, 连续, 常规). Rarer ones
+# are in frequency order), minus those that open everyday words (温度, 康复, 连续, 常规, 向医生). Rarer ones
 # (阿, 查, 华, 艾) open drug names and clinical words more often than they open names here.
-_CN_EVERYDAY = set("温溫康连連古常文成安易齐和平明国海云来信能全时于甘")
+_CN_EVERYDAY = set("温溫康连連古常文成安易齐和平明国海云来信能全时于甘向")
 CN_SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤"
 ) | {s for s in lexicon_lines("cn_surnames_simplified.txt")[:90] + lexicon_lines("cn_surnames_traditional.txt")[:110]
      if len(s) == 1 and s not in _CN_EVERYDAY} | set("關區麥萧蕭")
 CN_COMPOUND_SURNAMES = ("欧阳", "歐陽", "司马", "司馬", "上官", "诸葛", "諸葛", "东方", "東方", "皇甫", "尉迟",
                         "尉遲", "公孙", "公孫", "慕容", "长孙", "長孫", "宇文", "司徒", "張簡", "范姜")
 _CN_SURNAME = "(?:" + "|".join(CN_COMPOUND_SURNAMES) + "|[" + "".join(sorted(CN_SURNAMES)) + "])"
-# Characters that end a given name: particles, verbs and nouns that follow a name in notes.
-_CN_NOT_GIVEN = ("代陪同述称說说诉訴上下因于於在为為是男女来來就系的了和与與及等入出院今昨前后後岁歲月日年时時"
-                 "医醫生护護士先主任教授老师師复複查诊診治疗療病患者姓名号號科室床血压壓心率体體温溫既往电電话話")
-_CN_GIVEN = f"(?:[\u4e00-\u9fff](?<![{_CN_NOT_GIVEN}]))"
+# Characters of given names: those of Faker's zh_CN and zh_TW given names (and their simplified
+# forms), less those that end clinical or everyday words after a surname character (高中, 黄心, 万元),
+# plus common ones Faker lacks (晓, 振, 德, 福), written for medassist. A given name is taken only from
+# these: 患者彭振华 and 彭振华，机械通气 are people; 患者高热，患者周身乏力，黄疸，白细胞 are not.
+_CN_NAME_CHARS = (set(
+    "世东丹丽云亮仁伟佑佩佳俊倩偉健傑兰兵军冠冬凤凯凱刚勇勝华博卿君品哲嘉国國坤妍妤威娜娟娥婉婷宁宇宏宗宜宥"
+    "家宸寶岩峰帅帆庭廷建強强彤彥彬德志忠思怡恩惠慧憲承政敏文斌旭昌明春晨晴晶杨杰林枝柏柳桂梅楠榮欢欣欽武永"
+    "波洁洋浩海涛涵淑燕玉玥玲珊珍珠琳琴瑋瑜瑞璐畅睿碧碩磊祥禹秀秋穎筑素維红美義羽翔翰聰興良艳芝芬芯芳芸苡英"
+    "荣莉莹華菲萍萱蓁蓉蓮蘭詠詩語誠諺豪貞財賢超軒輝辉辰進遠郁金鈺銘鑫阳雄雅雨雪雯雲雷霏霖霞静靜颖飞香鳳鴻鹏"
+    "麗龍龙平")
+    | set("晓曉新立振德福光春然鹏鵬军軍国慧敏乐樂红紅子轩軒涵睿泽澤嘉辰皓昊航逸凡琪瑶瑤悦悅诗妍梓紫露蕾薇菁婕"
+          "琼瓊瑾璇翠巧珍菊锋鋒毅玮琦祺祯衛卫宾賓奕骏駿驰馳聪颖婧娅婭姗媛妮娇嬌茜芊蕊莎晖暉耀煜炜烨燁灿燦铭锐"
+          "銳钰铮錚锦錦钢鋼根宝財财禄祿寿壽喜芬达達友善松庆慶裕江政谦謙朗宏鸣鳴朋梁栋棟维启啟伦倫翔树樹泰盛琛"
+          "钧鈞策腾騰榕弘世广廣义兴良贵貴胜学學祥富顺順昌康星茂坚堅彪诚敬震壮壯群豪邦承绍紹厚哲超浩"
+          "伟杰强荣钦宪彦进远辉兴义诚聪贤铭玮维鸿龙丽凤兰语硕莲咏贞谚华静胜凯清智勋勳才繁樑天水"))
+# Single-character surnames for those patterns: all of Faker's, less those that open everyday or
+# clinical words (凌晨, 冷静, 社区医生, 值班医生, 检查, 皮肤, 农民) more often than they open a name, and 阿
+# (阿姨, and the nicknames of ``_CN_NICKNAME``).
+_CN_RARE_NOT = set("凌黎海花强帅权區区原南冷应應查麻谈談官封边邊师師商沙班储儲劳勞皮楼樓盘盤满滿闻聞位解管华華"
+                   "艾项項郁时時乐樂惠迟遲卫衛宁寧燕全明阿农農")
+_CN_SURNAMES_ALL = ({s for name in ("cn_surnames_simplified.txt", "cn_surnames_traditional.txt")
+                     for s in lexicon_lines(name) if len(s) == 1} | CN_SURNAMES) - _CN_EVERYDAY - _CN_RARE_NOT
+_CN_ANY_SURNAME = "(?:" + "|".join(CN_COMPOUND_SURNAMES) + "|[" + "".join(sorted(_CN_SURNAMES_ALL)) + "])"
+_CN_KNOWN_GIVEN = "[" + "".join(sorted(_CN_NAME_CHARS)) + "]"
+# A full name: a surname and one or two characters of a given name
+_CN_NAME = rf"{_CN_ANY_SURNAME}{_CN_KNOWN_GIVEN}{{1,2}}"
+# A nickname: 阿 or 小 and a known given-name character (阿强, 小芳), not 小结 or 小儿
+_CN_NICKNAME = rf"[阿小]{_CN_KNOWN_GIVEN}"
 _CN_CUE = (r"患者姓名|病人姓名|姓名|患者|病人|病患|患儿|患兒|我叫|名叫|我是|本人|家属|家屬|联系人|聯絡人|"
            r"主诉人|签名|簽名|医师|醫師|医生|醫生|护士|護士|护理师|護理師|大夫|术者|術者|助手|委托人|委託人|"
            r"申请医生|申請醫生|转介|轉介|其丈夫|其妻子|丈夫|妻子|太太|老公|老婆|爱人|愛人|女儿|女兒|儿子|兒子|"
@@ -167,29 +191,42 @@ _CN_CUE = (r"患者姓名|病人姓名|姓名|患者|病人|病患|患儿|患兒
            r"户名|由|"
            # whom something was told, handed or sent to, who recorded, checked or accompanies: 告诉张伟, 交给刘洋
            r"告诉|告訴|通知|联系|聯繫|联络|聯絡|交给|交給|转告|轉告|记录者|記錄者|审核|審核|陪护|陪護|药剂师|藥劑師|"
-           r"护士长|護士長|值班护士|值班護士|值班的有")
+           r"护士长|護士長|值班护士|值班護士|值班的有|"
+           # who is insured, consents or is in care: 参保人何志远, 监护人钱建平, 孕妇欧阳晓雯, 老爸韩振华
+           r"参保人|參保人|监护人|監護人|孕妇|孕婦|产妇|產婦|就诊人|就診人|投保人|受检者|受檢者|老爸|老妈|老媽|"
+           r"阿爺|阿爷|阿嫲|阿爸|舅舅|大舅|姑姑|姨妈|姨媽|表哥|表姐|工友|室友")
 _CN_HONORIFIC = ("老先生|先生|女士|小姐|医生|醫生|医师|醫師|大夫|护士|護士|药师|藥師|主任|教授|老师|老師|阿姨|师傅|師傅"
-                 "|院长|院長|老伯|伯伯|奶奶|爷爷|爺爺|婆婆|阿婆|阿嬤|阿公|阿伯|大爷|大爺|大妈|大媽|叔叔|老太|小朋友|同学|同學|某"
+                 "|院长|院長|姑娘|科长|科長|老伯|伯伯|奶奶|爷爷|爺爺|婆婆|阿婆|阿嬤|阿公|阿伯|大爷|大爺|大妈|大媽|叔叔|老太|小朋友|同学|同學|某"
                  "|[伯太姨叔婶嬸嫂哥姐](?![\u4e00-\u9fff]{0,1}[症病菌素类類片])")
 _CN_NAMES = [
-    # after a cue: 患者张伟，姓名：王秀英
-    re.compile(rf"(?:{_CN_CUE})\s*[:：]?\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}})"),
-    # a name opening a sentence or a clause, then sex or age: 王建华，男，67岁; ，冯淑珍，95岁
-    re.compile(rf"(?:^|[。；;，,：:\n])\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}})(?=\s*[，,]\s*(?:[男女]|\d+\s*岁))"),
-    # surname (and given name) before an honorific: 陈医生, 欧阳娜娜女士, 鄧伯
-    re.compile(rf"(?P<v>{_CN_SURNAME}(?:{_CN_GIVEN}{{0,2}}?))(?={_CN_HONORIFIC})"),
+    # after a cue: 患者张伟，姓名：王秀英, and a Uyghur or Tibetan name with its dot: 患者阿依古丽·买买提
+    re.compile(rf"(?:{_CN_CUE})\s*[:：]?\s*(?P<v>{_CN_NAME})"),
+    re.compile(rf"(?:{_CN_CUE})?(?P<v>[\u4e00-\u9fff]{{2,4}}[·・][\u4e00-\u9fff]{{2,5}})(?!】)"),
+    # a full name opening a record, a clause or a bracket, or amid Latin text, then a comma, a bracket,
+    # a space or a day: 彭振华，机械通气; 透析记录（严国华，; 施建平 血钾; his father 张振华 has; 欧阳娜娜今天出院
+    re.compile(rf"(?:(?:^|[。；;，,：:（(\n】])\s*|(?<=[A-Za-z\]] ))(?P<v>{_CN_NAME})"
+               rf"(?=\s*[，,（()）]|\s+[\u4e00-\u9fffA-Za-z]|今天|昨天|今日|昨日|\s*$)"),
+    # ... after a bed's number: 9床谭明亮血氧88%, 6床王德才的女儿
+    re.compile(rf"(?:(?<=\d床)|(?<=\d号床)|(?<=\d號床))(?P<v>{_CN_NAME})"),
+    # surname (and given name) before an honorific: 陈医生, 欧阳娜娜女士, 鄧伯; a rarer surname only where
+    # nothing Chinese comes before it: 祝医生已给予, 骆阿姨已回 (not 值班医生, 社区医生)
+    re.compile(rf"(?P<v>{_CN_SURNAME}{_CN_KNOWN_GIVEN}{{0,2}}?)(?={_CN_HONORIFIC}|老人)"
+               rf"|(?<![\u4e00-\u9fff])(?P<w>{_CN_ANY_SURNAME}{_CN_KNOWN_GIVEN}{{0,2}}?)(?={_CN_HONORIFIC})"),
+    # who wrote a message: a chat's sender (【微信】阿强：医生，...) or a sign-off (...吗？——苗红, ...吗？阿强)
+    re.compile(rf"(?:^|】)\s*(?P<v>{_CN_NAME}|{_CN_NICKNAME})(?=[:：])"
+               rf"|(?:——|[？?！!。]\s*)(?P<w>{_CN_NAME}|{_CN_NICKNAME})\s*$"),
     # "old" or "little" and a surname, as people are called: 老王, 小李 (not 小时 "hour", 小于 "less than")
     re.compile(rf"(?<![\u4e00-\u9fff])(?P<v>[老小](?![时時于於]){_CN_SURNAME})(?![\u4e00-\u9fff])"
-               rf"|(?<=[是叫])(?P<w>[老小阿](?![妈媽爸姨婆公嬤伯叔哥姐])[\u4e00-\u9fff])(?=[，,。；;\s]|$)"),
-    # ... after a carer or a relative: 护工小刘陪同, 孙女小芳负责接送 (not 小便, 小时, 小儿)
-    re.compile(r"(?:护工|護工|保姆|孙女|孫女|孙子|孫子|女儿|女兒|儿子|兒子|外孙|外孫|同事|朋友)"
+               rf"|(?<=[是叫係])(?P<w>[老小阿](?![妈媽爸姨婆公嬤伯叔哥姐])[\u4e00-\u9fff])(?=[，,。；;\s]|$)"),
+    # ... after a carer or a relative: 护工小刘陪同, 孙女小芳负责接送, 佢個仔阿明 (not 小便, 小时, 小儿)
+    re.compile(r"(?:护工|護工|保姆|孙女|孫女|孙子|孫子|女儿|女兒|儿子|兒子|外孙|外孫|同事|朋友|工友|室友|個仔|个仔|個女|个女)"
                r"(?P<v>[小阿](?![时時于於便儿兒腿肠腸板量剂劑号號组組妈媽爸姨婆公嬤伯叔哥姐])[\u4e00-\u9fff])"),
     # a name opening a sentence, then what they said: 王平说, 阿明话
-    re.compile(rf"(?:^|[。；;，,：:\n])\s*(?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}}?|阿[\u4e00-\u9fff])"
+    re.compile(rf"(?:^|[。；;，,：:\n])\s*(?P<v>{_CN_ANY_SURNAME}{_CN_KNOWN_GIVEN}{{1,2}}?|阿(?![妈媽爸姨婆公嬤伯叔哥姐])[\u4e00-\u9fff])"
                rf"(?=说|說|话|話|讲|講|表示|反映)"),
 ]
 # The next name of a list: 孙磊、马丽 / 郭晓东和何静 / 林志明、林志华
-_CN_LISTED = re.compile(rf"[、和及与與](?P<v>{_CN_SURNAME}{_CN_GIVEN}{{1,2}})")
+_CN_LISTED = re.compile(rf"[、和及与與](?P<v>{_CN_NAME})")
 # Japanese and Korean names before their honorific: 佐藤さん, 山田先生の紹介, 김순자 씨, "Tanaka-san"
 _JA_KO_NAMES = re.compile(r"(?P<v>[\u4e00-\u9fff]{1,4})(?=さん|様|さま|くん|ちゃん|先生の)"
                           r"|(?P<w>[\uac00-\ud7a3]{2,4})(?=\s?(?:씨|님))"
@@ -452,7 +489,10 @@ def _english(text: str) -> Iterator[Finding]:
 # Everyday words that open with a surname character and sit where a name could: thanks, grandson,
 # "head nurse" (责任护士), "director" (主任).
 _CN_WORDS = ("谢谢", "孙子", "孙女", "孫子", "孫女", "责任", "主任", "担任", "信任", "现任", "前任", "白天", "高烧",
-             "紀錄", "纪录", "方式", "方法", "方案", "周一", "周二", "周三", "周四", "周五", "周六", "周日", "周末")
+             "紀錄", "纪录", "方式", "方法", "方案", "周一", "周二", "周三", "周四", "周五", "周六", "周日", "周末",
+             # words and herbs of Chinese medicine made of a surname and given-name characters: 桂枝 10g，麦冬
+             "高峰", "杨梅", "李子", "夏天", "秋天", "桂枝", "麦冬", "柏子", "白薇", "葛根", "苏子", "黄柏", "黄金",
+             "金银", "石英")
 
 
 # Time words after a surname character: "于去年12月" (in December last year) is no name "于去".

@@ -186,6 +186,15 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # Chinese: traditional surnames, honorifics, nicknames
     ("家屬黃美玲陪同，通知當值關醫生", "家屬[NAME]陪同，通知當值[NAME]醫生"),
     ("我是老王，鄧伯今天好些", "我是[NAME]，[NAME]伯今天好些"),
+    # Chinese: a full name opening a record or a bracket with no cue, rarer surnames after a cue or
+    # before a title, a chat's sender and a message's sign-off
+    ("罗建新，乙肝表面抗原阳性；透析记录（严国华，今日）；检验危急值：施建平 血钾 6.9",
+     "[NAME]，乙肝表面抗原阳性；透析记录（[NAME]，今日）；检验危急值：[NAME] 血钾 6.9"),
+    ("患者单晓光，因肠梗阻；监护人钱建平，电话；祝医生已给予阿司匹林",
+     "患者[NAME]，因肠梗阻；监护人[NAME]，电话；[NAME]医生已给予阿司匹林"),
+    ("【微信】阿强：医生，我爸摔了，能上门吗？——苗红", "【微信】[NAME]：医生，我爸摔了，能上门吗？——[NAME]"),
+    ("患者阿依古丽·买买提，住院；his father 张振华 has 便血；欧阳娜娜今天出院；9床谭明亮血氧88%；佢個仔阿明話",
+     "患者[NAME]，住院；his father [NAME] has 便血；[NAME]今天出院；9床[NAME]血氧88%；佢個仔[NAME]話"),
     # IPv6, internal numbers after what names them, extensions in Chinese, a trunk zero, a dotted spelled-out e-mail
     ("opened from 2001:db8::4a1:7 and 2001:db8:4a1:7::2c, fe80::1)", "opened from [IP] and [IP], [IP])"),
     ("on ext 6623. bleep 2231); pager: 4471; 分机8621。",
@@ -257,6 +266,12 @@ def test_identifiers_are_replaced(text, expected):
     "工作人员，中心人员，在中心医院；dans le service, à la maison, em casa, w domu",
     "Murphy's sign-positive, Hartmann's solution, St Mark's solution; Dr de novo",
     "唐氏综合征，麦氏点，孙女小便失禁，医生说要住院",
+    # clinical words that open with a surname character and sit where a name could: 黄疸，白细胞，
+    "诊断：黄疸，白细胞 12，高热，凌晨，农民，阿姨说值班医生、社区医生和主管医生已查房。出院小结：平稳",
+    # after a cue, symptoms that open with a surname character; herbs of Chinese medicine
+    "患者高热3天，患者黄疸加重，患者周身乏力，患者严重贫血，患者向医生诉胸痛，家属高度紧张，女儿高热，",
+    "桂枝 10g，麦冬 15g，柏子仁 10g，白薇，葛根 30g，黄芪 30g",
+    "【微信群·家属】夏天多喝水，秋天注意保暖",
     "Consultant Radiologist, Consultant Urologist; vaccine batch Y0482, a lot of pain",
     "联系方式见下，通知：周三病区消毒",
     "这里有3号房，那里的花园，家里的小区; the house 5 times, a villa 2, the way he walks",
