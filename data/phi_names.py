@@ -144,6 +144,18 @@ states stated agrees agreed called calls rang rings attended attends came comes 
 wanted asks asked needs needed takes took will would can could should must may might did does do remains
 returned returns arrived arrives developed noticed noted describes described tells told""")
 
+# Eponyms that stand alone in notes for a device, test, score or manoeuvre ("Doppler was normal", "Foley
+# removed", "Apgar 9"): one such word is not a person. Only names seldom met as patients' surnames; "Mr
+# Foley" and "John Foley" are still found by their title or given name.
+STANDALONE_EPONYMS = _words("""
+doppler foley apgar holter hickman whipple swan-ganz gram braden ranson killip mallampati gleason breslow epley
+valsalva trendelenburg seldinger heimlich babinski romberg kernig brudzinski mcburney rovsing kussmaul korotkoff
+phalen tinel finkelstein lachman mcmurray trousseau chvostek guedel ambu venturi yankauer sengstaken ryle
+kirschner jackson-pratt penrose broviac tenckhoff groshong portacath mirena nexplanon coombs mantoux giemsa
+papanicolaou barthel waterlow rockall blatchford alvarado centor caprini sgarbossa brugada mobitz wenckebach
+bazett fridericia cockcroft-gault parkland gustilo lisfranc maisonneuve hartmann hartmann's ringer's lugol's
+""")
+
 # Chinese surnames: the common ones, simplified and traditional (Faker's lists in ``data/lexicons``
 # are in frequency order), minus those that open everyday words (温度, 康复, 连续, 常规, 向医生). Rarer ones
 # (阿, 查, 华, 艾) open drug names and clinical words more often than they open names here.

@@ -33,6 +33,7 @@ from medassist.data.phi_names import (
     PARTICLES,
     PERSON_VERBS,
     PLACE_NOUNS,
+    STANDALONE_EPONYMS,
     STOP,
 )
 from medassist.data.phi_places import CARE_AREAS, state_level_names
@@ -103,7 +104,8 @@ def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[s
     last, or one word followed by a number or a grade); a disease's, scale's or ward's noun first ("Morbus
     Crohn", "Escala de Glasgow", "Ward C"); a place noun last ("Rift Valley"; "Ward" only after a preposition:
     "to Keats Ward", not "health worker Bridie Ward"); an abbreviation (HbSS); a grade last ("Killip II"); one
-    word that is never a name ("Mum", "Email"; "Will" may be)."""
+    word that is never a name ("Mum", "Email"; "Will" may be) or an eponym standing for a device or a test
+    ("Doppler was normal", "Foley removed")."""
     words = span.split()
     return (span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span)
             or span[0].islower() and (words[0] not in PARTICLES
@@ -114,6 +116,7 @@ def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[s
             or len(words) > 1 and words[-1].lower() in PLACE_NOUNS
             and (words[-1].lower() != "ward" or bool(_PLACE_PREPOSITION.search(text, max(0, start - 8), start)))
             or len(words) == 1 and span.lower() in STOP and span.lower() not in AMBIGUOUS_GIVEN
+            or len(words) == 1 and span.lower().removesuffix("'s") in STANDALONE_EPONYMS
             or " " not in span and bool(follower and (follower.group(1)[0].isdigit()
                                                       or _GRADE.fullmatch(follower.group(1)))))
 
