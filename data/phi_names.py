@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from medassist.data.phi_places import lexicon_lines, plain, state_level_names
+from medassist.data.phi_places import REGIONS, lexicon_lines, plain, state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding, is_id_scheme
 
 
@@ -105,10 +105,26 @@ AMBIGUOUS_GIVEN = (frozenset(lexicon_lines("given_names_ambiguous.txt")) | {
     "summer", "june", "april", "august", "frank", "jack", "ray", "lee", "kim",
     # everyday words of other languages in the notes: alta (discharge), mora (lives), della (of the), kami (we)
     "alta", "mora", "della", "kami"})
-GIVEN_NAMES = frozenset(lexicon_lines("given_names.txt")) | COMMON_GIVEN
+GIVEN_NAMES = (frozenset(lexicon_lines("given_names.txt")) | COMMON_GIVEN) - REGIONS  # "Asia", "Africa"
 CLINICAL_WORDS = {"tia", "ana", "ami", "asa", "aki", "ali", "ama", "anca", "ena", "ida", "gerd", "kali", "sal", "val",
                   "ted", "teds", "evar", "jan", "june", "april", "august", "may", "mar", "arvo", "tab", "na", "ara"}
 SURNAMES = frozenset(lexicon_lines("surnames.txt"))
+
+# Lower-case English words (``make_lexicons``; no proper nouns). An NER model's "person" or "place" made
+# only of English words that are no one's name is neither: "Gait is slow", "Glucose None", "Hemoglobin A".
+ENGLISH_WORDS = frozenset(lexicon_lines("english_words.txt")) | {
+    # peoples and ethnicities, proper nouns in the list: "A 22-year-old Caucasian G1"
+    "caucasian", "hispanic", "latino", "latina", "asian", "african", "african-american", "european", "arab",
+    "ashkenazi", "mediterranean", "nordic", "inuit", "aboriginal", "polynesian", "white", "black"}
+
+
+def is_plain_word(word: str) -> bool:
+    """An English word (or its plural, or one letter) that is not a given name or surname in the lexicons:
+    "gait", "ketones", "A"; not "grace", "bell", "dafydd"."""
+    w = word.lower().removesuffix("'s").removesuffix("’s")
+    english = w in ENGLISH_WORDS or len(w) == 1 or (w.endswith("s") and w[:-1] in ENGLISH_WORDS)
+    return english and w not in GIVEN_NAMES and w not in AMBIGUOUS_GIVEN and w not in SURNAMES
+
 
 # Words that follow a cue or a given name and are not names.
 STOP = _words("""

@@ -68,12 +68,30 @@ def state_level_names() -> frozenset[str]:
     return frozenset(name.lower() for name in names if name)
 
 
+# Places larger than a state, which narrow no address: continents, world regions, and a state or a
+# country after a compass word ("Southern California", "southeast Asia", "Northeastern US").
+REGIONS = frozenset({
+    "africa", "asia", "europe", "antarctica", "oceania", "australasia", "the americas", "north america",
+    "south america", "latin america", "central america", "caribbean", "the caribbean", "middle east",
+    "the middle east", "mediterranean", "the mediterranean", "scandinavia", "balkans", "the balkans",
+    "sub-saharan africa", "tropics", "the tropics", "us", "usa", "u.s.", "uk", "u.k.", "uae", "eu"})
+_COMPASS = re.compile(r"(?i)^(?:(?:north|south)-?(?:east|west)?(?:ern)?|east(?:ern)?|west(?:ern)?|central|upstate|"
+                      r"rural|mainland)\s+")
+
+
+def is_region(span: str, states: frozenset[str]) -> bool:
+    """A country, a state-level name (``state_level_names``) or a larger region, after any compass word."""
+    name = _COMPASS.sub("", span.strip()).lower()
+    return name in states or name in REGIONS
+
+
 @functools.cache
 def towns() -> tuple[frozenset[str], frozenset[str]]:
-    """(Latin names, Chinese names) of the towns in ``data/lexicons``, less countries, states and
-    everyday words."""
+    """(Latin names, Chinese names) of the towns in ``data/lexicons``, less countries, states, regions
+    ("Asia" is a town in GeoNames) and everyday words."""
     states = state_level_names()
-    latin = {name for name in lexicon_lines("towns.txt") if name.lower() not in states and name not in NOT_TOWNS}
+    latin = {name for name in lexicon_lines("towns.txt")
+             if name.lower() not in states and name.lower() not in REGIONS and name not in NOT_TOWNS}
     return frozenset(latin), frozenset(lexicon_lines("towns_chinese.txt")) - CN_STATE_LEVEL - CN_NOT_TOWNS
 
 

@@ -35,8 +35,9 @@ from medassist.data.phi_names import (
     PLACE_NOUNS,
     STANDALONE_EPONYMS,
     STOP,
+    is_plain_word,
 )
-from medassist.data.phi_places import CARE_AREAS, state_level_names
+from medassist.data.phi_places import CARE_AREAS, is_region, state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding
 
 ENV_SPACY_MODEL = "MEDASSIST_SPACY_MODEL"
@@ -96,6 +97,10 @@ def presidio_missing() -> str | None:
     return None
 
 
+# A lab table's result after its test: "Nitrites Negative", "Protein Trace", "Alpha-fetoprotein Low"
+_RESULTS = {"negative", "positive", "none", "trace", "low", "high", "normal", "absent", "present", "nil", "reactive"}
+
+
 def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[str] | None) -> bool:
     """Where the small English model guesses and is wrong: a shouted abbreviation (SOB), a code, no capital
     at all ("zip code", "max"; the rules cover lower-case names); lower case first, unless a surname's particle
@@ -105,7 +110,7 @@ def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[s
     Crohn", "Escala de Glasgow", "Ward C"); a place noun last ("Rift Valley"; "Ward" only after a preposition:
     "to Keats Ward", not "health worker Bridie Ward"); an abbreviation (HbSS); a grade last ("Killip II"); one
     word that is never a name ("Mum", "Email"; "Will" may be) or an eponym standing for a device or a test
-    ("Doppler was normal", "Foley removed")."""
+    ("Doppler was normal", "Foley removed"); a lab's result last ("Nitrites Negative", "Protein Trace")."""
     words = span.split()
     return (span.isupper() or any(ch.isdigit() for ch in span) or not any(ch.isupper() for ch in span)
             or span[0].islower() and (words[0] not in PARTICLES
@@ -117,6 +122,7 @@ def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[s
             and (words[-1].lower() != "ward" or bool(_PLACE_PREPOSITION.search(text, max(0, start - 8), start)))
             or len(words) == 1 and span.lower() in STOP and span.lower() not in AMBIGUOUS_GIVEN
             or len(words) == 1 and span.lower().removesuffix("'s") in STANDALONE_EPONYMS
+            or words[-1].lower() in _RESULTS
             or " " not in span and bool(follower and (follower.group(1)[0].isdigit()
                                                       or _GRADE.fullmatch(follower.group(1)))))
 
@@ -205,10 +211,15 @@ class PresidioFinder:
                 # was reviewed" is, "Heartburn after meals" is not), and never a place ("Biopsy taken")
                 opens = " " not in span and (not text[line.start() : start].strip()
                                              or _SENTENCE_END.search(text[line.start() : start]))
+                if is_region(span, self.states):
+                    continue  # a country, a state or larger narrows no address, whatever the model calls it
                 if result.entity_type == "LOCATION":
-                    if not opens and span.lower() not in self.states:
+                    if not opens:
                         yield Finding(start, end, "ADDRESS")
                     continue
+                if all(is_plain_word(w) for w in re.split(r"[\s\-]+", span)):
+                    continue  # English words only, none a name: "Gait is slow", "Hemoglobin A" (places may be:
+                    # "Willow Cottage, Upper Slaughter")
                 if opens and not (follower and follower.group(1).lower() in PERSON_VERBS):
                     continue
                 yield Finding(start, end, "NAME")

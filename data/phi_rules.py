@@ -257,14 +257,16 @@ _IP = re.compile(rf"{_DIG_L}(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){{3}}(?:25[0-5]|2[
 _IPV6 = re.compile(r"(?<![\w:])(?=[0-9A-Fa-f:]*::|(?:[0-9A-Fa-f]{1,4}:){7})(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}"
                    r"(?![\w:])")
 
+# A number's groups are split by a space, a dot or a hyphen, never a line break (a lab table's rows
+# "10 60\n20 120" are not a number).
 _PHONE = re.compile(
     # Chinese mobiles, glued to Chinese text or not: 13812345678, +86 186 1234 5678, 139-0011-2233
-    rf"(?:\+86[\s\-]?)?{_DIG_L}1[3-9]\d(?:[\s\-]?\d{{4}}){{2}}{_DIG_R}"
+    rf"(?:\+86[ \t\-]?)?{_DIG_L}1[3-9]\d(?:[ \t\-]?\d{{4}}){{2}}{_DIG_R}"
     # grouped numbers: 555-123-4567, (020) 7946 0958, +1 (555) 201-3344, 010-62345678
-    rf"|(?:\+\d{{1,3}}[\s.\-]?(?:\(0\))?)?(?:\(\d{{2,4}}\)\s?)?{_DIG_L}\d{{2,5}}(?:[\s.\-]\d{{2,8}}){{1,3}}{_DIG_R}"
+    rf"|(?:\+\d{{1,3}}[ \t.\-]?(?:\(0\))?)?(?:\(\d{{2,4}}\)\s?)?{_DIG_L}\d{{2,5}}(?:[ \t.\-]\d{{2,8}}){{1,3}}{_DIG_R}"
     # a trunk zero in brackets before a one-digit area code: +234 (0)2 555 0143
-    rf"|\+\d{{1,3}}\s?\(0\)\s?\d{{1,4}}(?:[\s.\-]\d{{2,8}}){{1,3}}{_DIG_R}"
-    rf"|\(\d{{2,4}}\)\s?\d{{3,4}}[\s.\-]?\d{{3,4}}{_DIG_R}")
+    rf"|\+\d{{1,3}}\s?\(0\)\s?\d{{1,4}}(?:[ \t.\-]\d{{2,8}}){{1,3}}{_DIG_R}"
+    rf"|\(\d{{2,4}}\)\s?\d{{3,4}}[ \t.\-]?\d{{3,4}}{_DIG_R}")
 _EXTENSION = re.compile(r"\s*,?\s*(?:(?i:ext\.?|extension|x)|转|分机)\s*\d{1,5}(?!\d)")
 # an internal number on its own after what names it: "ext 4471", "bleep 2231", 分机8621 (only the number)
 _INTERNAL_PHONE = re.compile(r"(?:(?<![A-Za-z])(?i:ext\.?|extension|bleep|pager)\s*(?:no\.?\s*)?:?|分机号?[:：]?)"
@@ -533,8 +535,8 @@ EPONYM_NOUNS = {"disease", "syndrome", "palsy", "lymphoma", "sarcoma", "tumour",
                 "aneurysm", "anomaly", "encephalopathy", "hernia", "neuralgia", "neuroma", "arthritis", "ulcers",
                 "point", "points", "law", "rule", "rules", "method", "stage", "staging", "grade", "grading",
                 # eponymous structures and devices: Lewy body, Kayser-Fleischer ring, Zimmer frame, Foley catheter
-                "ring", "body", "frame", "splint", "catheter", "tube", "needle", "spots", "nodule", "duct", "gland",
-                "block",
+                "ring", "body", "bodies", "frame", "splint", "catheter", "tube", "needle", "spots", "nodule", "duct",
+                "gland", "block", "crystals", "tendon",
                 # tools and scales named after their authors or towns: Hartford nomogram, Lester tool, Berg Balance
                 "nomogram", "tool", "balance", "questionnaire", "inventory", "index",
                 # fluids: Hartmann's solution, Lugol's solution

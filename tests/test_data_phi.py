@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medassist.data.phi import find_phi, scrub, scrub_with_counts
-from medassist.data.phi_eval import load_labelled, parse_line, score
+from medassist.data.phi_eval import clinical_text_lost, load_labelled, parse_line, score
 from medassist.errors import MedassistError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -271,6 +271,9 @@ def test_identifiers_are_replaced(text, expected):
     # after a cue, symptoms that open with a surname character; herbs of Chinese medicine
     "患者高热3天，患者黄疸加重，患者周身乏力，患者严重贫血，患者向医生诉胸痛，家属高度紧张，女儿高热，",
     "桂枝 10g，麦冬 15g，柏子仁 10g，白薇，葛根 30g，黄芪 30g",
+    # a lab table's rows are not a phone number; a continent is neither a town nor a given name
+    "PAH (mg/dL)\n0 0\n10 60\n20 120\n30 150\n40 180",
+    "He traveled to Asia; a mission to southeast Asia; back from Africa",
     "【微信群·家属】夏天多喝水，秋天注意保暖",
     "Consultant Radiologist, Consultant Urologist; vaccine batch Y0482, a lot of pain",
     "联系方式见下，通知：周三病区消毒",
@@ -373,6 +376,14 @@ def test_scrub_cli_file_and_stdin(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("mail me: a.b@c.org"))
     main(["data", "scrub", "--engine", "rules"])
     assert capsys.readouterr().out == "mail me: [EMAIL]"
+
+
+def test_clinical_text_lost_counts_what_is_scrubbed_from_text_without_identifiers():
+    """The bench's precision figure on MedQA vignettes: every span but an age is clinical text lost."""
+    texts = ["A 45-year-old man; gait is slow; BP 120/80 mmHg.", "A 92-year-old woman referred by Dr Okafor.",
+             "Doppler of the left leg was normal."]
+    assert clinical_text_lost(texts, "rules") == {"texts": 3, "texts_touched": 1, "spans": 1, "kinds": {"NAME": 1},
+                                                  "most_common": [("NAME 'Okafor'", 1)]}
 
 
 def test_phi_eval_cli_prints_the_table(tmp_path, capsys):

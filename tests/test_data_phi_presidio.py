@@ -38,6 +38,11 @@ def test_eponyms_and_abbreviations_are_not_people():
     "Transferred to Keats Ward, then Ward C; HbSS, HBsAg negative; Paciente de 70 años; Rift Valley fever.",
     # an eponym standing alone for a device, a test or a score, which the English model reads as a person
     "Doppler was normal. Foley was removed. Apgar was 9. Holter was unremarkable. Coombs was positive.",
+    # found on MedQA vignettes: English words the model calls a person or a place, a lab table's results,
+    # a people, a continent, a state after a compass word
+    "Gait is cautious. Urinalysis: Glucose None, Ketones None, Nitrites Positive, Protein Trace, Color Yellow.",
+    "A 22-year-old Caucasian G1 back from southeast Asia and Southern California; Hemoglobin A1c 6.7%; "
+    "Vitamin B12 500 pg/mL; Heinz bodies; Charcot-Leyden crystals; Streptococcus mutans; Achilles tendon.",
 ])
 def test_eponyms_of_other_shapes_are_not_people(text):
     assert scrub(text, "presidio") == text
