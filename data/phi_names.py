@@ -265,6 +265,11 @@ def _tokens(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
 
 
+# Cues written with a full stop that is no sentence's end: "Dr. Okafor", "Pt. Jones", "Sgt. Ellis"
+_ABBREVIATED = {"dr", "mr", "mrs", "ms", "mx", "prof", "sr", "sgt", "rev", "dra", "sra", "srta", "mme", "mlle", "dott",
+                "sig", "dhr", "mevr", "pt", "st"}
+
+
 def _cue_strength(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
     """3 after a form's label, 2 after a strong cue, 1 after a weak one, 0 otherwise (the cue must sit
     right before token i)."""
@@ -278,6 +283,8 @@ def _cue_strength(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
         if any(text[a[1] : b[0]].strip() for a, b in zip(window, window[1:], strict=False)):
             continue
         words = tuple(w.lower().rstrip(".") for _, _, w in window)
+        if window[-1][2].endswith(".") and words[-1] not in _ABBREVIATED:
+            break  # the cue ends a sentence: "her elder sister. Vital signs", "his wife. Thirty minutes ago"
         if words in LABEL_CUES:
             return 3
         if words in STRONG_CUES:
@@ -492,7 +499,9 @@ def _english(text: str) -> Iterator[Finding]:
         # a given name that is also a word, where only a person fits: "SMITH, John", "Grace says"
         person = case == "title" and given and (
             _inverted_start(text, tokens[i][0]) != tokens[i][0] or bool(_SAYS.match(text, tokens[i][1])))
-        if not (strength >= 2 or strength == 1 and (case == "title" or given) or person  # after a cue
+        # after a strong cue, a lower-case English word that is no one's name is not taken: "able to name colors"
+        plain = case == "lower" and is_plain_word(bare)
+        if not (strength >= 2 and not plain or strength == 1 and (case == "title" or given) or person  # after a cue
                 or given and follows and (case != "upper" or len(bare) >= 3)  # a given name, then a surname
                 or _lone_given(word) and not (case == "lower" and _after_number(text, tokens[i][0]))
                 or surname_first or initial):

@@ -736,6 +736,8 @@ def _towns(text: str) -> Iterator[Finding]:
         if not (name := _longest_town(match.group("v"), known)):
             continue
         end = match.start("v") + len(name)
+        if end < len(text) and text[end].isalnum():
+            continue  # a town's name inside a word: "levels of IgG" is not Ig, Slovenia
         follower = _NEXT_WORD.match(text, end)
         # "Glasgow Coma Scale", "Ottawa ankle rules", "Leeds General Infirmary", "Addison's": not a home
         if not (follower and (follower.group(0).startswith(("'", "’")) or follower.group(1)[0].isupper()

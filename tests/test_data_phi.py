@@ -274,6 +274,10 @@ def test_identifiers_are_replaced(text, expected):
     # a lab table's rows are not a phone number; a continent is neither a town nor a given name
     "PAH (mg/dL)\n0 0\n10 60\n20 120\n30 150\n40 180",
     "He traveled to Asia; a mission to southeast Asia; back from Africa",
+    # found on MedQA vignettes: a cue's word, then ordinary English; a town's name inside a word
+    "cancer in her elder sister. Vital signs normal; brought by his wife. Thirty minutes ago; a male patient. "
+    "Immediately",
+    "She struggles to name colors and can name many parts of the body; levels of IgG and IgA",
     "【微信群·家属】夏天多喝水，秋天注意保暖",
     "Consultant Radiologist, Consultant Urologist; vaccine batch Y0482, a lot of pain",
     "联系方式见下，通知：周三病区消毒",
