@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from medassist.data.phi_places import REGIONS, lexicon_lines, plain, state_level_names
+from medassist.data.phi_places import REGIONS, is_region, lexicon_lines, plain, state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding, is_id_scheme
 
 
@@ -107,15 +107,16 @@ AMBIGUOUS_GIVEN = (frozenset(lexicon_lines("given_names_ambiguous.txt")) | {
     "alta", "mora", "della", "kami"})
 GIVEN_NAMES = (frozenset(lexicon_lines("given_names.txt")) | COMMON_GIVEN) - REGIONS  # "Asia", "Africa"
 CLINICAL_WORDS = {"tia", "ana", "ami", "asa", "aki", "ali", "ama", "anca", "ena", "ida", "gerd", "kali", "sal", "val",
-                  "ted", "teds", "evar", "jan", "june", "april", "august", "may", "mar", "arvo", "tab", "na", "ara"}
+                  "ted", "teds", "evar", "jan", "june", "april", "august", "may", "mar", "arvo", "tab", "na", "ara",
+                  "candida"}
 SURNAMES = frozenset(lexicon_lines("surnames.txt"))
 
-# Lower-case English words (``make_lexicons``; no proper nouns). An NER model's "person" or "place" made
-# only of English words that are no one's name is neither: "Gait is slow", "Glucose None", "Hemoglobin A".
+# Lower-case English words (``make_lexicons``; no proper nouns). An NER model's "person" made only of
+# English words that are no one's name is no one: "Gait is slow", "Glucose None", "Hemoglobin A".
 ENGLISH_WORDS = frozenset(lexicon_lines("english_words.txt")) | {
     # peoples and ethnicities, proper nouns in the list: "A 22-year-old Caucasian G1"
     "caucasian", "hispanic", "latino", "latina", "asian", "african", "african-american", "european", "arab",
-    "ashkenazi", "mediterranean", "nordic", "inuit", "aboriginal", "polynesian", "white", "black"}
+    "ashkenazi", "mediterranean", "nordic", "inuit", "aboriginal", "polynesian"}
 
 
 def is_plain_word(word: str) -> bool:
@@ -170,6 +171,7 @@ phalen tinel finkelstein lachman mcmurray trousseau chvostek guedel ambu venturi
 kirschner jackson-pratt penrose broviac tenckhoff groshong portacath mirena nexplanon coombs mantoux giemsa
 papanicolaou barthel waterlow rockall blatchford alvarado centor caprini sgarbossa brugada mobitz wenckebach
 bazett fridericia cockcroft-gault parkland gustilo lisfranc maisonneuve hartmann hartmann's ringer's lugol's
+rinne thayer-martin spearman yersinia jehovah jehovah's
 """)
 
 # Chinese surnames: the common ones, simplified and traditional (Faker's lists in ``data/lexicons``
@@ -514,6 +516,12 @@ def _english(text: str) -> Iterator[Finding]:
             end += step
         # "Patient Emirates ID 784-…", "Pt Aadhaar 4521 …", "Ayushman card …": a scheme's name, not a person
         if not strength and _thing(text, tokens, end) or is_id_scheme(text, tokens[i][0], tokens[end - 1][1]):
+            i = end
+            continue
+        # a state or a region of two words or more, with the word before or not: "North Carolina", "New South
+        # Wales" (one word is a name: "Mrs North"; a state as a given name is left out by ``_given``)
+        if any(" " in (span := text[tokens[k][0] : tokens[end - 1][1]]) and is_region(span, state_level_names())
+               for k in {max(i - 1, 0), i}):
             i = end
             continue
         last = tokens[end - 1]

@@ -74,15 +74,17 @@ REGIONS = frozenset({
     "africa", "asia", "europe", "antarctica", "oceania", "australasia", "the americas", "north america",
     "south america", "latin america", "central america", "caribbean", "the caribbean", "middle east",
     "the middle east", "mediterranean", "the mediterranean", "scandinavia", "balkans", "the balkans",
-    "sub-saharan africa", "tropics", "the tropics", "us", "usa", "u.s.", "uk", "u.k.", "uae", "eu"})
-_COMPASS = re.compile(r"(?i)^(?:(?:north|south)-?(?:east|west)?(?:ern)?|east(?:ern)?|west(?:ern)?|central|upstate|"
-                      r"rural|mainland)\s+")
+    "sub-saharan africa", "tropics", "the tropics", "america", "americas", "us", "usa", "u.s.", "uk", "u.k.", "uae",
+    "eu"})
+# compass words before a region, and two of them joined: "Central and South America"
+_COMPASS = re.compile(r"(?i)^(?:(?:(?:north|south)-?(?:east|west)?(?:ern)?|east(?:ern)?|west(?:ern)?|central|upstate|"
+                      r"rural|mainland)\s+(?:and\s+)?)+")
 
 
 def is_region(span: str, states: frozenset[str]) -> bool:
     """A country, a state-level name (``state_level_names``) or a larger region, after any compass word."""
-    name = _COMPASS.sub("", span.strip()).lower()
-    return name in states or name in REGIONS
+    names = {span.strip().lower(), _COMPASS.sub("", span.strip()).lower()}  # "North Carolina", "Southern California"
+    return bool(names & states or names & REGIONS)
 
 
 @functools.cache

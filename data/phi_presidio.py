@@ -97,8 +97,9 @@ def presidio_missing() -> str | None:
     return None
 
 
-# A lab table's result after its test: "Nitrites Negative", "Protein Trace", "Alpha-fetoprotein Low"
-_RESULTS = {"negative", "positive", "none", "trace", "low", "high", "normal", "absent", "present", "nil", "reactive"}
+# A lab table's result after its test: "Nitrites Negative", "Protein Trace", "Vancomycin Resistant"
+_RESULTS = {"negative", "positive", "none", "trace", "low", "high", "normal", "absent", "present", "nil", "reactive",
+            "resistant", "susceptible", "sensitive", "intermediate"}
 
 
 def _not_a_person_or_home(text: str, start: int, span: str, follower: re.Match[str] | None) -> bool:
@@ -218,8 +219,8 @@ class PresidioFinder:
                         yield Finding(start, end, "ADDRESS")
                     continue
                 if all(is_plain_word(w) for w in re.split(r"[\s\-]+", span)):
-                    continue  # English words only, none a name: "Gait is slow", "Hemoglobin A" (places may be:
-                    # "Willow Cottage, Upper Slaughter")
+                    continue  # English words only, none a name: "Gait is slow", "Hemoglobin A" (a place's can
+                    # be, hence persons only: "Willow Cottage, Upper Slaughter")
                 if opens and not (follower and follower.group(1).lower() in PERSON_VERBS):
                     continue
                 yield Finding(start, end, "NAME")

@@ -278,6 +278,7 @@ def test_identifiers_are_replaced(text, expected):
     "cancer in her elder sister. Vital signs normal; brought by his wife. Thirty minutes ago; a male patient. "
     "Immediately",
     "She struggles to name colors and can name many parts of the body; levels of IgG and IgA",
+    "lives in North Carolina, then New South Wales; Candida albicans grew on the swab",
     "【微信群·家属】夏天多喝水，秋天注意保暖",
     "Consultant Radiologist, Consultant Urologist; vaccine batch Y0482, a lot of pain",
     "联系方式见下，通知：周三病区消毒",

@@ -43,6 +43,8 @@ def test_eponyms_and_abbreviations_are_not_people():
     "Gait is cautious. Urinalysis: Glucose None, Ketones None, Nitrites Positive, Protein Trace, Color Yellow.",
     "A 22-year-old Caucasian G1 back from southeast Asia and Southern California; Hemoglobin A1c 6.7%; "
     "Vitamin B12 500 pg/mL; Heinz bodies; Charcot-Leyden crystals; Streptococcus mutans; Achilles tendon.",
+    "Cefazolin Resistant, Vancomycin Resistant; travel to Central and South America; Rinne test; Thayer-Martin "
+    "agar; a Jehovah's Witness; she lives in North Carolina.",
 ])
 def test_eponyms_of_other_shapes_are_not_people(text):
     assert scrub(text, "presidio") == text
