@@ -398,10 +398,12 @@ def _surname_first(text: str, tokens: list[tuple[int, int, str]], i: int) -> boo
 
 
 def _initial_surname(text: str, tokens: list[tuple[int, int, str]], i: int) -> bool:
-    """Token i is an initial before a known surname: "K Morris", "T. Okonkwo"."""
+    """Token i is an initial before a known surname: "K Morris", "T. Okonkwo"; not a unit's letter before a
+    sentence ("22 mEq/L. He", "U/L\nAn ultrasound") or a hepatitis's ("hepatitis B. He")."""
     word = tokens[i][2]
     return bool(re.fullmatch(r"[B-HJ-Z]\.?", word)) and i + 1 < len(tokens) and _joined(text, tokens, i + 1) \
-        and _case(tokens[i + 1][2]) == "title" and _in(SURNAMES, tokens[i + 1][2])
+        and _case(tokens[i + 1][2]) == "title" and _in(SURNAMES, tokens[i + 1][2]) \
+        and tokens[i + 1][2].lower() not in STOP and text[tokens[i][0] - 1 : tokens[i][0]] != "/"
 
 
 _INVERTED = re.compile(r"(?:^|[\n:;(—–\-|\t]\s*|\b[Rr][Ee]:?\s+)((?:[A-Z][A-Z'’\-]+\s+)*[A-Z][A-Z'’\-]+),\s*$")

@@ -279,6 +279,7 @@ def test_identifiers_are_replaced(text, expected):
     "Immediately",
     "She struggles to name colors and can name many parts of the body; levels of IgG and IgA",
     "lives in North Carolina, then New South Wales; Candida albicans grew on the swab",
+    "HCO3- 22 mEq/L\nAn x-ray of the chest; sodium 118 mEq/L. He is admitted; hepatitis B. He underwent a CT",
     "【微信群·家属】夏天多喝水，秋天注意保暖",
     "Consultant Radiologist, Consultant Urologist; vaccine batch Y0482, a lot of pain",
     "联系方式见下，通知：周三病区消毒",
