@@ -226,6 +226,13 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("personnummer 19350412-4471, 784-1985-1234567-1, prison no. A4821BK, by user rad-jsmith2.",
      "personnummer [ID], [ID], prison no. [ID], by user [ID]."),
     ("Discharge summary for SHEEHAN, Bridget; MRN 55", "Discharge summary for [NAME]; MRN 55"),
+    # a header in capitals, surname first; an initial before a surname in capitals
+    ("PATIENT: ADEYEMI, OLUWAFEMI   WARD: 12\nTAUFA, SIONE | RENAL UNIT\nREFERRAL FOR SZYMAŃSKA, JOLANTA FROM DR X",
+     "PATIENT: [NAME]   WARD: 12\n[NAME] | RENAL UNIT\nREFERRAL FOR [NAME] FROM DR X"),
+    ("TO: DR W. TANGITAU   FROM: E. BRANDT (ORTHOPAEDICS)", "TO: DR [NAME]   FROM: [NAME] (ORTHOPAEDICS)"),
+    # given names Faker's lists lack (nam_dict's): Indian, Welsh, Scottish Gaelic, West African
+    ("Priyanka Raghunathan attended; Dafydd walked to the station; cousin Eilidh rang; Aminata Diallo speaks Pular",
+     "[NAME] attended; [NAME] walked to the station; cousin [NAME] rang; [NAME] speaks Pular"),
 ])
 def test_identifiers_are_replaced(text, expected):
     assert scrub(text, "rules") == expected
@@ -292,6 +299,11 @@ def test_identifiers_are_replaced(text, expected):
     "住院部7楼东区，胶囊批号2601128，疫苗批號X018224",
     "she is ninety percent sure; for ninety minutes; số 3 lần mỗi ngày; user 3 of 4; Platelets 150.000/µL",
     "reviewed ECG, Grace present; mora na casa; Chào bác sĩ; Patient Emirates ID card; Pt Aadhaar card",
+    # capitals, commas and initials that are no header's name: symptoms, drugs, bacteria; eponyms of two names
+    "RE: NAUSEA, VOMITING\nPT: SOB, CP\nPMH: ASTHMA, ECZEMA\nT. MAJOR CHANGES; E. COLI UTI; S. AUREUS",
+    "Ramsay Hunt syndrome considered; 白塞病（Behçet病）; Mirena in situ; co-trimoxazole and co-amoxiclav",
+    # world given names in lower case are another language's words: "parametri vitale", "ik ben"
+    "diperiksa oleh perawat; parametri vitale stabili; en su casa; po ito",
 ])
 def test_clinical_text_is_kept(text):
     assert scrub(text, "rules") == text
