@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from medassist.data.phi_places import REGIONS, is_region, lexicon_lines, plain, state_level_names
+from medassist.data.phi_places import REGIONS, english_words, is_region, lexicon_lines, plain, state_level_names
 from medassist.data.phi_rules import EPONYM_NOUNS, Finding, is_id_scheme
 
 
@@ -118,7 +118,7 @@ SURNAMES = frozenset(lexicon_lines("surnames.txt"))
 
 # Lower-case English words (``make_lexicons``; no proper nouns). An NER model's "person" made only of
 # English words that are no one's name is no one: "Gait is slow", "Glucose None", "Hemoglobin A".
-ENGLISH_WORDS = frozenset(lexicon_lines("english_words.txt")) | {
+ENGLISH_WORDS = english_words() | {
     # peoples and ethnicities, proper nouns in the list: "A 22-year-old Caucasian G1"
     "caucasian", "hispanic", "latino", "latina", "asian", "african", "african-american", "european", "arab",
     "ashkenazi", "mediterranean", "nordic", "inuit", "aboriginal", "polynesian"}

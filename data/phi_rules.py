@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from medassist.data.phi_places import CARE_AREAS, state_level_names, towns
+from medassist.data.phi_places import CARE_AREAS, english_words, state_level_names, towns
 
 
 @dataclass(frozen=True)
@@ -546,16 +546,19 @@ _AFTER_PREPOSITION = re.compile(
     rf"(?:(?i:{_L}(?P<cue>{_RESIDENCE})\s+)(?P<low>)"
     # ... and other languages' prepositions: "vit seule à Roubaix", "mora em Niterói", "wohnt in Köln"
     rf"|(?i:{_L}(?:in|at|from|to|near|around|outside|towards|via|nr|of|past|à|em|en|dans|nach|aus|bei|nella|nel|w"
-    rf"|naar|uit|desde|bor\s+i|bo\s+i|tinggal\s+di|ở|tại)\s+))"
-    rf"(?P<v>(?(low)[^\W\d_]+(?:\s(?!(?:to|in|at|and|or|from|for|with|on|by|near)\s)[^\W\d_]+)?|{_PLACE_NAME}))")
+    rf"|naar|uit|desde|bor\s+i|bo\s+i|tinggal\s+di|ở|tại)\s+)"
+    # ... and one word typed in lower case after in, from or near: "the chemist in ormskirk", "pam from skegness"
+    rf"|{_L}(?:in|from|near)\s+(?P<typed>)(?=[a-z]+{_R}))"
+    rf"(?P<v>(?(low)[^\W\d_]+(?:\s(?!(?:to|in|at|and|or|from|for|with|on|by|near)\s)[^\W\d_]+)?"
+    rf"|(?(typed)[a-z]+|{_PLACE_NAME})))")
 # A Chinese town after an English preposition, a Latin one after a Chinese cue: "from 深圳", "住 Sha Tin"
 _HAN_AFTER_PREPOSITION = re.compile(rf"(?i:{_L}(?:in|at|from|to|near)\s+)(?P<v>[{_HAN}]{{2,5}})")
 _NEXT_WORD = re.compile(r"(?:['’]s?)?\s+([^\W\d_]+)|['’]")
 _CN_TOWN_CUE = re.compile(r"[现現]?居住地[:：]|住址[:：]|住在|家在|来自|來自|老家|回到|搬到|搬去|位于|位於|现居|現居"
-                          r"|居於|居于|人在|在|去|到|回|从|從|住|喺|返")
+                          r"|居於|居于|人在|在|去|到|回|从|從|住|喺|返|于|於")
 _LATIN_AFTER_CN_CUE = re.compile(rf"(?:{_CN_TOWN_CUE.pattern})\s?(?P<v>{_PLACE_NAME})")
-# what follows a town in a sentence: 上海市, 温州的, 从温州转来, 回桂林老家, 去深圳出差, 居於沙田老人院
-_CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩转轉来來老出旅返回探过過")
+# what follows a town in a sentence: 上海市, 温州的, 从温州转来, 回桂林老家, 去深圳出差, 居於沙田老人院, 于东莞某工地
+_CN_TOWN_AFTER = set("市区區县縣的人住工打读讀上看做玩转轉来來老出旅返回探过過某")
 _HAN_CHAR = re.compile(rf"[{_HAN}]")
 # after a home cue, a town's neighbourhood of a few characters before a boundary: 住在佛山顺德，
 _CN_HOME_CUE = re.compile(r"[现現]?居住地[:：]|[现現]?住在|家在|老家在?|[现現]住|住址[:：]?|[现現]居")
@@ -682,6 +685,12 @@ def _known_town_after_cue(name: str) -> bool:
     return name in towns()[0] or name.title() in towns()[0] and len(name) >= 4
 
 
+def _typed_town(name: str) -> bool:
+    """A town typed in lower case, of five letters or more and no English word: "ormskirk", "bexhill"; not
+    "situ", "labour", "reading", "bath"."""
+    return len(name) >= 5 and name not in english_words() and name.title() in towns()[0]
+
+
 def _longest_town(words: str, known: Callable[[str], bool]) -> str:
     """The longest run of the first of ``words`` that ``known`` takes for a town ("Golders Green", not
     "Golders"), or ""."""
@@ -732,7 +741,8 @@ def _towns(text: str) -> Iterator[Finding]:
             yield found
     for match in _AFTER_PREPOSITION.finditer(text):
         # the towns load on the first candidate, not at import; after a residence cue a lower-case one too
-        known = _known_town_after_cue if match.group("cue") else towns()[0].__contains__
+        known = _known_town_after_cue if match.group("cue") else _typed_town if match.group("typed") is not None \
+            else towns()[0].__contains__
         if not (name := _longest_town(match.group("v"), known)):
             continue
         end = match.start("v") + len(name)

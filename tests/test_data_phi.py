@@ -230,6 +230,10 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("PATIENT: ADEYEMI, OLUWAFEMI   WARD: 12\nTAUFA, SIONE | RENAL UNIT\nREFERRAL FOR SZYMAŃSKA, JOLANTA FROM DR X",
      "PATIENT: [NAME]   WARD: 12\n[NAME] | RENAL UNIT\nREFERRAL FOR [NAME] FROM DR X"),
     ("TO: DR W. TANGITAU   FROM: E. BRANDT (ORTHOPAEDICS)", "TO: DR [NAME]   FROM: [NAME] (ORTHOPAEDICS)"),
+    # a town typed in lower case after in or from; a Chinese town after 于
+    ("the chemist on church st in ormskirk says; pam from skegness", "the chemist on church st in [ADDRESS] says; "
+     "pam from [ADDRESS]"),
+    ("约50岁，于东莞某工地被发现", "约50岁，于[ADDRESS]某工地被发现"),
     # given names Faker's lists lack (nam_dict's): Indian, Welsh, Scottish Gaelic, West African
     ("Priyanka Raghunathan attended; Dafydd walked to the station; cousin Eilidh rang; Aminata Diallo speaks Pular",
      "[NAME] attended; [NAME] walked to the station; cousin [NAME] rang; [NAME] speaks Pular"),
@@ -302,6 +306,8 @@ def test_identifiers_are_replaced(text, expected):
     # capitals, commas and initials that are no header's name: symptoms, drugs, bacteria; eponyms of two names
     "RE: NAUSEA, VOMITING\nPT: SOB, CP\nPMH: ASTHMA, ECZEMA\nT. MAJOR CHANGES; E. COLI UTI; S. AUREUS",
     "Ramsay Hunt syndrome considered; 白塞病（Behçet病）; Mirena in situ; co-trimoxazole and co-amoxiclav",
+    # lower-case words after "in" that are English or short, though towns somewhere: not a home
+    "carcinoma in situ, in labour, in reading glasses, in bath, in keeping with, in vivo, in utero; 于上午10时",
     # world given names in lower case are another language's words: "parametri vitale", "ik ben"
     "diperiksa oleh perawat; parametri vitale stabili; en su casa; po ito",
 ])
