@@ -472,6 +472,32 @@ _SAYS = re.compile(r"\s+(?:says|said|rang|called|phoned|asked|reports|reported|w
                    r"|will\s+bring|will\s+collect|is\s+(?:her|his|their)\s)")
 
 
+# what only a person does, right after a name that opens a sentence: "Ketut is his younger brother",
+# "Dimakatso walked to the station", "Babajide Olatunji asked about going home"
+_ONLY_A_PERSON = re.compile(r"\s+(?:says|said|rang|phoned|asked|wants|wanted|walked|speaks|spoke"
+                            r"|is\s+(?:her|his|their)\s+(?:(?:younger|older|elder|eldest|youngest|only)\s+)?"
+                            r"(?:son|daughter|wife|husband|partner|brother|sister|mother|father|mum|dad|carer|friend"
+                            r"|neighbour|neighbor|cousin|uncle|aunt|nephew|niece|grand\w+|next\s+of\s+kin)"
+                            r"|turns\s+\d)")
+_SENTENCE_START = re.compile(r"(?:\A|[.!?;\n]\s*|\A\s+)\Z")
+
+
+def _unknown_opener(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
+    """How many tokens from i are a name no lexicon knows, opening a sentence before what only a person does
+    (0 if none): capitalised words that are no English word ("Dafydd walked"; not "Aspirin was given",
+    "Colonoscopy reported")."""
+    end = i
+    while end < len(tokens) and end - i < 3 and _case(tokens[end][2]) == "title" \
+            and _PROPER.fullmatch(tokens[end][2]) and (end == i or _joined(text, tokens, end)):
+        bare = tokens[end][2].lower().removesuffix("'s").rstrip(".")
+        if bare in ENGLISH_WORDS or bare in STOP or bare in TITLES or bare in CLINICAL_WORDS or len(bare) < 3:
+            return 0
+        end += 1
+    if end == i or not _SENTENCE_START.search(text[max(0, tokens[i][0] - 3) : tokens[i][0]]):
+        return 0
+    return end - i if _ONLY_A_PERSON.match(text, tokens[end - 1][1]) else 0
+
+
 def _after_number(text: str, start: int) -> bool:
     """A number comes right before ``start`` (or what an age became: ``phi.find_phi`` masks found spans
     with NULs, ``phi.scrub`` re-reads its "[AGE]"): a lower-case word there is its unit ("93 anni",
@@ -518,6 +544,10 @@ def _english(text: str) -> Iterator[Finding]:
         # a given name that is also a word, where only a person fits: "SMITH, John", "Grace says"
         person = case == "title" and given and (
             _inverted_start(text, tokens[i][0]) != tokens[i][0] or bool(_SAYS.match(text, tokens[i][1])))
+        if not (strength or given) and (opener := _unknown_opener(text, tokens, i)):
+            yield Finding(tokens[i][0], tokens[i + opener - 1][1], "NAME")
+            i += opener
+            continue
         # after a strong cue, a lower-case English word that is no one's name is not taken: "able to name colors"
         plain = case == "lower" and is_plain_word(bare)
         if not (strength >= 2 and not plain or strength == 1 and (case == "title" or given) or person  # after a cue

@@ -13,6 +13,7 @@ with the name finder's (and an NER engine's, when installed). Two choices run th
 from __future__ import annotations
 
 import contextlib
+import datetime
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
@@ -236,6 +237,8 @@ _AGE = re.compile(
         rf"(?:^|(?<=[\n,(;:\[])|(?<=[\n,(;:\[] )|(?<=[a-z] )|(?<=\bA )|(?<=\bAn ))"
         rf"{_OLD}(?=\s?/?\s?[MF]{_R})",
         rf"{_L}[MF]\s?/\s?{_OLD}{_NUM_R}",
+        # "(F, 93)", "male, 92;": a sex, a comma, then the age
+        rf"(?:(?<=\()|(?<=\(\s)|{_L})(?:[MF]|(?i:male|female)),\s?{_OLD}(?=\s*[),;]|\s*$)",
         # "Winifred Ames, 103, died", "Arthur Fenwick, 90.", "Losa Faleolo, 93F", 今年92了, 今年 96，
         rf"(?<=[A-Za-z)], ){_OLD}(?=,\s)",
         rf"(?:(?!(?:Sats?|Saturations?|Temp|Pulse|Air|Weight|Score)[^a-z])[A-Z][a-z'’\-]+|\)),\s{_OLD}"
@@ -606,11 +609,23 @@ def _spans(pattern: re.Pattern[str], text: str, kind: str) -> Iterator[Finding]:
             yield Finding(match.start(), match.end(), kind)
 
 
+# A year of birth alone: "DOB 1930", "born in 1931", "YOB: 1929", 出生于1930年, 1930年出生
+_BIRTH_YEAR = re.compile(
+    rf"(?:(?i:{_L}(?:d\.?o\.?b\.?|date\s+of\s+birth|y\.?o\.?b\.?|year\s+of\s+birth|born(?:\s+(?:in|c\.|circa))?"
+    rf"|b\.)\s*[:：]?\s*)|(?:出生于|出生於|生于|生於)\s?)(?P<v>{_YEAR})(?![\d/.\-]\d)"
+    rf"|(?P<w>{_YEAR})(?=年出生|年生)")
+
+
 def _dates(text: str) -> Iterator[Finding]:
     for found in _spans(_DATE, text, "DATE"):
         time_tail = _TIME_TAIL.match(text, found.end)
         before = _BEFORE_DATE.search(text, max(0, found.start - 30), found.start)
         yield Finding(before.start() if before else found.start, time_tail.end() if time_tail else found.end, "DATE")
+    # Safe Harbor keeps a year, but not one that says its owner is over 89
+    oldest = datetime.date.today().year - 90
+    for found in _spans(_BIRTH_YEAR, text, "DATE"):
+        if int(text[found.start : found.end]) <= oldest:
+            yield found
 
 
 # "fever 101 F", "temps to 102F": a Fahrenheit temperature, not an age and a sex

@@ -230,6 +230,12 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("PATIENT: ADEYEMI, OLUWAFEMI   WARD: 12\nTAUFA, SIONE | RENAL UNIT\nREFERRAL FOR SZYMAŃSKA, JOLANTA FROM DR X",
      "PATIENT: [NAME]   WARD: 12\n[NAME] | RENAL UNIT\nREFERRAL FOR [NAME] FROM DR X"),
     ("TO: DR W. TANGITAU   FROM: E. BRANDT (ORTHOPAEDICS)", "TO: DR [NAME]   FROM: [NAME] (ORTHOPAEDICS)"),
+    # a year of birth that says its owner is over 89; a sex, a comma, then an age
+    ("DOB 1930; born in 1931; YOB: 1929; 出生于1932年", "DOB [DATE]; born in [DATE]; YOB: [DATE]; 出生于[DATE]年"),
+    ("Patient (F, 93) and her husband (M, 95)", "Patient (F, [AGE]) and her husband (M, [AGE])"),
+    # a name no lexicon knows, opening a sentence before what only a person does
+    ("Ketut is his younger brother. Dimakatso walked to the bay; Babajide Olatunji asked to go home.",
+     "[NAME] is his younger brother. [NAME] walked to the bay; [NAME] asked to go home."),
     # a town typed in lower case after in or from; a Chinese town after 于
     ("the chemist on church st in ormskirk says; pam from skegness", "the chemist on church st in [ADDRESS] says; "
      "pam from [ADDRESS]"),
@@ -308,6 +314,10 @@ def test_identifiers_are_replaced(text, expected):
     "Ramsay Hunt syndrome considered; 白塞病（Behçet病）; Mirena in situ; co-trimoxazole and co-amoxiclav",
     # lower-case words after "in" that are English or short, though towns somewhere: not a home
     "carcinoma in situ, in labour, in reading glasses, in bath, in keeping with, in vivo, in utero; 于上午10时",
+    # a year of birth Safe Harbor keeps (its owner is under 90); years that are no birth; a sex before a weight
+    "DOB: 1975, born 1960; since 1930, in 1930 she; male, 92 kg; (F, 45)",
+    # a drug or a test opening a sentence is no person, whatever follows
+    "Metformin is his only drug. Colonoscopy reported polyps. Spirometry is his worst test. Aspirin was given",
     # world given names in lower case are another language's words: "parametri vitale", "ik ben"
     "diperiksa oleh perawat; parametri vitale stabili; en su casa; po ito",
 ])
