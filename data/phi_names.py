@@ -484,8 +484,8 @@ _SENTENCE_START = re.compile(r"(?:\A|[.!?;\n]\s*|\A\s+)\Z")
 
 def _unknown_opener(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
     """How many tokens from i are a name no lexicon knows, opening a sentence before what only a person does
-    (0 if none): capitalised words that are no English word ("Dafydd walked"; not "Aspirin was given",
-    "Colonoscopy reported")."""
+    (0 if none): capitalised words that are no English word ("Ketut is his younger brother", "Dimakatso
+    walked"; not "Metformin is his only drug", "Colonoscopy reported")."""
     end = i
     while end < len(tokens) and end - i < 3 and _case(tokens[end][2]) == "title" \
             and _PROPER.fullmatch(tokens[end][2]) and (end == i or _joined(text, tokens, end)):

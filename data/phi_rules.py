@@ -701,7 +701,7 @@ def _known_town_after_cue(name: str) -> bool:
 
 
 def _typed_town(name: str) -> bool:
-    """A town typed in lower case, of five letters or more and no English word: "ormskirk", "bexhill"; not
+    """A town typed in lower case, of five letters or more and no English word: "ormskirk", "skegness"; not
     "situ", "labour", "reading", "bath"."""
     return len(name) >= 5 and name not in english_words() and name.title() in towns()[0]
 
