@@ -238,7 +238,7 @@ _AGE = re.compile(
         rf"{_OLD}(?=\s?/?\s?[MF]{_R})",
         rf"{_L}[MF]\s?/\s?{_OLD}{_NUM_R}",
         # "(F, 93)", "male, 92;": a sex, a comma, then the age
-        rf"(?:(?<=\()|(?<=\(\s)|{_L})(?:[MF]|(?i:male|female)),\s?{_OLD}(?=\s*[),;]|\s*$)",
+        rf"{_L}(?:[MF]|(?i:male|female)),\s?{_OLD}(?=\s*[),;]|\s*$)",
         # "Winifred Ames, 103, died", "Arthur Fenwick, 90.", "Losa Faleolo, 93F", 今年92了, 今年 96，
         rf"(?<=[A-Za-z)], ){_OLD}(?=,\s)",
         rf"(?:(?!(?:Sats?|Saturations?|Temp|Pulse|Air|Weight|Score)[^a-z])[A-Z][a-z'’\-]+|\)),\s{_OLD}"
