@@ -115,6 +115,14 @@ CLINICAL_WORDS = {"tia", "ana", "ami", "asa", "aki", "ali", "ama", "anca", "ena"
                   "ted", "teds", "evar", "jan", "june", "april", "august", "may", "mar", "arvo", "tab", "na", "ara",
                   "candida"}
 SURNAMES = frozenset(lexicon_lines("surnames.txt"))
+# Surnames of Hong Kong, Macau, Singapore and Malaysia as their owners spell them (Cantonese, Hokkien,
+# Teochew, Hakka), which Faker's romanised lists (Mandarin, Taiwan's Wade-Giles) lack; written for medassist.
+# Taken only before a romanised given name (see ``_romanised_east_asian``) or after a title ("dr leung").
+ROMANISED_CN_SURNAMES = _words("""
+ng goh leong szeto ong lim teo koh chua cheung leung lau chow yeung kwok au yip tse tsang mok fung kwan tam siu
+poon hui lui yau yuen tong chong foo khoo ooi quek seah sim toh yeo heng ho lo ma law chiu chui kong lok ngai
+tsui wan yim yiu
+""")
 
 # Lower-case English words (``make_lexicons``; no proper nouns). An NER model's "person" made only of
 # English words that are no one's name is no one: "Gait is slow", "Glucose None", "Hemoglobin A".
@@ -538,8 +546,11 @@ def _english(text: str) -> Iterator[Finding]:
         follows = _next_part(text, tokens, i + 1, case) if i + 1 < len(tokens) else 0
         after_title = i > 0 and tokens[i - 1][2].lower().rstrip(".") in TITLES
         if strength and strength < 3 and (case == "upper" and not (given or _in(SURNAMES, word))
-                                          or case == "lower" and after_title and not given):
+                                          or case == "lower" and after_title and not (
+                                              given or bare not in PARTICLES
+                                              and (_in(SURNAMES, word) or bare in ROMANISED_CN_SURNAMES))):
             strength = 0  # "MR BD", "XT DR MRI", "PR 100 ms, delta waves": a title's letters, then no name
+            # (but "dr patel", "mrs pennington", "dr leung": a title typed in lower case, then a known surname)
         initial, surname_first = _initial_surname(text, tokens, i), _surname_first(text, tokens, i)
         # a given name that is also a word, where only a person fits: "SMITH, John", "Grace says"
         person = case == "title" and given and (
@@ -639,9 +650,91 @@ def _chinese(text: str) -> Iterator[Finding]:
                     yield Finding(listed.start("v"), end, "NAME")
 
 
+# A given name of two romanised syllables joined by a hyphen: Ka-wai, Siu-ming, Chih-Hao, Seo-yeon, Ji-woo;
+# not "Co-op", "X-ray", "Re-do", "Pre-op", "Non-smoker" (an English word or prefix first)
+_HYPHENED_GIVEN = re.compile(r"[A-Z][a-z]{1,4}-[A-Za-z][a-z]{1,5}|[A-Z]{2,5}-[A-Z]{2,6}")
+_NOT_SYLLABLE = {"co", "pre", "de", "un", "anti", "semi", "mid", "sub", "mini", "multi", "ante", "peri", "intra"}
+
+
+def _hyphened_given(word: str) -> bool:
+    """``word`` is a two-syllable romanised given name ("Ka-wai", "Seo-yeon", "CHIH-MING")."""
+    first = word.split("-")[0].lower()
+    return bool(_HYPHENED_GIVEN.fullmatch(word)) and first not in ENGLISH_WORDS and first not in _NOT_SYLLABLE
+
+
+def _syllables(words: list[str], case: str) -> bool:
+    """Two short words written in ``case`` that can be the romanised syllables of a given name, not both
+    English words: "Wai Man", "Boon Huat", "KAR WAI"; not "Man Utd", "Bee Sting"."""
+    bare = [w.lower() for w in words]
+    return all(2 <= len(w) <= 5 and w.isalpha() and _case(w) == case and b not in TITLES
+               for w, b in zip(words, bare, strict=True)) \
+        and any(b not in ENGLISH_WORDS and b not in CLINICAL_WORDS and b not in STOP for b in bare)
+
+
+_ROMANISED_GAP = re.compile(r" |, ?")  # between a surname in capitals and its given name a comma may stand
+
+
+def _romanised_east_asian(text: str) -> Iterator[Finding]:
+    """Chinese and Korean names written in Latin letters that the lexicons cannot list, being syllables:
+    a surname, then a hyphened given name or two syllables ("SZETO Ka-wai", "Tang Wai Man", "Ng Bee Leng",
+    "CHAN, Siu Ming", "NG KAR WAI"), or a hyphened given name, then a surname ("Seo-yeon Park", "Chih-Ming
+    Chen"). The surname is one the lexicons know, or one of ``ROMANISED_CN_SURNAMES``."""
+    tokens = _tokens(text)
+    for i, (start, end, word) in enumerate(tokens):
+        if i + 1 >= len(tokens) or _case(word) not in ("title", "upper"):
+            continue
+        gap = text[end : tokens[i + 1][0]]
+        after = tokens[i + 1]
+        surname = _in(SURNAMES, word) or word.lower() in ROMANISED_CN_SURNAMES
+        if _hyphened_given(word) and gap == " " and _in(SURNAMES, after[2]) and _case(after[2]) == _case(word):
+            yield Finding(start, after[1], "NAME")  # "Seo-yeon Park"
+            continue
+        if not surname or not _ROMANISED_GAP.fullmatch(gap) or "," in gap and _case(word) != "upper":
+            continue
+        if _hyphened_given(after[2]):
+            yield Finding(start, after[1], "NAME")  # "SZETO Ka-wai", "Lee Ji-hoon"
+        elif i + 2 < len(tokens) and text[after[1] : tokens[i + 2][0]] == " " \
+                and _syllables([after[2], tokens[i + 2][2]], "upper" if _case(after[2]) == "upper" else "title") \
+                and not (_thing(text, tokens, i + 3) and tokens[i + 2][2].lower() != "wing"):  # 永, not a ward
+            yield Finding(start, tokens[i + 2][1], "NAME")  # "Tang Wai Man", "CHAN, Siu Ming"
+
+
+# What a person has that a disease or a drug does not: their results and tests, their relatives and carers.
+# "Okonkwo's bloods", "Tran's ECG", "Johnson's daughter"; not "Crohn's disease", "Parkinson's meds".
+_PERSONS_THINGS = re.compile(
+    r"\s+(?:bloods?|results?|ECGs?|obs|observations|notes|scans?|CT|MRI|X-?rays?|OGD|echo|swabs?|biopsy"
+    r"|daughter|son|wife|husband|partner|mum|mother|dad|father|sister|brother|carer|family|relatives|NOK|niece"
+    r"|nephew|grandson|granddaughter|friend|neighbour|neighbor)(?![A-Za-z])")
+
+
+# Diseases said by their describer's name alone, in the possessive: "Crohn's bloods", "Addison's MRI"
+_DISEASE_EPONYMS = _words("""
+addison alzheimer asperger behcet behçet bell burkitt conn crohn cushing down dupuytren ewing gilbert graves
+hashimoto hirschsprung hodgkin huntington kaposi kawasaki marfan meniere ménière osgood paget parkinson perthes
+peyronie pick raynaud reiter sjogren sjögren still tourette turner whipple wilms wilson
+""")
+
+
+def _possessive(text: str) -> Iterator[Finding]:
+    """A capitalised name before what only a person has (see ``_PERSONS_THINGS``): a known name, or a word
+    that is no English word ("Tuilagi's bloods"); not "Patient's daughter", "Doctor's notes"."""
+    for start, end, token in _tokens(text):
+        word = token[:-2]
+        if not token.endswith(("'s", "’s")) or not _PERSONS_THINGS.match(text, end) or _case(word) != "title" \
+                or not _PROPER.fullmatch(word) or word.endswith(("-san", "-sama", "-kun", "-chan", "-sensei")):
+            continue  # (a Japanese honorific's name is ``_japanese_korean``'s: "Tanaka-san's daughter")
+        bare = word.lower()
+        if bare in STOP or bare in TITLES or bare in STANDALONE_EPONYMS or bare in _DISEASE_EPONYMS or len(bare) < 3:
+            continue
+        if _in(SURNAMES, word) or _given(word) or bare not in ENGLISH_WORDS:
+            yield Finding(_inverted_start(text, start), end - 2, "NAME")  # the possessive stays
+
+
 def find_names(text: str) -> Iterator[Finding]:
     """Name spans (the title or cue itself is kept: "Dr. [NAME]", "患者[NAME]")."""
     yield from _english(text)
     yield from _caps_header(text)
+    yield from _romanised_east_asian(text)
+    yield from _possessive(text)
     yield from _chinese(text)
     yield from _japanese_korean(text)

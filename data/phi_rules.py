@@ -210,9 +210,9 @@ _AGE = re.compile(
         # "i am 92", "I'll be 100 on the 14th"
         rf"|{_L}(?:i\s+am|i['’]?m|(?:i|he|she)['’]?ll\s+be)\s+){_OLD}{_NUM_R}"
         rf"(?!\s*{_NOT_AGE})",
-        # "Zainab is 101", "(Edna) is 98": a capitalised word (or a bracket), then the age; not a measure
-        # ("Pulse is 96", "HR is 92")
-        rf"(?:\)|{_L}(?!(?:The|This|It|That|Score|Pulse|Weight|Temp\w*|Sat\w*|Glucose|Rate|Heart|BP)\s)"
+        # "Zainab is 101", "(Edna) is 98": a capitalised word, a bracket or a name already found (masked: see
+        # ``phi.find_phi``), then the age; not a measure ("Pulse is 96", "HR is 92")
+        rf"(?:\)|\x00|{_L}(?!(?:The|This|It|That|Score|Pulse|Weight|Temp\w*|Sat\w*|Glucose|Rate|Heart|BP)\s)"
         rf"[A-Z][a-z'’\-]+)\s+is\s+{_OLD}{_NUM_R}(?!\s*{_NOT_AGE})",
         # "At 103 she is the oldest"
         rf"(?i:{_L}at\s+){_OLD}(?=\s+(?:she|he)\s)",

@@ -243,6 +243,16 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # given names Faker's lists lack (nam_dict's): Indian, Welsh, Scottish Gaelic, West African
     ("Priyanka Raghunathan attended; Dafydd walked to the station; cousin Eilidh rang; Aminata Diallo speaks Pular",
      "[NAME] attended; [NAME] walked to the station; cousin [NAME] rang; [NAME] speaks Pular"),
+    # Chinese and Korean names in Latin letters: a surname, then syllables or a hyphened given name, or the reverse
+    ("Ng Bee Leng, SZETO Ka-wai, CHAN, Siu Ming, NG KAR WAI; Chan Kwok Wing and Seo-yeon Park attended",
+     "[NAME], [NAME], [NAME], [NAME]; [NAME] and [NAME] attended"),
+    # a title typed in lower case, then a known surname
+    ("hi dr patel, seen by dr leung, mrs pennington rang", "hi dr [NAME], seen by dr [NAME], mrs [NAME] rang"),
+    # a name before what only a person has: results, tests, relatives
+    ("Okonkwo's bloods are back; reviewed Tran's ECG; Barrett's OGD; Johnson's daughter rang",
+     "[NAME]'s bloods are back; reviewed [NAME]'s ECG; [NAME]'s OGD; [NAME]'s daughter rang"),
+    # an age over 89 after a name already found
+    ("my mother-in-law Sunita Devi is 93 and cannot climb", "my mother-in-law [NAME] is [AGE] and cannot climb"),
 ])
 def test_identifiers_are_replaced(text, expected):
     assert scrub(text, "rules") == expected
@@ -320,6 +330,10 @@ def test_identifiers_are_replaced(text, expected):
     "Metformin is his only drug. Colonoscopy reported polyps. Spirometry is his worst test. Aspirin was given",
     # world given names in lower case are another language's words: "parametri vitale", "ik ben"
     "diperiksa oleh perawat; parametri vitale stabili; en su casa; po ito",
+    # hyphened words and short capitalised words that are no romanised name; a measure after "is"
+    "Patient's daughter rang, Doctor's notes, Today's bloods, Crohn's bloods, Addison's bloods, Cushing's MRI;"
+    " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
+    " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
 def test_clinical_text_is_kept(text):
     assert scrub(text, "rules") == text
