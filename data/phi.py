@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from medassist.data.phi_names import find_names
+from medassist.data.phi_names import aliases, find_names
 from medassist.data.phi_rules import Finding, find_rules, public_ids
 from medassist.errors import MedassistError
 
@@ -136,7 +136,8 @@ def find_phi(text: str, engine: str | None = None) -> list[Finding]:
         found = merge([*found, *new])
         masked = _mask(text, found)
         find = find_with_rules  # the NER model has had its look; the shapes may need another
-    return found
+    # a nickname before the name it stands for: "Big Tony (Antonio Ruggiero)"
+    return merge([*found, *aliases(text, [f for f in found if f.kind == "NAME"])])
 
 
 def _mask(text: str, found: list[Finding]) -> str:

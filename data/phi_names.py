@@ -50,6 +50,9 @@ WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i",
              ("guardian",), ("interpreter",), ("translator",), ("caller",), ("referrer",), ("guarantor",),
              ("witness",), ("this", "is"), ("it's",), ("its",), ("regards",), ("wishes",), ("thanks",),
              ("cheers",), ("sincerely",), ("love",),
+             # what a family calls its own: "Gran (Nomvula Dlamini)", "Auntie Bisi", "hubby Dave"
+             ("gran",), ("nan",), ("nana",), ("mam",), ("mammy",), ("mummy",), ("daddy",), ("auntie",),
+             ("aunty",), ("hubby",),
              # who asked for, did or witnessed something: "requested by T. Okonkwo"
              ("requested", "by"), ("ordered", "by"), ("performed", "by"), ("witnessed", "by"),
              ("authorised", "by"), ("authorized", "by"), ("completed", "by"), ("written", "by"), ("supervisor",),
@@ -58,6 +61,9 @@ WEAK_CUES = {("patient",), ("the", "patient"), ("patient", "is"), ("pt",), ("i",
              ("córka",), ("syn",), ("żona",), ("mąż",), ("hija",), ("hijo",), ("esposa",), ("esposo",), ("marido",),
              ("tochter",), ("sohn",), ("ehefrau",), ("ehemann",), ("fille",), ("fils",), ("épouse",), ("mari",),
              ("figlia",), ("figlio",), ("moglie",), ("filha",), ("filho",), ("dochter",), ("zoon",),
+             # "mia madre Maria", "mi padre Jorge", "ma mère Colette", "meine Mutter Ilse", "minha mãe Rosa"
+             ("madre",), ("padre",), ("mamma",), ("mère",), ("père",), ("mutter",), ("vater",), ("mãe",),
+             ("matka",), ("ojciec",), ("moeder",), ("vader",),
              # whom a note was handed to or discussed with: "Handed over to Mhairi Gillespie", "Told Chaudhry"
              ("handed", "over", "to"), ("spoke", "with"), ("told",), ("informed",), ("bloods", "for"),
              ("voicemail", "from"), ("call", "from"), ("message", "from"), ("email", "from"),
@@ -78,7 +84,7 @@ _NAME_GAP = re.compile(r"\s+|\s*[\"'‘’“”]\s*|\s+[\"'‘’“”]|[\"'�
 # Words inside a name in lower case: "Johannes van der Merwe", "Nur Aisyah binti Kamarudin"
 PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "le", "la", "ní", "nic",
              "mac", "ap", "bin", "binti", "bint", "ibn", "al", "el", "ter", "te", "ten", "dela", "a/l", "anak", "arap",
-             "y", "los"}
+             "y", "los", "ó", "uí", "mhic"}  # Irish: "Pádraig Ó Dónaill", "Máire Uí Bhriain"
 _MAX_NAME_WORDS = 5
 # A name followed by one of these is a place or a thing named after one: "Rowan Ward", "Murray Valley
 # encephalitis", "Bristol type 7"; Chinese: "Braden评分", "Harris评分".
@@ -292,11 +298,14 @@ def _cue_strength(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
         if i - length < 0:
             break
         window = tokens[i - length : i]
-        if _CUE_GAP.search(text[window[-1][1] : tokens[i][0]]):
+        gap = text[window[-1][1] : tokens[i][0]]
+        if _CUE_GAP.search(gap):
             break  # something other than a colon, comma or space between the cue and the name
         if any(text[a[1] : b[0]].strip() for a, b in zip(window, window[1:], strict=False)):
             continue
         words = tuple(w.lower().rstrip(".") for _, _, w in window)
+        if "\n" in gap and words not in LABEL_CUES:
+            continue  # a line's last word is no cue for the next line's first ("GP\nObs stable"); a form's label is
         if window[-1][2].endswith(".") and words[-1] not in _ABBREVIATED:
             break  # the cue ends a sentence: "her elder sister. Vital signs", "his wife. Thirty minutes ago"
         if words in LABEL_CUES:
@@ -412,6 +421,21 @@ def _surname_first(text: str, tokens: list[tuple[int, int, str]], i: int) -> boo
         return _case(follower) == "title" and _lone_given(follower)
     return _case(follower) == "title" and _name_word(follower, "title") \
         or _case(follower) == "upper" and (_given(follower) or _in(SURNAMES, follower))
+
+
+def _unknown_before_surname(text: str, tokens: list[tuple[int, int, str]], i: int) -> bool:
+    """Token i is a given name no lexicon lists, before a known surname: a capitalised word that no dictionary
+    holds either, then a surname that is no English word, written alike ("Fatoumata Traoré", "Nkechi Eze",
+    "ZANELE MKHIZE", "Jaskaran Singh Dhillon"; not "Fitzroy Crossing", "Gram Stain")."""
+    word = tokens[i][2]
+    bare = word.lower()
+    if i + 1 >= len(tokens) or _case(word) not in ("title", "upper") or len(bare) < 3 or not word.isalpha() \
+            or bare in ENGLISH_WORDS or bare in STOP or bare in TITLES or bare in CLINICAL_WORDS \
+            or bare in STANDALONE_EPONYMS or bare in state_level_names() or not _joined(text, tokens, i + 1):
+        return False
+    surname = tokens[i + 1][2]
+    return _case(surname) == _case(word) and _in(SURNAMES, surname) and surname.lower() not in ENGLISH_WORDS \
+        and surname.lower() not in STOP and not _eponym(tokens, i + 1)
 
 
 def _initial_surname(text: str, tokens: list[tuple[int, int, str]], i: int) -> bool:
@@ -564,7 +588,7 @@ def _english(text: str) -> Iterator[Finding]:
         if not (strength >= 2 and not plain or strength == 1 and (case == "title" or given) or person  # after a cue
                 or given and follows and (case != "upper" or len(bare) >= 3)  # a given name, then a surname
                 or _lone_given(word) and not (case == "lower" and _after_number(text, tokens[i][0]))
-                or surname_first or initial):
+                or surname_first or initial or _unknown_before_surname(text, tokens, i)):
             i += 1
             continue
         if initial or surname_first and _case(tokens[i + 1][2]) == "title":
@@ -730,11 +754,73 @@ def _possessive(text: str) -> Iterator[Finding]:
             yield Finding(_inverted_start(text, start), end - 2, "NAME")  # the possessive stays
 
 
+# A nickname in quotes after what says it is one: "goes by 'Gaz'", "known on the street as \"Scouse Dave\"",
+# "aka 'Bunny'" (not "called 'dizzy spells'": only the cues that name a person)
+_QUOTED_NICKNAME = re.compile(
+    r"(?i:\b(?:known(?:\s+[a-z]+){0,3}\s+as|goes\s+by|go\s+by|nicknamed|aka|a\.k\.a\.)\s+)"
+    r"['\"‘“](?P<v>[^\W\d_][^'\"‘’“”\d\n]{0,28}[^\W\d_])['\"’”]")
+# A message signed after a dash at its end: "pls call me back - Shaz", "... birthday is not 1956 — pam"
+_DASH_SIGN_OFF = re.compile(rf"\s[-–—]{{1,2}}\s?(?P<v>[{_LETTER}]{{2,}}(?:\s[{_LETTER}]\.?)?)[\"”]?\s*$", re.MULTILINE)
+
+
+def _signed(text: str) -> Iterator[Finding]:
+    """Nicknames in quotes after a cue, and names that sign a message after a dash: a given name, or a word
+    no dictionary holds ("- Shaz"; not "- none", "- see above")."""
+    for match in _QUOTED_NICKNAME.finditer(text):
+        yield Finding(match.start("v"), match.end("v"), "NAME")
+    for match in _DASH_SIGN_OFF.finditer(text):
+        word = match.group("v").split()[0]
+        bare = word.lower()
+        if bare not in STOP and bare not in TITLES and bare not in CLINICAL_WORDS and (
+                _given(word) or bare not in ENGLISH_WORDS and word.isalpha() and not word.isupper()):
+            yield Finding(match.start("v"), match.end("v"), "NAME")
+
+
+# A nickname before the name it stands for, in brackets: "Big Tony (Antonio Ruggiero)", "jaz (jasmine begum)",
+# "果果（吴果）", "小米（大名陈诗涵）"
+_OPEN_BEFORE_NAME = re.compile(r"[(（](?:大名|本名|全名|原名)?\Z")
+_CN_NICKNAME_BEFORE = re.compile(r"(?:([\u4e00-\u9fff])\1|[小阿老](?![妈媽爸姨婆公嬤伯叔哥姐])[\u4e00-\u9fff])\Z")
+_ALIAS_WORD = re.compile(rf"[{_LETTER}](?:[{_LETTER}'’\-]*[{_LETTER}])?")
+
+
+def _alias_word(word: str, lower: bool) -> bool:
+    """``word`` can be a nickname's, written as the name it stands for is, and is no cue, role or abbreviation."""
+    bare = word.lower()
+    return word.islower() == lower and not (word.isupper() and len(word) > 1) and bare not in STOP \
+        and bare not in TITLES and bare not in CLINICAL_WORDS and (bare,) not in WEAK_CUES \
+        and (bare,) not in STRONG_CUES
+
+
+def aliases(text: str, names: list[Finding]) -> Iterator[Finding]:
+    """Nicknames written before the name they stand for (``names``: the names found), which only that name
+    shows to be names: "Big Tony" and "Sunny" are words elsewhere. At most two words, taken back from the
+    bracket while they are written as the name is (capitalised, or in lower case) and are no cue or role:
+    "Patient (John Smith)" and "GP (Dr Jones)" stay."""
+    for name in names:
+        bracket = _OPEN_BEFORE_NAME.search(text, max(0, name.start - 3), name.start)
+        if not bracket or text[name.end : name.end + 1] not in (")", "）"):
+            continue
+        if cn := _CN_NICKNAME_BEFORE.search(text, max(0, bracket.start() - 2), bracket.start()):
+            yield Finding(cn.start(), cn.end(), "NAME")
+            continue
+        lower = text[name.start : name.end].islower()
+        edge = bracket.start() - (text[bracket.start() - 1 : bracket.start()] == " ")
+        words = list(_ALIAS_WORD.finditer(text, max(0, edge - 40), edge))[-2:]
+        start = edge
+        for word in reversed(words):
+            if word.end() != start - (start != edge) or not _alias_word(word.group(0), lower):
+                break
+            start = word.start()
+        if start < edge:
+            yield Finding(start, edge, "NAME")
+
+
 def find_names(text: str) -> Iterator[Finding]:
     """Name spans (the title or cue itself is kept: "Dr. [NAME]", "患者[NAME]")."""
     yield from _english(text)
     yield from _caps_header(text)
     yield from _romanised_east_asian(text)
     yield from _possessive(text)
+    yield from _signed(text)
     yield from _chinese(text)
     yield from _japanese_korean(text)

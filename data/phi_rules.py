@@ -519,7 +519,8 @@ _ADDRESS_AFTER = re.compile(rf",\s*(?:{_UNIT_PART}(?=,)"
                             rf"|(?:\d{{3}}\s\d{{2}}|\d{{4,5}}|[A-Z]\d{{4}}[A-Z]{{3}})\s+(?:{_PLACE_NAME}|[A-Z]{{2,5}}{_R})|\d{{4,6}}(?:-\d{{3,4}})?(?=\s*(?:[,.;)\n]|$))|(?:{_PLACE_NAME})"
                             rf"(?:,?\s+(?:{_US_STATES}|{_AU_STATES}|{_CA_PROVINCES})|\s+-\s+[A-Z]{{2}})?"
                             rf"(?:\s+(?:{_UK_POSTCODE}|{_CA_POSTCODE}|{_EIRCODE}|\d{{4,6}}(?:-\d{{4}})?))?"
-                            rf"(?=\s*(?:[,.;:!?)\]\n\x00]|$)|\s+(?:and|for|on|in|with|since|to|from)\s))")
+                            # ... ended by punctuation (a quote's, a Chinese note's too) or a clause's first word
+                            rf"(?=\s*(?:[,.;:!?)\]\n\x00\"”’，。；：）]|$)|\s+(?:and|for|on|in|with|since|to|from)\s))")
 # A town named alone after a residence cue: "lives in Bolton", "at home in Penzance", "transport from Pwllheli"
 # (countries and states stay: see ``state_level_names``; so do wards and units: "moved to Ward 7").
 _RESIDENCE = (r"(?:lives?|living|resides?|residing|resident|based|settled|stays?|staying|home|moved|moving|relocated"

@@ -251,6 +251,17 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # a name before what only a person has: results, tests, relatives
     ("Okonkwo's bloods are back; reviewed Tran's ECG; Barrett's OGD; Johnson's daughter rang",
      "[NAME]'s bloods are back; reviewed [NAME]'s ECG; [NAME]'s OGD; [NAME]'s daughter rang"),
+    # a parent named in the notes' other languages; a town that ends an address before a closing quote
+    ('WhatsApp: "mia madre Maria abita in Via Roma 3, Frazione Colle, Bergamo"; ma mère Colette; meine Mutter Ilse',
+     'WhatsApp: "mia madre [NAME] abita in [ADDRESS]"; ma mère [NAME]; meine Mutter [NAME]'),
+    # a nickname before the name it stands for; an Irish surname's particle
+    ("Big Tony (Antonio Ruggiero) left; Bob (Robert Ellery) stays; Thanks - Paddy (Pádraig Ó Dónaill); "
+     "Patient (John Smith) and GP (Dr Jones); Gran (Nomvula Dlamini); 出院带药（尹秀梅）：",
+     "[NAME] ([NAME]) left; [NAME] ([NAME]) stays; Thanks - [NAME] ([NAME]); Patient ([NAME]) and GP (Dr [NAME]); "
+     "Gran ([NAME]); 出院带药（[NAME]）："),
+    # a nickname in quotes after what says it is one; a message signed after a dash
+    ("Says he goes by 'Gaz' (Gareth Llewellyn); known on the street as \"Scouse Dave\"; not the landline - Shaz",
+     "Says he goes by '[NAME]' ([NAME]); known on the street as \"[NAME]\"; not the landline - [NAME]"),
     # an age over 89 after a name already found
     ("my mother-in-law Sunita Devi is 93 and cannot climb", "my mother-in-law [NAME] is [AGE] and cannot climb"),
 ])
@@ -332,6 +343,7 @@ def test_identifiers_are_replaced(text, expected):
     "diperiksa oleh perawat; parametri vitale stabili; en su casa; po ito",
     # hyphened words and short capitalised words that are no romanised name; a measure after "is"
     "Patient's daughter rang, Doctor's notes, Today's bloods, Crohn's bloods, Addison's bloods, Cushing's MRI;"
+    " what she called 'dizzy spells'\nAllergies - NKDA\nReview - see above\nCXR - Clear\nFollow up - GP\nObs - stable\n"
     " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
     " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
