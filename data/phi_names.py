@@ -514,6 +514,26 @@ _ONLY_A_PERSON = re.compile(r"\s+(?:says|said|rang|phoned|asked|wants|wanted|wal
 _SENTENCE_START = re.compile(r"(?:\A|[.!?;\n]\s*|\A\s+)\Z")
 
 
+# What a patient is or does in a handover, right after their surname: "Cronin admitted with", "Szabo stable",
+# "Hodgson has Hodgkin lymphoma"
+_HANDOVER = re.compile(r"\s+(?:admitted|stable|has|had|is|was|remains|needs|awaiting|declined|refused|refuses"
+                       r"|discharged|transferred|tolerated|underwent|improving|deteriorating|settled|agitated|confused"
+                       r"|comfortable|mobilising|mobilizing|febrile|reviewed|seen|for\s+(?:CT|MRI|OGD|theatre|discharge"
+                       r"|review|bloods))(?![A-Za-z])")
+_CLAUSE_START = re.compile(r"(?:\A|[.!?;:\n]\s*|,\s|\A\s+)\Z")
+
+
+def _surname_opener(text: str, tokens: list[tuple[int, int, str]], i: int) -> bool:
+    """Token i is a known surname that no dictionary holds, opening a clause before what a patient is or does
+    in a handover ("Cronin admitted with", "Handover: Szabo stable"; not "Doppler ultrasound", "Weber test",
+    "Bell in Bay 2": an English word)."""
+    word = tokens[i][2]
+    bare = word.lower()
+    return _case(word) == "title" and word.isalpha() and _in(SURNAMES, word) and bare not in ENGLISH_WORDS \
+        and bare not in STANDALONE_EPONYMS and bare not in STOP and bool(_HANDOVER.match(text, tokens[i][1])) \
+        and bool(_CLAUSE_START.search(text[max(0, tokens[i][0] - 3) : tokens[i][0]]))
+
+
 def _unknown_opener(text: str, tokens: list[tuple[int, int, str]], i: int) -> int:
     """How many tokens from i are a name no lexicon knows, opening a sentence before what only a person does
     (0 if none): capitalised words that are no English word ("Ketut is his younger brother", "Dimakatso
@@ -588,7 +608,8 @@ def _english(text: str) -> Iterator[Finding]:
         if not (strength >= 2 and not plain or strength == 1 and (case == "title" or given) or person  # after a cue
                 or given and follows and (case != "upper" or len(bare) >= 3)  # a given name, then a surname
                 or _lone_given(word) and not (case == "lower" and _after_number(text, tokens[i][0]))
-                or surname_first or initial or _unknown_before_surname(text, tokens, i)):
+                or surname_first or initial or _unknown_before_surname(text, tokens, i)
+                or _surname_opener(text, tokens, i)):
             i += 1
             continue
         if initial or surname_first and _case(tokens[i + 1][2]) == "title":

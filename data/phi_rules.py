@@ -456,6 +456,9 @@ _ADDRESSES = [
     # Maple Drive, Laguna Gardens, Admiralty Way (capitalised name + suffix, no number)
     re.compile(rf"{_L}(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:Street|Road|Avenue|Lane|Drive|Boulevard|Parkway|Crescent|Terrace"
                rf"|Gardens|Way){_R}"),
+    # ... abbreviated, after a preposition: "the chemist on Bridge St", "off Mill Rd", "near Kingsland Pde"
+    re.compile(rf"(?:(?<=\bon\s)|(?<=\boff\s)|(?<=\balong\s)|(?<=\bnear\s)|(?<=\bat\s)|(?<=\bin\s))(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:St|Rd|Ave|Ln|Cres|Pde|Tce|Close"
+               rf"|Grove|Mews|Crescent|Terrace|Parade|Row|Walk){_R}\.?"),
     # in capitals, and with a direction and an ordinal: 22 BELGRAVE RD, 310 E 118th St
     # with a unit, then a town, state and ZIP or a town alone: 4917 SW 8TH ST APT 12, MIAMI FL 33134; 8 TAI KOO
     # WAN RD, QUARRY BAY; 2 THISTLE BRAE KIRKCALDY
@@ -750,6 +753,19 @@ def _joined_addresses(text: str, found: list[Finding]) -> list[Finding]:
     return grown
 
 
+# A house number and a name with no street's word, before a known town: "of 8 Low Fellside, Kendal", "at 3 The
+# Paddocks, Wrexham" (after what introduces an address: not "bay 4 Side Room, Leeds")
+_NUMBERED_BEFORE_TOWN = re.compile(
+    rf"(?:(?<=\bof\s)|(?<=\bat\s)|(?<=\bto\s)|(?<=\bfrom\s)|(?<=:\s)|(?<=^)|(?<=\n))\d{{1,4}}[A-Za-z]?\s+"
+    rf"(?:{_PLACE_WORD}\s+){{0,2}}{_PLACE_WORD},\s+(?P<town>{_PLACE_NAME})", re.MULTILINE)
+
+
+def _numbered_before_town(text: str) -> Iterator[Finding]:
+    for match in _NUMBERED_BEFORE_TOWN.finditer(text):
+        if _longest_town(match.group("town"), towns()[0].__contains__):
+            yield Finding(match.start(), match.start("town") - 2, "ADDRESS")  # the town joins it: see _joined_addresses
+
+
 def _towns(text: str) -> Iterator[Finding]:
     """Towns named alone: any capitalised place after a residence cue, a known town after a preposition."""
     for found in _spans(_TOWN, text, "ADDRESS"):
@@ -855,7 +871,7 @@ def find_rules(text: str) -> Iterator[Finding]:
     yield from _dates(text)
     yield from _ages(text)
     yield from _joined_addresses(text, [*(f for pattern in _ADDRESSES for f in _spans(pattern, text, "ADDRESS")),
-                                        *_towns(text)])
+                                        *_towns(text), *_numbered_before_town(text)])
     yield from _cn_addresses(text)
     yield from _cn_towns(text)
     yield from _not_batches(text, (f for pattern in _IDS for f in _spans(pattern, text, "ID")))

@@ -262,6 +262,12 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # a nickname in quotes after what says it is one; a message signed after a dash
     ("Says he goes by 'Gaz' (Gareth Llewellyn); known on the street as \"Scouse Dave\"; not the landline - Shaz",
      "Says he goes by '[NAME]' ([NAME]); known on the street as \"[NAME]\"; not the landline - [NAME]"),
+    # a known surname opening a clause before what a patient is or does in a handover
+    ("Cronin admitted with a flare; Hodgson has Hodgkin lymphoma",
+     "[NAME] admitted with a flare; [NAME] has Hodgkin lymphoma"),
+    # a street abbreviated after a preposition; a house number and a name before a known town
+    ('can the script go to the chemist on Bridge St, Banbridge?"; Informant: of 8 Low Fellside, Kendal.',
+     'can the script go to the chemist on [ADDRESS]?"; Informant: of [ADDRESS].'),
     # an age over 89 after a name already found
     ("my mother-in-law Sunita Devi is 93 and cannot climb", "my mother-in-law [NAME] is [AGE] and cannot climb"),
 ])
@@ -344,6 +350,8 @@ def test_identifiers_are_replaced(text, expected):
     # hyphened words and short capitalised words that are no romanised name; a measure after "is"
     "Patient's daughter rang, Doctor's notes, Today's bloods, Crohn's bloods, Addison's bloods, Cushing's MRI;"
     " what she called 'dizzy spells'\nAllergies - NKDA\nReview - see above\nCXR - Clear\nFollow up - GP\nObs - stable\n"
+    " Doppler ultrasound showed; Weber test lateralised; Metformin has been stopped. Warfarin was held.\n"
+    " moved to bay 4 Side Room, Leeds; at St Mary's; in St Thomas' Hospital;"
     " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
     " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
