@@ -164,8 +164,12 @@ _CLOCK = r"(?:[01]?\d|2[0-3])[:：][0-5]\d(?::[0-5]\d)?(?:\s?(?i:[ap]\.?m\.?))?"
 _ZONE = r"(?:\s?(?:UTC|GMT|BST|CET|CEST|EST|EDT|CST|CDT|PST|PDT|AEST|AEDT|IST|JST|HKT|Z)(?![A-Za-z]))?"
 _TIME_TAIL = re.compile(rf"(?:,?\s*(?:at\s+)?|T){_CLOCK}(?!\d|:\d|[.,]\d){_ZONE}"
                         r"|\s*(?:凌晨|上午|下午|晚上|中午|早上)?\s*\d{1,2}[时時点點](?:\d{1,2}分|半)?")
+# What goes with a date before it: a clock time and a weekday ("Tues 14:00 on 3 March"), a range's first day
+# ("1st to 7th December", "17th–19th November"), a Chinese weekday before the date in brackets (下周一（2月9日）)
 _BEFORE_DATE = re.compile(rf"(?i:(?:{_L}{_CLOCK}\s+(?:on\s+)?)?{_L}{_WEEKDAY_NAME}\.?,?\s+(?:the\s+)?"
-                          rf"|{_L}{_CLOCK}\s+(?:on\s+)?)\Z")
+                          rf"|{_L}{_CLOCK}\s+(?:on\s+)?)\Z"
+                          rf"|{_NUM_L}{_DAY}(?:st|nd|rd|th)?\s*(?:to|until|till|[-–—])\s*\Z"
+                          r"|(?:下|上|本|这|這)?(?:周|週|星期|礼拜|禮拜)[一二三四五六日天][（(]\Z")
 
 _STREET_SUFFIX = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Parkway|Pkwy|Way|Court|Ct|Place|Pl"
                   r"|Close|Crescent|Terrace|Square|Row|Hill|Gardens|Grove|Walk|Mews|Highway|Hwy|Approach|Parade"
@@ -620,11 +624,19 @@ _BIRTH_YEAR = re.compile(
     rf"|(?P<w>{_YEAR})(?=年出生|年生)")
 
 
+_SHORT_YEAR = re.compile(r",?\s?['’]\d{2}(?![\d%])")
+
+
 def _dates(text: str) -> Iterator[Finding]:
     for found in _spans(_DATE, text, "DATE"):
         time_tail = _TIME_TAIL.match(text, found.end)
         before = _BEFORE_DATE.search(text, max(0, found.start - 30), found.start)
-        yield Finding(before.start() if before else found.start, time_tail.end() if time_tail else found.end, "DATE")
+        end = time_tail.end() if time_tail else found.end
+        if text[end - 1].isalpha() and (year := _SHORT_YEAR.match(text, end)):
+            end = year.end()  # a day and a month, then the year's last two digits: "2nd Sept '81"
+        if before and before.group(0)[-1] in "（(" and text[end : end + 1] in ("）", ")"):
+            end += 1  # the bracket the weekday opened closes with the date: 周四（3月5日）
+        yield Finding(before.start() if before else found.start, end, "DATE")
     # Safe Harbor keeps a year, but not one that says its owner is over 89
     oldest = datetime.date.today().year - 90
     for found in _spans(_BIRTH_YEAR, text, "DATE"):

@@ -268,6 +268,10 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # a street abbreviated after a preposition; a house number and a name before a known town
     ('can the script go to the chemist on Bridge St, Banbridge?"; Informant: of 8 Low Fellside, Kendal.',
      'can the script go to the chemist on [ADDRESS]?"; Informant: of [ADDRESS].'),
+    # a range's first day and a Chinese weekday go with the date
+    ("leave from 1st to 7th December; 17th–19th November 2026; 明天周四（3月5日）早上抽血",
+     "leave from [DATE]; [DATE]; 明天[DATE]早上抽血"),
+    ("DOB 2nd Sept '81, seen", "DOB [DATE], seen"),
     # an age over 89 after a name already found
     ("my mother-in-law Sunita Devi is 93 and cannot climb", "my mother-in-law [NAME] is [AGE] and cannot climb"),
 ])
@@ -352,6 +356,7 @@ def test_identifiers_are_replaced(text, expected):
     " what she called 'dizzy spells'\nAllergies - NKDA\nReview - see above\nCXR - Clear\nFollow up - GP\nObs - stable\n"
     " Doppler ultrasound showed; Weber test lateralised; Metformin has been stopped. Warfarin was held.\n"
     " moved to bay 4 Side Room, Leeds; at St Mary's; in St Thomas' Hospital;"
+    " take 2 to 3 tablets, BP 120-80;"
     " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
     " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
