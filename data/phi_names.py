@@ -749,7 +749,8 @@ def _romanised_east_asian(text: str) -> Iterator[Finding]:
 _PERSONS_THINGS = re.compile(
     r"\s+(?:bloods?|results?|ECGs?|obs|observations|notes|scans?|CT|MRI|X-?rays?|OGD|echo|swabs?|biopsy"
     r"|daughter|son|wife|husband|partner|mum|mother|dad|father|sister|brother|carer|family|relatives|NOK|niece"
-    r"|nephew|grandson|granddaughter|friend|neighbour|neighbor)(?![A-Za-z])")
+    r"|nephew|grandson|granddaughter|friend|neighbour|neighbor|CRP|INR|Hb|WCC|eGFR|sats|BP|weight|appt|appointment"
+    r"|referral|letter|prescription|script|meds|medication|tablets|inhaler|insulin|carers|GP)(?![A-Za-z])")
 
 
 # Diseases said by their describer's name alone, in the possessive: "Crohn's bloods", "Addison's MRI"
@@ -773,6 +774,33 @@ def _possessive(text: str) -> Iterator[Finding]:
             continue
         if _in(SURNAMES, word) or _given(word) or bare not in ENGLISH_WORDS:
             yield Finding(_inverted_start(text, start), end - 2, "NAME")  # the possessive stays
+
+
+# Initials that sign a note: dotted after a cue or in brackets after a role ("Seen by J.K. (SpR)", "HCA (M.T.)"),
+# in capitals or lower case after a signature's cue ("typed by JB", "Signed JKM", "Entry by dlp"), or in capitals
+# before a doctor's grade in brackets ("d/w KM (on-call reg)")
+_SIGNING_CUE = (r"(?i:signed|typed\s+by|seen\s+by|reviewed\s+by|entry\s+by|countersigned\s+by|initials|d/w"
+                r"|discussed\s+with)")
+_INITIALS = re.compile(
+    rf"{_SIGNING_CUE}:?\s+(?P<v>(?:[A-Z]\.\s?){{2,4}})"
+    r"|(?i:\b(?:HCA|RN|SN|nurse|SpR|SHO|FY[12]|reg|chaperone|scribe))\s+\((?P<w>(?:[A-Z]\.){2,4})\)"
+    r"|(?i:typed\s+by|signed|entry\s+by|initials|countersigned\s+by):?\s+(?P<x>[A-Z]{2,4}|[a-z]{2,4})(?=[\s,;.(]|$)"
+    r"|(?P<y>\b[A-Z]{2,3})\s+\((?:SpR|SHO|FY[12]|CT[1-3]|ST[1-8]|reg|registrar|consultant|on-call[^)\n]{0,16})\)")
+
+
+# Teams and services that sign and are discussed with as initials are: "d/w ICU (consultant)", "signed GP"
+_TEAMS = _words("""
+icu itu hdu ccu ed ae ent gp ot slt salt mdt picu nicu ccot omfs gi ir id mh cns dn tvn ooh nhs ems rrt met pals
+""")
+
+
+def _initials(text: str) -> Iterator[Finding]:
+    """Initials that sign a note (see ``_INITIALS``); not a team's ("d/w ICU (consultant)")."""
+    for match in _INITIALS.finditer(text):
+        group = next(g for g in ("v", "w", "x", "y") if match.group(g))
+        value = match.group(group).rstrip()
+        if value.lower() not in STOP and value.lower() not in TITLES and value.lower() not in _TEAMS:
+            yield Finding(match.start(group), match.start(group) + len(value), "NAME")
 
 
 # A nickname in quotes after what says it is one: "goes by 'Gaz'", "known on the street as \"Scouse Dave\"",
@@ -843,5 +871,6 @@ def find_names(text: str) -> Iterator[Finding]:
     yield from _romanised_east_asian(text)
     yield from _possessive(text)
     yield from _signed(text)
+    yield from _initials(text)
     yield from _chinese(text)
     yield from _japanese_korean(text)

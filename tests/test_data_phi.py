@@ -272,6 +272,11 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("leave from 1st to 7th December; 17th–19th November 2026; 明天周四（3月5日）早上抽血",
      "leave from [DATE]; [DATE]; 明天[DATE]早上抽血"),
     ("DOB 2nd Sept '81, seen", "DOB [DATE], seen"),
+    # initials that sign a note; a name before a person's results or appointment
+    ("HCA (M.T.) at 08:10; typed by JB 11/03; Signed JKM (SpR); initials R.M.K., NYHA III; d/w KM (on-call reg); "
+     "Rose's CRP rose; Tyler's appt",
+     "HCA ([NAME]) at 08:10; typed by [NAME] [DATE]; Signed [NAME] (SpR); initials [NAME], NYHA III; d/w [NAME] "
+     "(on-call reg); [NAME]'s CRP rose; [NAME]'s appt"),
     # an age over 89 after a name already found
     ("my mother-in-law Sunita Devi is 93 and cannot climb", "my mother-in-law [NAME] is [AGE] and cannot climb"),
 ])
@@ -357,6 +362,7 @@ def test_identifiers_are_replaced(text, expected):
     " Doppler ultrasound showed; Weber test lateralised; Metformin has been stopped. Warfarin was held.\n"
     " moved to bay 4 Side Room, Leeds; at St Mary's; in St Thomas' Hospital;"
     " take 2 to 3 tablets, BP 120-80;"
+    " seen by GP; d/w ICU (consultant) re bed; signed DNACPR form; Crohn's nurse; Parkinson's meds;"
     " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
     " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
