@@ -227,7 +227,11 @@ _AGE = re.compile(
         # "Beryl Hutchins (95)": a capitalised name, then the age alone in brackets
         rf"[A-Z][a-z]+\s\({_OLD}\)",
         # aged 101, age: 96, aet. 93, 年龄：101, 年齡 93, 享年93, 高龄93
-        rf"(?i:{_L}(?:aged?|aet)\.?\s*[:：]?\s*){_OLD}{_NUM_R}",
+        rf"(?i:{_L}(?:aged?|aet|age\s+of|age\s+at\s+(?:death|admission|diagnosis|presentation))\.?\s*[:：|]?\s*)"
+        rf"{_OLD}{_NUM_R}",
+        # "born 1931 (93)", "DOB 12/3/1930 (94)": the age in brackets after a date already found (masked: see
+        # ``phi.find_phi``)
+        rf"(?<=\x00\s\(){_OLD}(?=\))|(?<=\x00\(){_OLD}(?=\))",
         rf"(?:年[龄齡]\s*[:：]?\s*|享年|高[龄齡])\s*{_OLD}{_NUM_R}",
         # "a woman of 93", "a gentleman of 101"
         rf"(?i:{_L}(?:man|woman|lady|gentleman|gent|widow|widower|patient|nonagenarian|centenarian)\s+of\s+)"
@@ -239,7 +243,7 @@ _AGE = re.compile(
         # age-sex shorthand: "93M", "A 96 F", "Smith, 93/F", "(97F)"; after a word, not after a vital's
         # letters ("HR 93 M") or a temperature ("temp 101F", "spiked to 101F")
         rf"(?:^|(?<=[\n,(;:\[])|(?<=[\n,(;:\[] )|(?<=[a-z] )|(?<=\bA )|(?<=\bAn ))"
-        rf"{_OLD}(?=\s?/?\s?[MF]{_R})",
+        rf"{_OLD}(?=\s?(?:y\s?)?/?\s?[MF]{_R})",
         rf"{_L}[MF]\s?/\s?{_OLD}{_NUM_R}",
         # "(F, 93)", "male, 92;": a sex, a comma, then the age
         rf"{_L}(?:[MF]|(?i:male|female)),\s?{_OLD}(?=\s*[),;]|\s*$)",

@@ -277,6 +277,9 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
      "Rose's CRP rose; Tyler's appt",
      "HCA ([NAME]) at 08:10; typed by [NAME] [DATE]; Signed [NAME] (SpR); initials [NAME], NYHA III; d/w [NAME] "
      "(on-call reg); [NAME]'s CRP rose; [NAME]'s appt"),
+    # ages: after "the age of", in a table, in brackets after a date of birth, before a "y" and a sex
+    ("at the age of 93; Age | 91 | F; Age at death: 97; born 1931 (93); 97yF",
+     "at the age of [AGE]; Age | [AGE] | F; Age at death: [AGE]; born [DATE] ([AGE]); [AGE]yF"),
     # an age over 89 after a name already found
     ("my mother-in-law Sunita Devi is 93 and cannot climb", "my mother-in-law [NAME] is [AGE] and cannot climb"),
 ])
@@ -363,6 +366,7 @@ def test_identifiers_are_replaced(text, expected):
     " moved to bay 4 Side Room, Leeds; at St Mary's; in St Thomas' Hospital;"
     " take 2 to 3 tablets, BP 120-80;"
     " seen by GP; d/w ICU (consultant) re bed; signed DNACPR form; Crohn's nurse; Parkinson's meds;"
+    " BP 130/80 (95), MAP (95), at the age of 9, HR 93 M;"
     " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
     " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
