@@ -92,8 +92,9 @@ _DATE = re.compile(
         rf"{_DIG_L}{_YEAR}([-/.]){_MON_NUM}\1{_DAY}{_DIG_R}",
         # 12/03/2024, 05.11.2025, 01/02/23 (day/month either way round)
         rf"{_DIG_L}(?:{_DAY}([-/.]){_DAY}\2(?:{_YEAR}|\d\d)){_DIG_R}",
-        # 15-Mar-1961, 15 MAR 61
+        # 15-Mar-1961, 15 MAR 61; written as one word, as labs and forces do: 07DEC2026, 15Mar61
         rf"{_L}{_DAY}[-\s/.](?i:{_MONTH})[-\s/.](?:{_YEAR}|\d\d){_R}",
+        rf"{_L}{_DAY}(?i:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)(?:{_YEAR}|\d\d){_R}",
         # Monday 6 January 2025, 3 March 1961, 4th of July, 14 August, 2-6 January 2026
         rf"{_L}{_WEEKDAY}(?:the\s+)?(?:{_DAY}\s?[-–]\s?)?{_DAY}{_ORD}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+{_YEAR})?{_R}",
         # the 3rd of march, 12th feb: a lower-case month after an ordinal; after a plain day any month
@@ -297,7 +298,7 @@ _ID_CUE = (
     # a record's noun, with or without "number": staff no., specimen SP.., policy BCX-.., participant RX-..
     r"|(?:staff|employee|student|lab|screening|unit|specimen|sample|biopsy|claim|membership|member|participant"
     r"|subject|donor|respondent|policy|group|account|study|case|bed)\s+(?:(?:number|no\.?|id|code|#)s?)?"
-    r"|(?:prior\s+|pre-?)authori[sz]ation|vehicle(?:\s+(?:registration|reg\.?))?|DNI|PPSN|AMKA|SIN|TFN|CPF|NIE"
+    r"|(?:prior\s+|pre-?)authori[sz]ation|vehicle(?:\s+(?:registration|reg\.?))?|DNI|PPSN|AMKA|SIN|TFN|CPF|NIE|sort\s+code"
     r"|reg\.?(?:\s+no\.?)?|IP\s+no\.?|acc\.?|OHIP|NHI|CHI|IHI|UHID|NRIC|HKID|Aadhaar"
     # chart #, clinic number, Centrelink CRN, car rego, Medicare MBI, PhilHealth (not a vaccine's batch or
     # lot: the product's number, not the patient's)
@@ -336,6 +337,10 @@ _CUED_IDS = [
 ]
 # Numbers by their shape, looked for before phones: "SP26-004173" is a record, not a number to call
 _IDS = [
+    # a device's network address (MAC): 00:1B:44:11:3A:B7
+    re.compile(rf"{_L}(?:[0-9A-Fa-f]{{2}}([:-]))(?:[0-9A-Fa-f]{{2}}\1){{4}}[0-9A-Fa-f]{{2}}{_R}"),
+    # a social media handle with a digit, a dot or an underscore (@jsmith88, @jane.doe; not "@ 3pm", "@home")
+    re.compile(r"(?<![\w.@])@(?=[\w.]*[\d._])\w[\w.]{1,29}(?<!\.)"),
     # HKID Y538071(4), K482719(3); and numbers with a letter check digit (DNI 48217396K, PPSN 7194528TA)
     re.compile(rf"{_L}[A-Z]{{1,2}}\d{{6}}\([0-9A]\)"),
     re.compile(rf"{_DIG_L}\d{{7,8}}[A-Z]{{1,2}}(?<!IU){_R}"),

@@ -280,6 +280,9 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     # ages: after "the age of", in a table, in brackets after a date of birth, before a "y" and a sex
     ("at the age of 93; Age | 91 | F; Age at death: 97; born 1931 (93); 97yF",
      "at the age of [AGE]; Age | [AGE] | F; Age at death: [AGE]; born [DATE] ([AGE]); [AGE]yF"),
+    # a date in one word; a device's MAC address; a bank's sort code; social media handles
+    ("07DEC2026, 15Mar61; MAC 00:1B:44:11:3A:B7; sort code 12-34-56; Twitter @jsmith88, IG: @jane.doe",
+     "[DATE], [DATE]; MAC [ID]; sort code [ID]; Twitter [ID], IG: [ID]"),
     # an age over 89 after a name already found
     ("my mother-in-law Sunita Devi is 93 and cannot climb", "my mother-in-law [NAME] is [AGE] and cannot climb"),
 ])
@@ -367,6 +370,7 @@ def test_identifiers_are_replaced(text, expected):
     " take 2 to 3 tablets, BP 120-80;"
     " seen by GP; d/w ICU (consultant) re bed; signed DNACPR form; Crohn's nurse; Parkinson's meds;"
     " BP 130/80 (95), MAP (95), at the age of 9, HR 93 M;"
+    " meet @ 3pm, sats 95% @rest, @home; 3mar, 5may;"
     " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
     " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
