@@ -753,6 +753,11 @@ _PERSONS_THINGS = re.compile(
     r"|referral|letter|prescription|script|meds|medication|tablets|inhaler|insulin|carers|GP)(?![A-Za-z])")
 
 
+# Days and months own results too: "Friday's bloods", "March's clinic letter"
+_CALENDAR = _words("""
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december christmas easter
+""")
 # Diseases said by their describer's name alone, in the possessive: "Crohn's bloods", "Addison's MRI"
 _DISEASE_EPONYMS = _words("""
 addison alzheimer asperger behcet behçet bell burkitt conn crohn cushing down dupuytren ewing gilbert graves
@@ -770,7 +775,8 @@ def _possessive(text: str) -> Iterator[Finding]:
                 or not _PROPER.fullmatch(word) or word.endswith(("-san", "-sama", "-kun", "-chan", "-sensei")):
             continue  # (a Japanese honorific's name is ``_japanese_korean``'s: "Tanaka-san's daughter")
         bare = word.lower()
-        if bare in STOP or bare in TITLES or bare in STANDALONE_EPONYMS or bare in _DISEASE_EPONYMS or len(bare) < 3:
+        if bare in STOP or bare in TITLES or bare in STANDALONE_EPONYMS or bare in _DISEASE_EPONYMS \
+                or bare in _CALENDAR or len(bare) < 3:
             continue
         if _in(SURNAMES, word) or _given(word) or bare not in ENGLISH_WORDS:
             yield Finding(_inverted_start(text, start), end - 2, "NAME")  # the possessive stays
@@ -795,11 +801,14 @@ icu itu hdu ccu ed ae ent gp ot slt salt mdt picu nicu ccot omfs gi ir id mh cns
 
 
 def _initials(text: str) -> Iterator[Finding]:
-    """Initials that sign a note (see ``_INITIALS``); not a team's ("d/w ICU (consultant)")."""
+    """Initials that sign a note (see ``_INITIALS``); not a team's ("d/w ICU (consultant)") or a word ("signed
+    form")."""
     for match in _INITIALS.finditer(text):
         group = next(g for g in ("v", "w", "x", "y") if match.group(g))
         value = match.group(group).rstrip()
-        if value.lower() not in STOP and value.lower() not in TITLES and value.lower() not in _TEAMS:
+        bare = value.lower()
+        word = value.islower() and bare in ENGLISH_WORDS
+        if bare not in STOP and bare not in TITLES and bare not in _TEAMS and not word:
             yield Finding(match.start(group), match.start(group) + len(value), "NAME")
 
 
@@ -857,7 +866,8 @@ def aliases(text: str, names: list[Finding]) -> Iterator[Finding]:
         words = list(_ALIAS_WORD.finditer(text, max(0, edge - 40), edge))[-2:]
         start = edge
         for word in reversed(words):
-            if word.end() != start - (start != edge) or not _alias_word(word.group(0), lower):
+            joined = word.end() == edge if start == edge else text[word.end() : start] == " "
+            if not joined or not _alias_word(word.group(0), lower):
                 break
             start = word.start()
         if start < edge:

@@ -298,7 +298,8 @@ _ID_CUE = (
     # a record's noun, with or without "number": staff no., specimen SP.., policy BCX-.., participant RX-..
     r"|(?:staff|employee|student|lab|screening|unit|specimen|sample|biopsy|claim|membership|member|participant"
     r"|subject|donor|respondent|policy|group|account|study|case|bed)\s+(?:(?:number|no\.?|id|code|#)s?)?"
-    r"|(?:prior\s+|pre-?)authori[sz]ation|vehicle(?:\s+(?:registration|reg\.?))?|DNI|PPSN|AMKA|SIN|TFN|CPF|NIE|sort\s+code"
+    r"|(?:prior\s+|pre-?)authori[sz]ation|vehicle(?:\s+(?:registration|reg\.?))?|DNI|PPSN|AMKA|SIN|TFN|CPF|NIE"
+    r"|sort\s+code"
     r"|reg\.?(?:\s+no\.?)?|IP\s+no\.?|acc\.?|OHIP|NHI|CHI|IHI|UHID|NRIC|HKID|Aadhaar"
     # chart #, clinic number, Centrelink CRN, car rego, Medicare MBI, PhilHealth (not a vaccine's batch or
     # lot: the product's number, not the patient's)
@@ -470,8 +471,9 @@ _ADDRESSES = [
     re.compile(rf"{_L}(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:Street|Road|Avenue|Lane|Drive|Boulevard|Parkway|Crescent|Terrace"
                rf"|Gardens|Way){_R}"),
     # ... abbreviated, after a preposition: "the chemist on Bridge St", "off Mill Rd", "near Kingsland Pde"
-    re.compile(rf"(?:(?<=\bon\s)|(?<=\boff\s)|(?<=\balong\s)|(?<=\bnear\s)|(?<=\bat\s)|(?<=\bin\s))(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:St|Rd|Ave|Ln|Cres|Pde|Tce|Close"
-               rf"|Grove|Mews|Crescent|Terrace|Parade|Row|Walk){_R}\.?"),
+    re.compile(r"(?:(?<=\bon\s)|(?<=\boff\s)|(?<=\balong\s)|(?<=\bnear\s)|(?<=\bat\s)|(?<=\bin\s))"
+               rf"(?:[A-Z][a-z'\-]+\s+){{1,2}}(?:St|Rd|Ave|Ln|Cres|Pde|Tce|Close|Grove|Mews|Crescent|Terrace|Parade"
+               rf"|Row|Walk){_R}\.?"),
     # in capitals, and with a direction and an ordinal: 22 BELGRAVE RD, 310 E 118th St
     # with a unit, then a town, state and ZIP or a town alone: 4917 SW 8TH ST APT 12, MIAMI FL 33134; 8 TAI KOO
     # WAN RD, QUARRY BAY; 2 THISTLE BRAE KIRKCALDY
