@@ -263,8 +263,8 @@ HELDOUT = FIXTURES / "phi_heldout.txt"
     ("Says he goes by 'Gaz' (Gareth Llewellyn); known on the street as \"Scouse Dave\"; not the landline - Shaz",
      "Says he goes by '[NAME]' ([NAME]); known on the street as \"[NAME]\"; not the landline - [NAME]"),
     # a known surname opening a clause before what a patient is or does in a handover
-    ("Cronin admitted with a flare; Hodgson has Hodgkin lymphoma",
-     "[NAME] admitted with a flare; [NAME] has Hodgkin lymphoma"),
+    ("Cronin admitted with a flare; Hodgson has Hodgkin lymphoma. Bay 3: Okafor (67M), NEWS 5",
+     "[NAME] admitted with a flare; [NAME] has Hodgkin lymphoma. Bay 3: [NAME] (67M), NEWS 5"),
     # a street abbreviated after a preposition; a house number and a name before a known town
     ('can the script go to the chemist on Bridge St, Banbridge?"; Informant: of 8 Low Fellside, Kendal.',
      'can the script go to the chemist on [ADDRESS]?"; Informant: of [ADDRESS].'),
@@ -372,6 +372,7 @@ def test_identifiers_are_replaced(text, expected):
     " Parkinson's meds;"
     " BP 130/80 (95), MAP (95), at the age of 9, HR 93 M;"
     " meet @ 3pm, sats 95% @rest, @home; 3mar, 5may;"
+    " Test: Weber (lateralised); Diagnosis: Parkinson, stable; Allergies: Penicillin, latex;"
     " xt dr mri; severe mr noted, ms flare, dr screening, mr echo. NG tube inserted. Co-op pharmacy, X-ray Park"
     " ward, Pre-op Lee; Lee Kin Ward; SpO2 is 94, Her HR is 95",
 ])
