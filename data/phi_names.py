@@ -521,15 +521,15 @@ _HANDOVER = re.compile(r"\s+(?:admitted|stable|has|had|is|was|remains|needs|awai
                        r"|comfortable|mobilising|mobilizing|febrile|reviewed|seen|for\s+(?:CT|MRI|OGD|theatre|discharge"
                        r"|review|bloods))(?![A-Za-z])")
 _CLAUSE_START = re.compile(r"(?:\A|[.!?;:\n]\s*|,\s|\A\s+)\Z")
-# ... or a list's entry, after its label's colon and before a comma: "Anticoag clinic: Hollingworth, INR 4.6",
-# "Bay 3: Okafor (67M)"
+# ... or a list's entry, after its label's colon and before a comma or a bracket: "Bay 3: Okafor (67M)",
+# "Clinic list: Okonkwo, INR 4.6"
 _LIST_ENTRY = re.compile(r"\s*[,;]|\s+\(")
 
 
 def _surname_opener(text: str, tokens: list[tuple[int, int, str]], i: int) -> bool:
     """Token i is a known surname that no dictionary holds, opening a clause before what a patient is or does
     in a handover ("Cronin admitted with", "Handover: Szabo stable"; not "Doppler ultrasound", "Weber test",
-    "Bell in Bay 2": an English word), or opening a list's entry ("Anticoag clinic: Hollingworth, INR 4.6")."""
+    "Bell in Bay 2": an English word), or opening a list's entry ("Bay 3: Okafor (67M)")."""
     word = tokens[i][2]
     bare = word.lower()
     if not (_case(word) == "title" and word.isalpha() and _in(SURNAMES, word) and bare not in ENGLISH_WORDS
@@ -539,7 +539,7 @@ def _surname_opener(text: str, tokens: list[tuple[int, int, str]], i: int) -> bo
     if _HANDOVER.match(text, tokens[i][1]) and _CLAUSE_START.search(before):
         return True
     label = tokens[i - 1][2].lower() if i else ""
-    # a test's, sign's or score's value is an eponym: "Test: Weber (lateralised)", "Sign: Murphy (+)"
+    # a test's, sign's or score's value is an eponym: "Test: Weber (lateralised)"
     return bool(_LIST_ENTRY.match(text, tokens[i][1])) and before.rstrip().endswith(":") and label not in EPONYM_NOUNS
 
 
