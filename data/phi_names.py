@@ -504,12 +504,14 @@ _SAYS = re.compile(r"\s+(?:says|said|rang|called|phoned|asked|reports|reported|w
                    r"|will\s+bring|will\s+collect|is\s+(?:her|his|their)\s)")
 
 
+# A person's kin and carers, whom only a person has: "is his younger brother", "Johnson's daughter"
+_KIN = (r"son|daughter|wife|husband|partner|brother|sister|mother|father|mum|dad|carer|friend|neighbour|neighbor"
+        r"|cousin|uncle|aunt|nephew|niece|grand\w+")
 # what only a person does, right after a name that opens a sentence: "Ketut is his younger brother",
 # "Dimakatso walked to the station", "Babajide Olatunji asked about going home"
 _ONLY_A_PERSON = re.compile(r"\s+(?:says|said|rang|phoned|asked|wants|wanted|walked|speaks|spoke"
                             r"|is\s+(?:her|his|their)\s+(?:(?:younger|older|elder|eldest|youngest|only)\s+)?"
-                            r"(?:son|daughter|wife|husband|partner|brother|sister|mother|father|mum|dad|carer|friend"
-                            r"|neighbour|neighbor|cousin|uncle|aunt|nephew|niece|grand\w+|next\s+of\s+kin)"
+                            rf"(?:{_KIN}|next\s+of\s+kin)"
                             r"|turns\s+\d)")
 _SENTENCE_START = re.compile(r"(?:\A|[.!?;\n]\s*|\A\s+)\Z")
 
@@ -756,10 +758,9 @@ def _romanised_east_asian(text: str) -> Iterator[Finding]:
 # What a person has that a disease or a drug does not: their results and tests, their relatives and carers.
 # "Okonkwo's bloods", "Tran's ECG", "Johnson's daughter"; not "Crohn's disease", "Parkinson's meds".
 _PERSONS_THINGS = re.compile(
-    r"\s+(?:bloods?|results?|ECGs?|obs|observations|notes|scans?|CT|MRI|X-?rays?|OGD|echo|swabs?|biopsy"
-    r"|daughter|son|wife|husband|partner|mum|mother|dad|father|sister|brother|carer|family|relatives|NOK|niece"
-    r"|nephew|grandson|granddaughter|friend|neighbour|neighbor|CRP|INR|Hb|WCC|eGFR|sats|BP|weight|appt|appointment"
-    r"|referral|letter|prescription|script|meds|medication|tablets|inhaler|insulin|carers|GP)(?![A-Za-z])")
+    rf"\s+(?:bloods?|results?|ECGs?|obs|observations|notes|scans?|CT|MRI|X-?rays?|OGD|echo|swabs?|biopsy|{_KIN}"
+    r"|family|relatives|NOK|carers|CRP|INR|Hb|WCC|eGFR|sats|BP|weight|appt|appointment|referral|letter|prescription"
+    r"|script|meds|medication|tablets|inhaler|insulin|GP)(?![A-Za-z])")
 
 
 # Days and months own results too: "Friday's bloods", "March's clinic letter"
